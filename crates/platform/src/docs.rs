@@ -1,0 +1,91 @@
+//! API documentation: `/openapi.json` (OpenAPI 3.1, generated from the handlers) and `/docs`
+//! (Swagger UI, served from the binary, no network). Also fills in each operation's error
+//! responses from the catalogue, so annotations stay short.
+
+use axum::Router;
+use serde::Serialize;
+use utoipa::{
+    PartialSchema, ToSchema,
+    openapi::{
+        ContentBuilder, OpenApi, RefOr, ResponseBuilder,
+        path::{HttpMethod, Operation},
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    },
+};
+use utoipa_swagger_ui::SwaggerUi;
+
+/// War Room's (Encore) and PawfectMatch's error body.
+#[derive(Serialize, ToSchema)]
+pub struct FlatError {
+    /// Stable error code, e.g. `invalid_argument`.
+    pub code: String,
+    pub message: String,
+    /// Extra structured data: `fields` for validation errors, `retryAfter`, `twoFactorRequired`.
+    pub details: Option<serde_json::Value>,
+}
+
+/// Routes serving the document and the UI.
+pub fn routes<S: Clone + Send + Sync + 'static>(openapi: OpenApi) -> Router<S> {
+    Router::new().merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+}
+
+/// Declares the bearer scheme and documents the catalogue's error statuses on every operation
+/// (`error_schema` is the product's error body, added to components here).
+pub fn finish(mut api: OpenApi, error_schema_name: &str, error_schema: RefOr<utoipa::openapi::schema::Schema>) -> OpenApi {
+    let components = api.components.get_or_insert_with(Default::default);
+    components.schemas.insert(error_schema_name.to_owned(), error_schema);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+    );
+    let error_ref = RefOr::Ref(utoipa::openapi::Ref::from_schema_name(error_schema_name));
+    for item in api.paths.paths.values_mut() {
+        for method in [HttpMethod::Get, HttpMethod::Post, HttpMethod::Put, HttpMethod::Patch, HttpMethod::Delete] {
+            if let Some(op) = operation_mut(item, method) {
+                add_errors(op, &error_ref);
+            }
+        }
+    }
+    api
+}
+
+fn operation_mut(item: &mut utoipa::openapi::PathItem, method: HttpMethod) -> Option<&mut Operation> {
+    match method {
+        HttpMethod::Get => item.get.as_mut(),
+        HttpMethod::Post => item.post.as_mut(),
+        HttpMethod::Put => item.put.as_mut(),
+        HttpMethod::Patch => item.patch.as_mut(),
+        HttpMethod::Delete => item.delete.as_mut(),
+        _ => None,
+    }
+}
+
+fn add_errors(op: &mut Operation, error_ref: &RefOr<utoipa::openapi::schema::Schema>) {
+    const ERRORS: [(&str, &str); 10] = [
+        ("400", "Invalid argument or failed precondition"),
+        ("401", "Missing, invalid or revoked credentials"),
+        ("403", "The caller's role lacks the permission"),
+        ("404", "No such resource"),
+        ("405", "Method not allowed"),
+        ("409", "Conflict with existing data"),
+        ("413", "Request body too large"),
+        ("429", "Rate limited; see Retry-After"),
+        ("500", "Internal error (opaque)"),
+        ("503", "Dependency unavailable or not configured"),
+    ];
+    for (status, description) in ERRORS {
+        op.responses.responses.entry(status.to_owned()).or_insert_with(|| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content("application/json", ContentBuilder::new().schema(Some(error_ref.clone())).build())
+                    .build(),
+            )
+        });
+    }
+}
+
+/// Convenience: the schema of a type, for `finish`.
+pub fn schema_of<T: PartialSchema>() -> RefOr<utoipa::openapi::schema::Schema> {
+    T::schema()
+}

@@ -1,0 +1,227 @@
+//! Request extractors whose rejections are `ApiError`s, so malformed input gets the product's
+//! error shape, and `ClientInfo`, the caller's IP (proxy-aware) and user agent.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::{
+    extract::{
+        ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequest, Request,
+        rejection::{JsonRejection, PathRejection, QueryRejection},
+    },
+    http::{header, request::Parts},
+    response::{IntoResponse, Response},
+};
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::json;
+
+use crate::error::ApiError;
+
+/// JSON body extractor and response; rejections become `invalid_argument`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match <axum::Json<T> as FromRequest<S>>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+/// `Option<Json<T>>`: `None` when the request has no body at all (War Room's
+/// `verify-email` is called both with and without one).
+impl<T, S> OptionalFromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        let empty_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() == b"0");
+        let has_type = req.headers().contains_key(header::CONTENT_TYPE);
+        if empty_length || (!has_type && !req.headers().contains_key(header::TRANSFER_ENCODING)) {
+            return Ok(None);
+        }
+        <Self as FromRequest<S>>::from_request(req, state).await.map(Some)
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::invalid("expected a JSON body with Content-Type: application/json")
+        }
+        JsonRejection::BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(crate::error::ErrorCode::ResourceExhausted, "request body too large")
+                .with_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+        }
+        JsonRejection::JsonDataError(e) => {
+            // serde's message names the field and the problem ("missing field `email`").
+            ApiError::invalid(format!("invalid request body: {}", e.body_text_cause()))
+        }
+        JsonRejection::JsonSyntaxError(_) => ApiError::invalid("request body is not valid JSON"),
+        other => ApiError::invalid(format!("invalid request body: {}", other.body_text())),
+    }
+}
+
+trait BodyTextCause {
+    fn body_text_cause(&self) -> String;
+}
+
+impl<E: std::error::Error> BodyTextCause for E {
+    fn body_text_cause(&self) -> String {
+        let mut source: &dyn std::error::Error = self;
+        while let Some(next) = source.source() {
+            source = next;
+        }
+        source.to_string()
+    }
+}
+
+/// Query-string extractor; rejections become `invalid_argument`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e: QueryRejection| match e {
+                QueryRejection::FailedToDeserializeQueryString(e) => {
+                    ApiError::invalid(format!("invalid query string: {}", e.body_text_cause()))
+                }
+                other => ApiError::invalid(other.body_text()),
+            })
+    }
+}
+
+/// Path-parameter extractor; rejections become `invalid_argument` naming the parameter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|e: PathRejection| match e {
+                PathRejection::FailedToDeserializePathParams(e) => {
+                    ApiError::invalid(format!("invalid path parameter: {}", e.body_text_cause()))
+                        .with_details(json!({ "fields": [{ "field": "path", "message": e.body_text() }] }))
+                }
+                other => ApiError::internal(other.body_text()),
+            })
+    }
+}
+
+/// Addresses whose `X-Forwarded-For` is believed (configured per product).
+#[derive(Clone, Debug, Default)]
+pub struct TrustedProxies(pub Vec<IpAddr>);
+
+/// Who is calling, for rate limits, sessions and the security log.
+#[derive(Clone, Debug)]
+pub struct ClientInfo {
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    pub fn ip_string(&self) -> Option<String> {
+        self.ip.map(|ip| ip.to_string())
+    }
+
+    /// Resolves the client IP: the socket peer, unless the peer is a trusted proxy, in which
+    /// case the right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+    pub fn from_parts(parts: &Parts) -> Self {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let trusted = parts.extensions.get::<TrustedProxies>();
+        let ip = match (peer, trusted) {
+            (Some(peer), Some(trusted)) if trusted.0.contains(&peer) => parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+                .rev()
+                .find(|ip| !trusted.0.contains(ip))
+                .or(Some(peer)),
+            (peer, _) => peer,
+        };
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect());
+        Self { ip, user_agent }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::from_parts(parts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+
+    fn parts(peer: &str, xff: Option<&str>, trusted: &[&str]) -> Parts {
+        let mut b = Request::builder().uri("/");
+        if let Some(x) = xff {
+            b = b.header("x-forwarded-for", x);
+        }
+        let (mut parts, ()) = b.body(()).unwrap().into_parts();
+        parts.extensions.insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        parts
+            .extensions
+            .insert(TrustedProxies(trusted.iter().map(|s| s.parse().unwrap()).collect()));
+        parts
+    }
+
+    #[test]
+    fn forwarded_for_is_ignored_from_untrusted_peers() {
+        let p = parts("203.0.113.9:5000", Some("1.2.3.4"), &[]);
+        assert_eq!(ClientInfo::from_parts(&p).ip_string().unwrap(), "203.0.113.9");
+    }
+
+    #[test]
+    fn trusted_proxy_yields_the_nearest_untrusted_forwarded_address() {
+        let p = parts("10.0.0.1:5000", Some("6.6.6.6, 1.2.3.4, 10.0.0.2"), &["10.0.0.1", "10.0.0.2"]);
+        assert_eq!(ClientInfo::from_parts(&p).ip_string().unwrap(), "1.2.3.4");
+    }
+}

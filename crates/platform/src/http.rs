@@ -1,0 +1,138 @@
+//! The HTTP stack every product mounts: request ids, tracing, CORS, body limit, timeout,
+//! panic catching, Prometheus metrics, the product's error shape, and JSON 404/405 fallbacks.
+
+use std::{net::IpAddr, sync::Arc, sync::OnceLock, time::Duration, time::Instant};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, MatchedPath, Request},
+    http::{HeaderName, HeaderValue, Method, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    cors::{AllowOrigin, CorsLayer},
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+use crate::{
+    error::{ApiError, ErrorFormat, ErrorShape, error_shape_layer},
+    extract::TrustedProxies,
+};
+
+/// Per-product HTTP settings.
+#[derive(Clone, Debug)]
+pub struct HttpOptions {
+    pub product: &'static str,
+    pub error_format: ErrorFormat,
+    pub request_id_header: HeaderName,
+    pub cors_origins: Vec<String>,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub body_limit: usize,
+    pub request_timeout: Duration,
+}
+
+impl HttpOptions {
+    pub fn new(product: &'static str, error_format: ErrorFormat) -> Self {
+        Self {
+            product,
+            error_format,
+            request_id_header: HeaderName::from_static("x-request-id"),
+            cors_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+            body_limit: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Wraps a product's routes in the shared stack. `/metrics` is added here.
+pub fn serve_stack(routes: Router, opts: &HttpOptions) -> Router {
+    let shape = Arc::new(ErrorShape {
+        format: opts.error_format,
+        request_id_header: opts.request_id_header.clone(),
+    });
+    let product = opts.product;
+    let handle = metrics_handle();
+    let trusted = TrustedProxies(opts.trusted_proxies.clone());
+    let id_header = opts.request_id_header.clone();
+    routes
+        .route("/metrics", get(move || async move { handle.render() }))
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(DefaultBodyLimit::max(opts.body_limit))
+        .layer(RequestBodyLimitLayer::new(opts.body_limit))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, opts.request_timeout))
+        .layer(CatchPanicLayer::new())
+        .layer(middleware::from_fn(move |req, next| record_metrics(product, req, next)))
+        .layer(middleware::from_fn_with_state(shape, error_shape_layer))
+        .layer(cors(&opts.cors_origins, &id_header))
+        .layer(middleware::from_fn(move |mut req: Request, next: Next| {
+            req.extensions_mut().insert(trusted.clone());
+            next.run(req)
+        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(move |req: &Request| {
+                let id = req.headers().get("x-request-id").or_else(|| req.headers().get("x-correlation-id"));
+                tracing::info_span!("request", product, method = %req.method(), path = %req.uri().path(),
+                    request_id = id.and_then(|v| v.to_str().ok()).unwrap_or(""))
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(opts.request_id_header.clone()))
+        .layer(SetRequestIdLayer::new(opts.request_id_header.clone(), MakeRequestUuid))
+}
+
+fn cors(origins: &[String], id_header: &HeaderName) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, id_header.clone()])
+        .expose_headers([id_header.clone(), header::RETRY_AFTER])
+        .allow_credentials(true)
+        .max_age(Duration::from_secs(600))
+}
+
+/// The process-wide Prometheus recorder (installed once, shared by every product).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder is installed; then ours simply records nothing.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+async fn record_metrics(product: &'static str, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().to_string();
+    let res = next.run(req).await;
+    let labels = [
+        ("product", product.to_owned()),
+        ("route", route),
+        ("method", method),
+        ("status", res.status().as_u16().to_string()),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels[..3]).record(start.elapsed().as_secs_f64());
+    res
+}
+
+/// A JSON 200 for endpoints whose body is just a flag (`{ "success": true }`).
+pub fn success() -> Response {
+    crate::extract::Json(serde_json::json!({ "success": true })).into_response()
+}

@@ -1,0 +1,241 @@
+//! Identity's cryptography: argon2id password hashes, opaque random tokens stored as SHA-256,
+//! HS256 access JWTs, and RFC 6238 TOTP.
+
+use std::sync::OnceLock;
+
+use argon2::{
+    Algorithm, Argon2, Params, Version,
+    password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// argon2id with OWASP's first recommended parameter set: m=19 MiB, t=2, p=1.
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("static argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a password on the blocking pool (argon2 is deliberately slow).
+pub async fn hash_password(password: &str) -> anyhow::Result<String> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        argon2()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("argon2: {e}"))
+    })
+    .await?
+}
+
+/// Verifies a password. With `hash == None` (unknown account) it verifies against a fixed
+/// dummy hash, so "no such user" costs the same time as "wrong password".
+pub async fn verify_password(password: &str, hash: Option<&str>) -> bool {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let known = hash.is_some();
+    let hash = match hash {
+        Some(h) => h.to_owned(),
+        None => DUMMY
+            .get_or_init(|| {
+                argon2().hash_password(random_token().as_bytes()).map(|h| h.to_string()).unwrap_or_default()
+            })
+            .clone(),
+    };
+    let password = password.to_owned();
+    let ok = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash).is_ok_and(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .unwrap_or(false);
+    ok && known
+}
+
+/// 256 bits of randomness, URL-safe base64.
+pub fn random_token() -> String {
+    let mut buf = [0u8; 32];
+    rand::rng().fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// How opaque tokens are stored: their SHA-256, hex. (They carry 256 bits of entropy, so a
+/// fast hash is enough; a slow KDF protects guessable secrets like passwords.)
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A recovery code a person can type: `xxxx-xxxx-xxxx` from an unambiguous alphabet (~62 bits).
+pub fn recovery_code() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut bytes = [0u8; 12];
+    rand::rng().fill_bytes(&mut bytes);
+    let chars: Vec<char> = bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
+    format!(
+        "{}-{}-{}",
+        chars[0..4].iter().collect::<String>(),
+        chars[4..8].iter().collect::<String>(),
+        chars[8..12].iter().collect::<String>()
+    )
+}
+
+/// Normalises what a person typed as a recovery code before hashing it.
+pub fn normalize_recovery_code(input: &str) -> String {
+    input.trim().to_ascii_lowercase()
+}
+
+/// Access-token claims.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Claims {
+    pub sub: Uuid,
+    /// The session (token family) the token belongs to; revoking it kills the token.
+    pub sid: Uuid,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    /// The admin acting as `sub`, for impersonation tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imp: Option<Uuid>,
+}
+
+/// Signs and verifies a product's access tokens.
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    issuer: String,
+}
+
+impl JwtKeys {
+    pub fn new(secret: &[u8], issuer: &str) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            issuer: issuer.to_owned(),
+        }
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
+        Ok(encode(&Header::default(), claims, &self.encoding)?)
+    }
+
+    /// Verifies signature, expiry (no leeway), issuer and audience.
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        let mut v = Validation::new(jsonwebtoken::Algorithm::HS256);
+        v.leeway = 0;
+        v.set_issuer(&[&self.issuer]);
+        v.set_audience(&[&self.issuer]);
+        decode::<Claims>(token, &self.decoding, &v).ok().map(|d| d.claims)
+    }
+}
+
+/// RFC 6238 with the parameters authenticator apps assume: SHA-1, 6 digits, 30 s steps.
+pub mod totp {
+    use totp_rs::{Algorithm, Builder, Secret, Totp};
+
+    pub const STEP: u64 = 30;
+
+    pub fn new_secret() -> String {
+        Secret::generate().to_base32()
+    }
+
+    fn build(secret_b32: &str, account: &str, issuer: &str) -> Option<Totp> {
+        let secret = Secret::try_from_base32(secret_b32).ok()?;
+        Builder::new()
+            .with_algorithm(Algorithm::SHA1)
+            .with_digits(6)
+            .with_step_duration(STEP)
+            .with_skew(1)
+            .with_secret(secret)
+            .with_account_name(account)
+            .with_issuer(Some(issuer))
+            .build()
+            .ok()
+    }
+
+    pub fn otpauth_url(secret_b32: &str, account: &str, issuer: &str) -> Option<String> {
+        build(secret_b32, account, issuer)?.to_url().ok()
+    }
+
+    /// The time step a code matches (now ±1 step), if any; callers refuse a step at or
+    /// before the last one accepted, so a code works once.
+    pub fn matching_step(secret_b32: &str, code: &str, now_secs: u64) -> Option<i64> {
+        let code = code.trim();
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let totp = build(secret_b32, "user", "basalt")?;
+        let step = now_secs / STEP;
+        [step.saturating_sub(1), step, step + 1]
+            .into_iter()
+            .find(|s| totp.generate(s * STEP).to_string() == code)
+            .map(|s| s as i64)
+    }
+
+    /// The code for a moment, for tests and tooling.
+    pub fn code_at(secret_b32: &str, now_secs: u64) -> Option<String> {
+        Some(build(secret_b32, "user", "basalt")?.generate(now_secs).to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn password_round_trip_uses_argon2id() {
+        let h = hash_password("correct horse battery staple").await.unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify_password("correct horse battery staple", Some(&h)).await);
+        assert!(!verify_password("wrong", Some(&h)).await);
+    }
+
+    #[tokio::test]
+    async fn unknown_accounts_never_verify() {
+        assert!(!verify_password("anything", None).await);
+    }
+
+    #[test]
+    fn jwt_from_another_issuer_is_refused() {
+        let a = JwtKeys::new(b"0123456789abcdef0123456789abcdef", "warroom");
+        let b = JwtKeys::new(b"0123456789abcdef0123456789abcdef", "pawfect");
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: Uuid::now_v7(),
+            sid: Uuid::now_v7(),
+            iss: "warroom".into(),
+            aud: "warroom".into(),
+            iat: now,
+            exp: now + 60,
+            imp: None,
+        };
+        let t = a.sign(&claims).unwrap();
+        assert_eq!(a.verify(&t), Some(claims));
+        assert_eq!(b.verify(&t), None);
+    }
+
+    #[test]
+    fn totp_accepts_one_step_of_skew_and_no_more() {
+        let s = totp::new_secret();
+        let now = 1_700_000_000;
+        let code = totp::code_at(&s, now).unwrap();
+        assert_eq!(totp::matching_step(&s, &code, now), Some((now / 30) as i64));
+        assert!(totp::matching_step(&s, &code, now + 30).is_some());
+        assert!(totp::matching_step(&s, &code, now + 90).is_none());
+        assert!(totp::matching_step(&s, "12345", now).is_none());
+    }
+
+    #[test]
+    fn recovery_codes_are_distinct_and_typeable() {
+        let a = recovery_code();
+        assert_eq!(a.len(), 14);
+        assert_ne!(a, recovery_code());
+        assert_eq!(normalize_recovery_code(" ABCD-efgh-jkmn "), "abcd-efgh-jkmn");
+    }
+}

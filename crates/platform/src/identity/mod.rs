@@ -1,0 +1,217 @@
+//! Identity: users, sessions (refresh-token families with rotation and reuse detection),
+//! passwords, email verification and reset, TOTP, the security log, impersonation and
+//! external (OAuth) identities. Products configure it and shape its results on the wire.
+
+pub mod auth;
+pub mod crypto;
+pub mod entities;
+pub mod oauth;
+mod onetime;
+mod sessions;
+mod totp2fa;
+mod users;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+pub use entities::{session::Model as Session, user::Model as User};
+pub use users::{NewUser, UserUpdate};
+
+use crate::{extract::ClientInfo, identity::crypto::JwtKeys, mail::Mailer};
+use entities::security_event;
+
+/// Per-product identity policy.
+#[derive(Clone, Debug)]
+pub struct IdentityConfig {
+    /// Product name: JWT issuer and audience, TOTP issuer.
+    pub product: &'static str,
+    /// Human name in mails and authenticator apps.
+    pub display_name: &'static str,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    /// How long an already-rotated refresh token is still honoured (concurrent tabs).
+    pub reuse_grace: Duration,
+    pub verify_ttl: Duration,
+    pub reset_ttl: Duration,
+    pub default_role: &'static str,
+    pub admin_role: &'static str,
+    /// Frontend base URL that links in mails point to.
+    pub app_url: String,
+}
+
+impl IdentityConfig {
+    pub fn new(product: &'static str, display_name: &'static str, app_url: String) -> Self {
+        Self {
+            product,
+            display_name,
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_ttl: Duration::from_secs(7 * 24 * 3600),
+            reuse_grace: Duration::from_secs(10),
+            verify_ttl: Duration::from_secs(24 * 3600),
+            reset_ttl: Duration::from_secs(3600),
+            default_role: "viewer",
+            admin_role: "admin",
+            app_url,
+        }
+    }
+}
+
+/// Tokens handed to a client after sign-in or refresh.
+#[derive(Clone, Debug)]
+pub struct IssuedTokens {
+    pub access_token: String,
+    /// `None` for impersonation sessions, which cannot be refreshed.
+    pub refresh_token: Option<String>,
+    pub expires_in: i64,
+    pub session_id: Uuid,
+}
+
+/// The identity service of one product.
+#[derive(Clone)]
+pub struct Identity {
+    pub db: DatabaseConnection,
+    pub cfg: IdentityConfig,
+    pub mailer: Mailer,
+    keys: std::sync::Arc<JwtKeys>,
+}
+
+/// A page of security events, newest first.
+pub type SecurityEvent = security_event::Model;
+
+impl Identity {
+    pub fn new(db: DatabaseConnection, cfg: IdentityConfig, jwt_secret: &[u8], mailer: Mailer) -> Self {
+        let keys = std::sync::Arc::new(JwtKeys::new(jwt_secret, cfg.product));
+        Self { db, cfg, mailer, keys }
+    }
+
+    /// Records an event in the user's security log. Logging must never fail the request it
+    /// describes, so a storage error is traced and swallowed.
+    pub async fn log_event(
+        &self,
+        user_id: Option<Uuid>,
+        actor_id: Option<Uuid>,
+        event_type: &str,
+        client: &ClientInfo,
+        details: Option<Value>,
+    ) {
+        let row = security_event::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(user_id),
+            actor_id: Set(actor_id),
+            event_type: Set(event_type.to_owned()),
+            ip: Set(client.ip_string()),
+            user_agent: Set(client.user_agent.clone()),
+            details: Set(details),
+            created_at: Set(Utc::now()),
+        };
+        if let Err(e) = row.insert(&self.db).await {
+            tracing::error!(error = %e, event_type, "could not write security event");
+        }
+    }
+
+    /// The user's security log, newest first; `page` counts from 1.
+    pub async fn security_log(
+        &self,
+        user_id: Uuid,
+        page: u64,
+        limit: u64,
+    ) -> Result<(Vec<SecurityEvent>, u64), sea_orm::DbErr> {
+        let q = security_event::Entity::find().filter(security_event::Column::UserId.eq(user_id));
+        let total = q.clone().count(&self.db).await?;
+        let rows = q
+            .order_by_desc(security_event::Column::CreatedAt)
+            .order_by_desc(security_event::Column::Id)
+            .offset((page - 1) * limit)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        Ok((rows, total))
+    }
+
+    /// Sends a mail without making the caller wait for (or learn about) delivery: used where
+    /// response time must not reveal whether an account exists.
+    fn send_mail_detached(&self, to: String, subject: String, body: String) {
+        let mailer = self.mailer.clone();
+        tokio::spawn(async move {
+            if let Err(e) = mailer.send(&to, &subject, &body).await {
+                tracing::warn!(error = %e, "mail not sent");
+            }
+        });
+    }
+
+    fn link(&self, path: &str, token: &str) -> String {
+        format!("{}/{}?token={}", self.cfg.app_url.trim_end_matches('/'), path, token)
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+fn chrono_dur(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Lower-cases and trims an email address for storage and lookup.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// A deliberately small syntax check: one `@`, a non-empty local part, a dotted domain, no
+/// spaces. Deliverability is proven by the verification mail, not by a regex.
+pub fn is_valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    !local.is_empty()
+        && local.len() <= 64
+        && email.len() <= 254
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Password rule: 8 to 1024 characters, taken whole.
+pub fn check_password(password: &str) -> Result<(), crate::error::FieldError> {
+    let n = password.chars().count();
+    if n < 8 {
+        return Err(field("password", "must be at least 8 characters"));
+    }
+    if n > 1024 {
+        return Err(field("password", "must be at most 1024 characters"));
+    }
+    Ok(())
+}
+
+pub(crate) fn field(name: &str, message: &str) -> crate::error::FieldError {
+    crate::error::FieldError { field: name.to_owned(), message: message.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_syntax_check_accepts_ordinary_and_refuses_broken_addresses() {
+        assert!(is_valid_email("ann@example.com"));
+        assert!(is_valid_email("a.b+tag@sub.example.org"));
+        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "ann@@x.com"] {
+            assert!(!is_valid_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn long_passphrases_are_accepted_whole() {
+        assert!(check_password("short").is_err());
+        assert!(check_password(&"a".repeat(8)).is_ok());
+        assert!(check_password(&"ü".repeat(200)).is_ok());
+        assert!(check_password(&"a".repeat(1025)).is_err());
+    }
+}

@@ -1,0 +1,382 @@
+//! External sign-in (OAuth 2.0 authorization code): Google and Meta adapters for LIVE mode,
+//! a built-in mock provider for MOCK mode, and linking identities to accounts on
+//! (provider, subject).
+//!
+//! The mock provider never lets in someone who merely knows an address: it mails a sign-in
+//! link carrying a single-use code to that address (the outbox, in MOCK mode).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{Identity, IssuedTokens, NewUser, User, auth::AuthUser, entities::oauth_identity};
+use crate::{
+    datamode::{DataMode, VendorState},
+    db::is_unique_violation,
+    error::{ApiError, ApiResult},
+    extract::ClientInfo,
+    secrets::Secret,
+};
+
+const MOCK_SIGN_IN: &str = "oauth_mock";
+const MOCK_CODE_TTL: Duration = Duration::from_secs(600);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provider {
+    Google,
+    Meta,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Google => "google",
+            Self::Meta => "meta",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "google" => Some(Self::Google),
+            "meta" => Some(Self::Meta),
+            _ => None,
+        }
+    }
+
+    pub const ALL: [Provider; 2] = [Provider::Google, Provider::Meta];
+}
+
+/// Who the provider says the person is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExternalProfile {
+    pub provider: Provider,
+    pub subject: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+}
+
+/// One provider's client registration and endpoints (base URLs configurable for tests and
+/// proxies).
+#[derive(Clone, Debug, Deserialize)]
+pub struct ProviderSettings {
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub token_url: String,
+    pub userinfo_url: String,
+    /// Used when the client does not send `redirectUri`.
+    pub redirect_uri: Option<String>,
+}
+
+impl ProviderSettings {
+    pub fn google() -> Self {
+        Self {
+            client_id: None,
+            client_secret: None,
+            token_url: "https://oauth2.googleapis.com/token".into(),
+            userinfo_url: "https://openidconnect.googleapis.com/v1/userinfo".into(),
+            redirect_uri: None,
+        }
+    }
+
+    pub fn meta() -> Self {
+        Self {
+            client_id: None,
+            client_secret: None,
+            token_url: "https://graph.facebook.com/v19.0/oauth/access_token".into(),
+            userinfo_url: "https://graph.facebook.com/v19.0/me".into(),
+            redirect_uri: None,
+        }
+    }
+
+    fn configured(&self) -> bool {
+        self.client_id.is_some() && self.client_secret.is_some()
+    }
+}
+
+/// The authorization code a client posts back, with its PKCE verifier when it used one.
+#[derive(Clone, Debug)]
+pub struct CodeGrant {
+    pub code: String,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct OAuthProviders {
+    google: ProviderSettings,
+    meta: ProviderSettings,
+    http: reqwest::Client,
+    mode: DataMode,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+}
+
+#[derive(Deserialize)]
+struct GoogleUserInfo {
+    sub: String,
+    email: Option<String>,
+    #[serde(default)]
+    email_verified: bool,
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MetaUser {
+    id: String,
+    email: Option<String>,
+    name: Option<String>,
+}
+
+impl OAuthProviders {
+    pub fn new(google: ProviderSettings, meta: ProviderSettings, mode: DataMode) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("static reqwest configuration is valid");
+        Self { google, meta, http, mode }
+    }
+
+    fn settings(&self, p: Provider) -> &ProviderSettings {
+        match p {
+            Provider::Google => &self.google,
+            Provider::Meta => &self.meta,
+        }
+    }
+
+    pub fn state(&self, p: Provider) -> VendorState {
+        VendorState::of(&self.mode, self.settings(p).configured())
+    }
+
+    pub fn is_mock(&self) -> bool {
+        !self.mode.is_live()
+    }
+
+    /// Exchanges a code for the person's profile: at the provider (LIVE) or against the mock
+    /// provider's mailed codes (MOCK).
+    pub async fn exchange(&self, identity: &Identity, p: Provider, grant: &CodeGrant) -> ApiResult<ExternalProfile> {
+        match self.state(p) {
+            VendorState::Mock => identity.redeem_mock_code(p, &grant.code).await,
+            VendorState::Live => self.exchange_live(p, grant).await,
+            VendorState::Unconfigured => Err(ApiError::unavailable(match p {
+                Provider::Google => "Google sign-in is not configured: set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET",
+                Provider::Meta => "Meta sign-in is not configured: set META_APP_ID and META_APP_SECRET",
+            })),
+        }
+    }
+
+    async fn exchange_live(&self, p: Provider, grant: &CodeGrant) -> ApiResult<ExternalProfile> {
+        let s = self.settings(p);
+        let client_id = s.client_id.clone().unwrap_or_default();
+        let secret = s.client_secret.as_ref().map(|c| c.expose().to_owned()).unwrap_or_default();
+        let redirect_uri = grant.redirect_uri.clone().or_else(|| s.redirect_uri.clone()).unwrap_or_default();
+        let mut form = vec![
+            ("code", grant.code.clone()),
+            ("client_id", client_id),
+            ("client_secret", secret),
+            ("redirect_uri", redirect_uri),
+            ("grant_type", "authorization_code".to_owned()),
+        ];
+        if let Some(v) = &grant.code_verifier {
+            form.push(("code_verifier", v.clone()));
+        }
+        let token_req = match p {
+            // Google's token endpoint takes a form POST; Meta's Graph API documents a GET.
+            Provider::Google => self.http.post(&s.token_url).form(&form),
+            Provider::Meta => self.http.get(&s.token_url).query(&form),
+        };
+        let token: TokenResponse = read_json(token_req, p, "token").await?;
+        match p {
+            Provider::Google => {
+                let info: GoogleUserInfo =
+                    read_json(self.http.get(&s.userinfo_url).bearer_auth(&token.access_token), p, "userinfo").await?;
+                Ok(ExternalProfile {
+                    provider: p,
+                    subject: info.sub,
+                    email: info.email,
+                    email_verified: info.email_verified,
+                    name: info.name,
+                })
+            }
+            Provider::Meta => {
+                let req = self.http.get(&s.userinfo_url).query(&[("fields", "id,name,email")]).bearer_auth(&token.access_token);
+                let me: MetaUser = read_json(req, p, "profile").await?;
+                // Graph returns no verification flag, so Meta emails are treated as unverified.
+                Ok(ExternalProfile { provider: p, subject: me.id, email: me.email, email_verified: false, name: me.name })
+            }
+        }
+    }
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder, p: Provider, what: &str) -> ApiResult<T> {
+    let res = req.send().await.map_err(|e| {
+        tracing::warn!(provider = p.as_str(), error = %e, "oauth provider unreachable");
+        ApiError::unavailable(format!("{} is unreachable", p.as_str()))
+    })?;
+    let status = res.status();
+    if status.is_client_error() {
+        return Err(ApiError::unauthenticated(format!("{} rejected the authorization code", p.as_str())));
+    }
+    if !status.is_success() {
+        return Err(ApiError::unavailable(format!("{} answered {status} at its {what} endpoint", p.as_str())));
+    }
+    res.json::<T>()
+        .await
+        .map_err(|e| ApiError::unavailable(format!("{} sent an unreadable {what} response: {e}", p.as_str())))
+}
+
+fn mock_subject(p: Provider, email: &str) -> String {
+    let digest = Sha256::digest(format!("{}:{}", p.as_str(), email).as_bytes());
+    format!("mock-{}", &hex::encode(digest)[..24])
+}
+
+impl Identity {
+    /// MOCK mode's authorization step: mails a sign-in link with a single-use code to `email`.
+    pub async fn mock_authorize(
+        &self,
+        p: Provider,
+        email: &str,
+        name: Option<&str>,
+        redirect_uri: &str,
+        state: Option<&str>,
+    ) -> ApiResult<()> {
+        let email = super::normalize_email(email);
+        if !super::is_valid_email(&email) {
+            return Err(ApiError::validation(vec![super::field("email", "must be a valid email address")]));
+        }
+        let mut url = url::Url::parse(redirect_uri)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| ApiError::validation(vec![super::field("redirectUri", "must be an http(s) URL")]))?;
+        let data = json!({ "provider": p.as_str(), "email": email, "name": name });
+        let code = self.issue_one_time(None, MOCK_SIGN_IN, MOCK_CODE_TTL, Some(data)).await?;
+        url.query_pairs_mut().append_pair("code", &code);
+        if let Some(s) = state {
+            url.query_pairs_mut().append_pair("state", s);
+        }
+        let body = format!(
+            "Sign in to {} with {} (mock provider):\n\n{}\n\nThe link works once, for 10 minutes.",
+            self.cfg.display_name,
+            p.as_str(),
+            url
+        );
+        self.mailer.send(&email, &format!("Sign in to {}", self.cfg.display_name), &body).await
+    }
+
+    async fn redeem_mock_code(&self, p: Provider, code: &str) -> ApiResult<ExternalProfile> {
+        let bad = || ApiError::unauthenticated(format!("{} rejected the authorization code", p.as_str()));
+        let row = self.consume_one_time(code, MOCK_SIGN_IN).await?.ok_or_else(bad)?;
+        let data = row.data.unwrap_or_default();
+        if data["provider"] != p.as_str() {
+            return Err(bad());
+        }
+        let email = data["email"].as_str().ok_or_else(bad)?.to_owned();
+        Ok(ExternalProfile {
+            provider: p,
+            subject: mock_subject(p, &email),
+            name: data["name"].as_str().map(str::to_owned),
+            email: Some(email),
+            // The person opened a link mailed to this address.
+            email_verified: true,
+        })
+    }
+
+    /// Signs in (or links, with `link_to`) an external identity. A new identity whose email
+    /// belongs to an existing account is linked only when both the provider and the account
+    /// have verified that email; otherwise the person must sign in and link explicitly.
+    pub async fn sign_in_external(
+        &self,
+        profile: ExternalProfile,
+        link_to: Option<&AuthUser>,
+        client: &ClientInfo,
+    ) -> ApiResult<(User, IssuedTokens)> {
+        let provider = profile.provider.as_str();
+        let existing = oauth_identity::Entity::find()
+            .filter(oauth_identity::Column::Provider.eq(provider))
+            .filter(oauth_identity::Column::Subject.eq(&profile.subject))
+            .one(&self.db)
+            .await?;
+        let user = match (existing, link_to) {
+            (Some(ident), Some(me)) if ident.user_id != me.id() => {
+                return Err(ApiError::conflict(format!("this {provider} account is linked to another user")));
+            }
+            (Some(ident), _) => self.user(ident.user_id).await?.ok_or_else(|| ApiError::not_found("user not found"))?,
+            (None, Some(me)) => {
+                self.link_identity(&me.user, &profile, client).await?;
+                me.user.clone()
+            }
+            (None, None) => {
+                let email = profile
+                    .email
+                    .clone()
+                    .ok_or_else(|| ApiError::invalid(format!("{provider} did not share an email address")))?;
+                match self.user_by_email(&email).await? {
+                    Some(u) if u.email_verified && profile.email_verified => {
+                        self.link_identity(&u, &profile, client).await?;
+                        u
+                    }
+                    Some(_) => {
+                        return Err(ApiError::conflict(format!(
+                            "an account with this email exists: sign in to it and link {provider} from there"
+                        )));
+                    }
+                    None => {
+                        let name = profile.name.clone().unwrap_or_else(|| email.split('@').next().unwrap_or("").to_owned());
+                        let u = self
+                            .create_user(NewUser {
+                                email,
+                                password: None,
+                                name,
+                                role: self.cfg.default_role.to_owned(),
+                                email_verified: profile.email_verified,
+                            })
+                            .await?;
+                        self.log_event(Some(u.id), None, "register", client, Some(json!({ "provider": provider }))).await;
+                        self.link_identity(&u, &profile, client).await?;
+                        u
+                    }
+                }
+            }
+        };
+        let tokens = self.start_session(&user, client, None).await?;
+        let user = self.touch_login(user).await?;
+        self.log_event(Some(user.id), None, "oauth_login", client, Some(json!({ "provider": provider }))).await;
+        Ok((user, tokens))
+    }
+
+    async fn link_identity(&self, u: &User, profile: &ExternalProfile, client: &ClientInfo) -> ApiResult<()> {
+        oauth_identity::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(u.id),
+            provider: Set(profile.provider.as_str().to_owned()),
+            subject: Set(profile.subject.clone()),
+            email: Set(profile.email.clone()),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&self.db)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) { ApiError::conflict("this identity is already linked") } else { e.into() }
+        })?;
+        self.log_event(Some(u.id), None, "oauth_linked", client, Some(json!({ "provider": profile.provider.as_str() })))
+            .await;
+        Ok(())
+    }
+
+    pub async fn external_identities(&self, user_id: Uuid) -> Result<Vec<oauth_identity::Model>, sea_orm::DbErr> {
+        oauth_identity::Entity::find()
+            .filter(oauth_identity::Column::UserId.eq(user_id))
+            .order_by_asc(oauth_identity::Column::CreatedAt)
+            .all(&self.db)
+            .await
+    }
+}

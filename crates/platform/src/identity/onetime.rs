@@ -1,0 +1,59 @@
+//! Single-use, expiring tokens (verification, reset, mock sign-in links), stored hashed.
+
+use std::time::Duration;
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{Identity, chrono_dur, crypto, entities::one_time_token as ott, now};
+
+impl Identity {
+    /// Creates a token and returns its only plaintext copy.
+    pub(crate) async fn issue_one_time(
+        &self,
+        user_id: Option<Uuid>,
+        purpose: &str,
+        ttl: Duration,
+        data: Option<Value>,
+    ) -> Result<String, sea_orm::DbErr> {
+        let token = crypto::random_token();
+        ott::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(user_id),
+            purpose: Set(purpose.to_owned()),
+            token_hash: Set(crypto::token_hash(&token)),
+            data: Set(data),
+            created_at: Set(now()),
+            expires_at: Set(now() + chrono_dur(ttl)),
+            used_at: Set(None),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(token)
+    }
+
+    /// Marks the token used and returns it, if it exists for `purpose`, is unused and
+    /// unexpired. The conditional update makes two concurrent uses yield one success.
+    pub(crate) async fn consume_one_time(&self, token: &str, purpose: &str) -> Result<Option<ott::Model>, sea_orm::DbErr> {
+        let now = now();
+        let Some(row) = ott::Entity::find()
+            .filter(ott::Column::TokenHash.eq(crypto::token_hash(token.trim())))
+            .filter(ott::Column::Purpose.eq(purpose))
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if row.used_at.is_some() || row.expires_at <= now {
+            return Ok(None);
+        }
+        let claimed = ott::Entity::update_many()
+            .col_expr(ott::Column::UsedAt, Expr::value(Some(now)))
+            .filter(ott::Column::Id.eq(row.id))
+            .filter(ott::Column::UsedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok((claimed.rows_affected == 1).then_some(row))
+    }
+}

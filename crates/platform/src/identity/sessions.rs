@@ -1,0 +1,287 @@
+//! Sessions: sign-in, access tokens, refresh-token rotation with reuse detection, revocation
+//! and impersonation.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    TransactionTrait, sea_query::Expr,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    Identity, IssuedTokens, Session, User, chrono_dur,
+    crypto::{self, Claims},
+    entities::{refresh_token, session},
+    now,
+};
+use crate::{
+    error::{ApiError, ApiResult},
+    extract::ClientInfo,
+};
+
+/// Impersonation tokens live at most this long and are never refreshed.
+const IMPERSONATION_TTL_SECS: i64 = 15 * 60;
+
+fn invalid_credentials() -> ApiError {
+    ApiError::unauthenticated("Invalid credentials")
+}
+
+fn invalid_refresh() -> ApiError {
+    ApiError::unauthenticated("invalid or expired refresh token")
+}
+
+impl Identity {
+    /// Starts a session (a new token family) for `user`.
+    pub async fn start_session(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+        impersonator: Option<Uuid>,
+    ) -> ApiResult<IssuedTokens> {
+        let now = now();
+        let expires_at = match impersonator {
+            Some(_) => now + chrono::Duration::seconds(IMPERSONATION_TTL_SECS.min(self.cfg.access_ttl.as_secs() as i64)),
+            None => now + chrono_dur(self.cfg.refresh_ttl),
+        };
+        let txn = self.db.begin().await?;
+        let s = session::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(user.id),
+            user_agent: Set(client.user_agent.clone()),
+            ip: Set(client.ip_string()),
+            impersonator_id: Set(impersonator),
+            created_at: Set(now),
+            last_used_at: Set(now),
+            expires_at: Set(expires_at),
+            revoked_at: Set(None),
+            revoke_reason: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        let refresh = match impersonator {
+            Some(_) => None,
+            None => Some(self.insert_refresh_token(&txn, s.id, expires_at).await?),
+        };
+        txn.commit().await?;
+        let (access_token, expires_in) = self.sign_access(user.id, &s)?;
+        Ok(IssuedTokens { access_token, refresh_token: refresh, expires_in, session_id: s.id })
+    }
+
+    async fn insert_refresh_token(
+        &self,
+        conn: &impl sea_orm::ConnectionTrait,
+        session_id: Uuid,
+        expires_at: chrono::DateTime<Utc>,
+    ) -> Result<String, sea_orm::DbErr> {
+        let token = crypto::random_token();
+        refresh_token::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            session_id: Set(session_id),
+            token_hash: Set(crypto::token_hash(&token)),
+            created_at: Set(now()),
+            expires_at: Set(expires_at),
+            rotated_at: Set(None),
+        }
+        .insert(conn)
+        .await?;
+        Ok(token)
+    }
+
+    /// An access token for the session, never outliving it.
+    fn sign_access(&self, user_id: Uuid, s: &Session) -> ApiResult<(String, i64)> {
+        let now = now();
+        let exp = (now + chrono_dur(self.cfg.access_ttl)).min(s.expires_at);
+        let claims = Claims {
+            sub: user_id,
+            sid: s.id,
+            iss: self.cfg.product.to_owned(),
+            aud: self.cfg.product.to_owned(),
+            iat: now.timestamp(),
+            exp: exp.timestamp(),
+            imp: s.impersonator_id,
+        };
+        Ok((self.keys.sign(&claims)?, exp.timestamp() - now.timestamp()))
+    }
+
+    /// Email + password (+ second factor when enabled). Unknown email and wrong password get
+    /// the same answer after the same work.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        second_factor: Option<&str>,
+        client: &ClientInfo,
+    ) -> ApiResult<(User, IssuedTokens)> {
+        let user = self.user_by_email(email).await?;
+        let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        if !crypto::verify_password(password, hash).await {
+            if let Some(u) = &user {
+                self.log_event(Some(u.id), None, "login_failed", client, Some(json!({ "reason": "password" })))
+                    .await;
+            }
+            return Err(invalid_credentials());
+        }
+        let user = user.ok_or_else(invalid_credentials)?;
+        if user.totp_enabled {
+            let Some(code) = second_factor.filter(|c| !c.trim().is_empty()) else {
+                return Err(ApiError::unauthenticated("two-factor code required")
+                    .with_details(json!({ "twoFactorRequired": true })));
+            };
+            if !self.check_second_factor(&user, code, client).await? {
+                self.log_event(Some(user.id), None, "login_failed", client, Some(json!({ "reason": "two_factor" })))
+                    .await;
+                return Err(ApiError::unauthenticated("invalid two-factor code")
+                    .with_details(json!({ "twoFactorRequired": true })));
+            }
+        }
+        let tokens = self.start_session(&user, client, None).await?;
+        let user = self.touch_login(user).await?;
+        self.log_event(Some(user.id), None, "login", client, Some(json!({ "sessionId": tokens.session_id })))
+            .await;
+        Ok((user, tokens))
+    }
+
+    /// Rotates a refresh token. A token already rotated more than `reuse_grace` ago is a
+    /// replay: the whole session is revoked. Within the grace window (two tabs refreshing
+    /// together) a sibling token of the same family is issued instead.
+    pub async fn refresh(&self, token: &str, client: &ClientInfo) -> ApiResult<(User, IssuedTokens)> {
+        let now = now();
+        let row = refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(crypto::token_hash(token)))
+            .one(&self.db)
+            .await?
+            .ok_or_else(invalid_refresh)?;
+        let s = session::Entity::find_by_id(row.session_id).one(&self.db).await?.ok_or_else(invalid_refresh)?;
+        if s.revoked_at.is_some() || s.expires_at <= now || row.expires_at <= now {
+            return Err(invalid_refresh());
+        }
+        let txn = self.db.begin().await?;
+        let claimed = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::RotatedAt, Expr::value(Some(now)))
+            .filter(refresh_token::Column::Id.eq(row.id))
+            .filter(refresh_token::Column::RotatedAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        if !claimed {
+            let rotated_at = refresh_token::Entity::find_by_id(row.id)
+                .one(&txn)
+                .await?
+                .and_then(|r| r.rotated_at)
+                .unwrap_or(now);
+            if now - rotated_at > chrono_dur(self.cfg.reuse_grace) {
+                txn.rollback().await?;
+                self.revoke_session_row(&s, "refresh_token_reuse").await?;
+                self.log_event(Some(s.user_id), None, "refresh_reuse_detected", client, Some(json!({ "sessionId": s.id })))
+                    .await;
+                return Err(invalid_refresh());
+            }
+        }
+        let expires_at = now + chrono_dur(self.cfg.refresh_ttl);
+        let new_token = self.insert_refresh_token(&txn, s.id, expires_at).await?;
+        let mut srow = s.into_active_model();
+        srow.last_used_at = Set(now);
+        srow.expires_at = Set(expires_at);
+        srow.ip = Set(client.ip_string());
+        if client.user_agent.is_some() {
+            srow.user_agent = Set(client.user_agent.clone());
+        }
+        let s = srow.update(&txn).await?;
+        txn.commit().await?;
+        let user = self.user(s.user_id).await?.ok_or_else(invalid_refresh)?;
+        let (access_token, expires_in) = self.sign_access(user.id, &s)?;
+        Ok((user, IssuedTokens { access_token, refresh_token: Some(new_token), expires_in, session_id: s.id }))
+    }
+
+    /// Resolves an access token to its live session and user. A revoked or expired session,
+    /// or a deleted user, makes the token worthless at once.
+    pub async fn authenticate(&self, access_token: &str) -> ApiResult<(User, Session, Claims)> {
+        let unauth = || ApiError::unauthenticated("invalid or expired access token");
+        let claims = self.keys.verify(access_token).ok_or_else(unauth)?;
+        let s = session::Entity::find_by_id(claims.sid).one(&self.db).await?.ok_or_else(unauth)?;
+        if s.revoked_at.is_some() || s.expires_at <= now() || s.user_id != claims.sub {
+            return Err(unauth());
+        }
+        let user = self.user(claims.sub).await?.ok_or_else(unauth)?;
+        Ok((user, s, claims))
+    }
+
+    /// The user's live sessions, most recently used first.
+    pub async fn sessions(&self, user_id: Uuid) -> Result<Vec<Session>, sea_orm::DbErr> {
+        session::Entity::find()
+            .filter(session::Column::UserId.eq(user_id))
+            .filter(session::Column::RevokedAt.is_null())
+            .filter(session::Column::ExpiresAt.gt(now()))
+            .order_by_desc(session::Column::LastUsedAt)
+            .all(&self.db)
+            .await
+    }
+
+    /// Revokes one of the user's sessions; another user's session is "not found".
+    pub async fn revoke_session(&self, user_id: Uuid, session_id: Uuid, reason: &str) -> ApiResult<()> {
+        let s = session::Entity::find_by_id(session_id)
+            .one(&self.db)
+            .await?
+            .filter(|s| s.user_id == user_id && s.revoked_at.is_none())
+            .ok_or_else(|| ApiError::not_found("session not found"))?;
+        self.revoke_session_row(&s, reason).await?;
+        Ok(())
+    }
+
+    async fn revoke_session_row(&self, s: &Session, reason: &str) -> Result<(), sea_orm::DbErr> {
+        session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(Some(now())))
+            .col_expr(session::Column::RevokeReason, Expr::value(Some(reason.to_owned())))
+            .filter(session::Column::Id.eq(s.id))
+            .filter(session::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await
+            .map(|_| ())
+    }
+
+    /// Revokes every live session of the user, except `keep`.
+    pub async fn revoke_all_sessions(&self, user_id: Uuid, keep: Option<Uuid>, reason: &str) -> Result<(), sea_orm::DbErr> {
+        let mut q = session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(Some(now())))
+            .col_expr(session::Column::RevokeReason, Expr::value(Some(reason.to_owned())))
+            .filter(session::Column::UserId.eq(user_id))
+            .filter(session::Column::RevokedAt.is_null());
+        if let Some(keep) = keep {
+            q = q.filter(session::Column::Id.ne(keep));
+        }
+        q.exec(&self.db).await.map(|_| ())
+    }
+
+    /// Records use of a session at most once a minute (a write per request would be waste).
+    pub async fn touch_session(&self, s: &Session) -> Result<(), sea_orm::DbErr> {
+        let now = now();
+        if now - s.last_used_at < chrono::Duration::seconds(60) {
+            return Ok(());
+        }
+        session::Entity::update_many()
+            .col_expr(session::Column::LastUsedAt, Expr::value(now))
+            .filter(session::Column::Id.eq(s.id))
+            .exec(&self.db)
+            .await
+            .map(|_| ())
+    }
+
+    /// An admin acting as another user: an access token only (≤ 15 minutes, no refresh)
+    /// naming the admin; admins cannot be impersonated.
+    pub async fn impersonate(&self, admin: &User, target_id: Uuid, client: &ClientInfo) -> ApiResult<(User, IssuedTokens)> {
+        if admin.role != self.cfg.admin_role {
+            return Err(ApiError::forbidden("only admins may impersonate"));
+        }
+        let target = self.user(target_id).await?.ok_or_else(|| ApiError::not_found("user not found"))?;
+        if target.role == self.cfg.admin_role {
+            return Err(ApiError::forbidden("admins cannot be impersonated"));
+        }
+        let tokens = self.start_session(&target, client, Some(admin.id)).await?;
+        let details = json!({ "targetUserId": target.id, "sessionId": tokens.session_id });
+        self.log_event(Some(admin.id), Some(admin.id), "impersonation_started", client, Some(details.clone())).await;
+        self.log_event(Some(target.id), Some(admin.id), "impersonation_started", client, Some(details)).await;
+        Ok((target, tokens))
+    }
+}

@@ -1,0 +1,312 @@
+//! Accounts: creation, lookup, admin updates, registration, password change and reset,
+//! email verification.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{
+    Identity, IssuedTokens, User, check_password, crypto, entities::user, field,
+    is_valid_email, normalize_email,
+};
+use crate::{
+    db::is_unique_violation,
+    error::{ApiError, ApiResult, FieldError},
+    extract::ClientInfo,
+};
+
+const VERIFY_EMAIL: &str = "verify_email";
+const RESET_PASSWORD: &str = "reset_password";
+
+/// A user to create. `password: None` makes an account that signs in only through a provider.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub email: String,
+    pub password: Option<String>,
+    pub name: String,
+    pub role: String,
+    pub email_verified: bool,
+}
+
+/// Fields an admin (or, for `name` and `profile`, the user) may change.
+#[derive(Clone, Debug, Default)]
+pub struct UserUpdate {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub role: Option<String>,
+    /// Merged key by key into the stored profile; a `null` value removes the key.
+    pub profile: Option<serde_json::Map<String, Value>>,
+}
+
+fn check_name(name: &str, errors: &mut Vec<FieldError>) {
+    let n = name.trim().chars().count();
+    if n == 0 || n > 100 {
+        errors.push(field("name", "must be 1 to 100 characters"));
+    }
+}
+
+impl Identity {
+    pub async fn create_user(&self, new: NewUser) -> ApiResult<User> {
+        let email = normalize_email(&new.email);
+        let mut errors = Vec::new();
+        if !is_valid_email(&email) {
+            errors.push(field("email", "must be a valid email address"));
+        }
+        if let Some(pw) = &new.password
+            && let Err(e) = check_password(pw)
+        {
+            errors.push(e);
+        }
+        check_name(&new.name, &mut errors);
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        let password_hash = match &new.password {
+            Some(pw) => Some(crypto::hash_password(pw).await?),
+            None => None,
+        };
+        let now = Utc::now();
+        let row = user::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            email: Set(email),
+            password_hash: Set(password_hash),
+            name: Set(new.name.trim().to_owned()),
+            role: Set(new.role),
+            email_verified: Set(new.email_verified),
+            totp_enabled: Set(false),
+            totp_secret: Set(None),
+            totp_pending_secret: Set(None),
+            totp_last_step: Set(None),
+            profile: Set(json!({})),
+            created_at: Set(now),
+            updated_at: Set(now),
+            last_login_at: Set(None),
+        };
+        row.insert(&self.db).await.map_err(|e| {
+            if is_unique_violation(&e) { ApiError::conflict("a user with this email already exists") } else { e.into() }
+        })
+    }
+
+    pub async fn user(&self, id: Uuid) -> Result<Option<User>, sea_orm::DbErr> {
+        user::Entity::find_by_id(id).one(&self.db).await
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, sea_orm::DbErr> {
+        user::Entity::find().filter(user::Column::Email.eq(normalize_email(email))).one(&self.db).await
+    }
+
+    /// Oldest first; `page` counts from 1.
+    pub async fn list_users(&self, page: u64, limit: u64) -> Result<(Vec<User>, u64), sea_orm::DbErr> {
+        let total = user::Entity::find().count(&self.db).await?;
+        let rows = user::Entity::find()
+            .order_by_asc(user::Column::CreatedAt)
+            .order_by_asc(user::Column::Id)
+            .offset((page - 1) * limit)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        Ok((rows, total))
+    }
+
+    pub async fn count_with_role(&self, role: &str) -> Result<u64, sea_orm::DbErr> {
+        user::Entity::find().filter(user::Column::Role.eq(role)).count(&self.db).await
+    }
+
+    pub async fn update_user(&self, current: User, update: UserUpdate) -> ApiResult<User> {
+        let mut errors = Vec::new();
+        if let Some(name) = &update.name {
+            check_name(name, &mut errors);
+        }
+        let email = update.email.as_deref().map(normalize_email);
+        if let Some(e) = &email
+            && !is_valid_email(e)
+        {
+            errors.push(field("email", "must be a valid email address"));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        let mut profile = current.profile.clone();
+        if let (Some(changes), Some(obj)) = (update.profile, profile.as_object_mut()) {
+            for (k, v) in changes {
+                if v.is_null() {
+                    obj.remove(&k);
+                } else {
+                    obj.insert(k, v);
+                }
+            }
+        }
+        let email_changed = email.as_ref().is_some_and(|e| *e != current.email);
+        let mut row = current.into_active_model();
+        if let Some(name) = update.name {
+            row.name = Set(name.trim().to_owned());
+        }
+        if let Some(e) = email.filter(|_| email_changed) {
+            row.email = Set(e);
+            row.email_verified = Set(false);
+        }
+        if let Some(role) = update.role {
+            row.role = Set(role);
+        }
+        row.profile = Set(profile);
+        row.updated_at = Set(Utc::now());
+        row.update(&self.db).await.map_err(|e| {
+            if is_unique_violation(&e) { ApiError::conflict("a user with this email already exists") } else { e.into() }
+        })
+    }
+
+    /// Deletes a user; their sessions, tokens and log go with them (foreign keys cascade).
+    pub async fn delete_user(&self, id: Uuid) -> ApiResult<()> {
+        let res = user::Entity::delete_by_id(id).exec(&self.db).await?;
+        if res.rows_affected == 0 {
+            return Err(ApiError::not_found("user not found"));
+        }
+        Ok(())
+    }
+
+    /// Self-service sign-up: the least-privileged role, a verification mail, a first session.
+    pub async fn register(
+        &self,
+        email: &str,
+        password: &str,
+        name: &str,
+        client: &ClientInfo,
+    ) -> ApiResult<(User, IssuedTokens)> {
+        let new = NewUser {
+            email: email.to_owned(),
+            password: Some(password.to_owned()),
+            name: name.to_owned(),
+            role: self.cfg.default_role.to_owned(),
+            email_verified: false,
+        };
+        let user = self.create_user(new).await?;
+        self.log_event(Some(user.id), None, "register", client, None).await;
+        if let Err(e) = self.send_verification(&user).await {
+            // The account exists either way; the person can ask for a new link.
+            tracing::warn!(error = %e, "verification mail not sent at registration");
+        }
+        let tokens = self.start_session(&user, client, None).await?;
+        let user = self.touch_login(user).await?;
+        Ok((user, tokens))
+    }
+
+    pub(super) async fn touch_login(&self, user: User) -> Result<User, sea_orm::DbErr> {
+        let mut row = user.into_active_model();
+        row.last_login_at = Set(Some(Utc::now()));
+        row.update(&self.db).await
+    }
+
+    /// Mails a fresh 24-hour verification link.
+    pub async fn send_verification(&self, user: &User) -> ApiResult<()> {
+        self.mailer.ensure_ready()?;
+        let token = self.issue_one_time(Some(user.id), VERIFY_EMAIL, self.cfg.verify_ttl, None).await?;
+        let body = format!(
+            "Confirm your email address for {}:\n\n{}\n\nOr use this code: {}\n\nThe link expires in 24 hours.",
+            self.cfg.display_name,
+            self.link("verify-email", &token),
+            token
+        );
+        self.mailer.send(&user.email, &format!("Confirm your {} email", self.cfg.display_name), &body).await
+    }
+
+    pub async fn verify_email(&self, token: &str, client: &ClientInfo) -> ApiResult<User> {
+        let used = self
+            .consume_one_time(token, VERIFY_EMAIL)
+            .await?
+            .ok_or_else(|| ApiError::invalid("verification token is invalid, used or expired"))?;
+        let user = self.user(used.user_id.unwrap_or_default()).await?.ok_or_else(|| ApiError::not_found("user not found"))?;
+        let mut row = user.into_active_model();
+        row.email_verified = Set(true);
+        row.updated_at = Set(Utc::now());
+        let user = row.update(&self.db).await?;
+        self.log_event(Some(user.id), None, "email_verified", client, None).await;
+        Ok(user)
+    }
+
+    /// Verifies `current` and sets `new`; every other session of the user is revoked.
+    pub async fn change_password(
+        &self,
+        user: &User,
+        session_id: Uuid,
+        current: &str,
+        new: &str,
+        client: &ClientInfo,
+    ) -> ApiResult<()> {
+        check_password(new).map_err(|mut e| {
+            e.field = "newPassword".into();
+            ApiError::validation(vec![e])
+        })?;
+        if !crypto::verify_password(current, user.password_hash.as_deref()).await {
+            self.log_event(Some(user.id), None, "password_change_failed", client, None).await;
+            return Err(ApiError::invalid("current password is incorrect")
+                .with_details(json!({ "fields": [field("currentPassword", "is incorrect")] })));
+        }
+        self.set_password(user, new).await?;
+        self.revoke_all_sessions(user.id, Some(session_id), "password_changed").await?;
+        self.log_event(Some(user.id), None, "password_changed", client, None).await;
+        Ok(())
+    }
+
+    async fn set_password(&self, user: &User, password: &str) -> ApiResult<()> {
+        let hash = crypto::hash_password(password).await?;
+        let mut row = user.clone().into_active_model();
+        row.password_hash = Set(Some(hash));
+        row.updated_at = Set(Utc::now());
+        row.update(&self.db).await?;
+        Ok(())
+    }
+
+    /// Starts a reset. Answers the same, in the same time, whether or not the account exists:
+    /// the lookup and mail happen after the response.
+    pub async fn request_password_reset(&self, email: &str, client: &ClientInfo) -> ApiResult<()> {
+        self.mailer.ensure_ready()?;
+        let me = self.clone();
+        let email = email.to_owned();
+        let client = client.clone();
+        tokio::spawn(async move {
+            let result: ApiResult<()> = async {
+                let Some(user) = me.user_by_email(&email).await? else { return Ok(()) };
+                let token = me.issue_one_time(Some(user.id), RESET_PASSWORD, me.cfg.reset_ttl, None).await?;
+                me.log_event(Some(user.id), None, "password_reset_requested", &client, None).await;
+                let body = format!(
+                    "Someone asked to reset the password of your {} account.\n\n{}\n\nOr use this code: {}\n\n\
+                     The link expires in 1 hour. If this was not you, ignore this mail.",
+                    me.cfg.display_name,
+                    me.link("reset-password", &token),
+                    token
+                );
+                me.send_mail_detached(user.email, format!("Reset your {} password", me.cfg.display_name), body);
+                Ok(())
+            }
+            .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "password reset request failed");
+            }
+        });
+        Ok(())
+    }
+
+    /// Completes a reset: single-use token, new password, every session revoked.
+    pub async fn complete_password_reset(&self, token: &str, password: &str, client: &ClientInfo) -> ApiResult<()> {
+        check_password(password).map_err(|e| ApiError::validation(vec![e]))?;
+        let used = self
+            .consume_one_time(token, RESET_PASSWORD)
+            .await?
+            .ok_or_else(|| ApiError::invalid("reset token is invalid, used or expired"))?;
+        let user = self.user(used.user_id.unwrap_or_default()).await?.ok_or_else(|| ApiError::not_found("user not found"))?;
+        self.set_password(&user, password).await?;
+        // Reading the mail proved the address.
+        if !user.email_verified {
+            let mut row = user.clone().into_active_model();
+            row.email_verified = Set(true);
+            row.update(&self.db).await?;
+        }
+        self.revoke_all_sessions(user.id, None, "password_reset").await?;
+        self.log_event(Some(user.id), None, "password_reset", client, None).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,19 @@
+//! Basalt's shared core. It knows no product: each product crate configures these pieces
+//! (error shape, token lifetimes, roles, rate-limit rules) and mounts them under its contract.
+
+pub mod datamode;
+pub mod db;
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod identity;
+pub mod mail;
+pub mod migrations;
+pub mod observability;
+pub mod outbox;
+pub mod ratelimit;
+pub mod roles;
+pub mod secrets;
+
+pub use error::{ApiError, ApiResult};

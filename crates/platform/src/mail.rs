@@ -1,0 +1,73 @@
+//! Outgoing mail: to the outbox in MOCK mode, to SMTP (`SMTP_URL`) in LIVE mode.
+
+use std::time::Duration;
+
+use lettre::{
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, message::header::ContentType,
+};
+
+use crate::{
+    datamode::{DataMode, VendorState},
+    error::ApiError,
+    outbox::Outbox,
+};
+
+#[derive(Clone)]
+pub struct Mailer {
+    outbox: Outbox,
+    smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    from: String,
+    mode: DataMode,
+}
+
+impl Mailer {
+    /// `smtp_url` as lettre reads it: `smtp://user:pass@host:587?tls=required`, `smtps://…`,
+    /// or `smtp://127.0.0.1:2525` for a local relay without TLS.
+    pub fn new(outbox: Outbox, smtp_url: Option<&str>, from: &str, mode: DataMode) -> anyhow::Result<Self> {
+        let smtp = smtp_url
+            .map(|url| {
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map(|b| b.timeout(Some(Duration::from_secs(15))).build())
+                    .map_err(|e| anyhow::anyhow!("SMTP_URL is not a valid SMTP URL: {e}"))
+            })
+            .transpose()?;
+        Ok(Self { outbox, smtp, from: from.to_owned(), mode })
+    }
+
+    pub fn state(&self) -> VendorState {
+        VendorState::of(&self.mode, self.smtp.is_some())
+    }
+
+    /// Fails fast, before any work, when LIVE mode has no SMTP configured.
+    pub fn ensure_ready(&self) -> Result<(), ApiError> {
+        match self.state() {
+            VendorState::Unconfigured => Err(ApiError::unavailable(
+                "email is not configured: set SMTP_URL or switch DATA_MODE to MOCK",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), ApiError> {
+        self.ensure_ready()?;
+        match (&self.smtp, self.mode.is_live()) {
+            (Some(smtp), true) => {
+                let msg = Message::builder()
+                    .from(self.from.parse().map_err(|e| ApiError::internal(format!("mail from: {e}")))?)
+                    .to(to.parse().map_err(|_| ApiError::invalid("not a valid email address"))?)
+                    .subject(subject)
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(body.to_owned())
+                    .map_err(|e| ApiError::internal(format!("building mail: {e}")))?;
+                smtp.send(msg)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| ApiError::internal(format!("smtp send: {e}")))
+            }
+            _ => {
+                self.outbox.record("email", to, Some(subject), body, None).await?;
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! The platform's own tables (identity, outbox), as migrations every product's migrator runs
+//! before its own. Written with the schema builder so one definition runs on SQLite and PostgreSQL.
+
+use sea_orm_migration::{
+    prelude::*,
+    schema::{
+        boolean, big_integer_null, json_binary, json_binary_null, string, string_null, text,
+        timestamp_with_time_zone, timestamp_with_time_zone_null, uuid, uuid_null,
+    },
+};
+
+/// Platform migrations, in order. Products append theirs after these.
+pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+    vec![Box::new(M0001Identity)]
+}
+
+struct M0001Identity;
+
+impl MigrationName for M0001Identity {
+    fn name(&self) -> &str {
+        "m0001_platform_identity"
+    }
+}
+
+fn pk(col: &'static str) -> ColumnDef {
+    uuid(Alias::new(col)).primary_key().take()
+}
+
+fn fk(from_table: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .from(Alias::new(from_table), Alias::new(col))
+        .to(Alias::new(to), Alias::new("id"))
+        .on_delete(ForeignKeyAction::Cascade)
+        .take()
+}
+
+fn index(table: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
+    let mut idx = Index::create();
+    idx.name(format!("idx_{table}_{}", cols.join("_"))).table(Alias::new(table));
+    for c in cols {
+        idx.col(Alias::new(*c));
+    }
+    if unique {
+        idx.unique();
+    }
+    idx.take()
+}
+
+fn a(s: &'static str) -> Alias {
+    Alias::new(s)
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0001Identity {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(a("users"))
+                .col(pk("id"))
+                .col(string(a("email")).unique_key())
+                .col(string_null(a("password_hash")))
+                .col(string(a("name")))
+                .col(string(a("role")))
+                .col(boolean(a("email_verified")))
+                .col(boolean(a("totp_enabled")))
+                .col(string_null(a("totp_secret")))
+                .col(string_null(a("totp_pending_secret")))
+                .col(big_integer_null(a("totp_last_step")))
+                .col(json_binary(a("profile")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .col(timestamp_with_time_zone(a("updated_at")))
+                .col(timestamp_with_time_zone_null(a("last_login_at")))
+                .take(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(a("sessions"))
+                .col(pk("id"))
+                .col(uuid(a("user_id")))
+                .col(string_null(a("user_agent")))
+                .col(string_null(a("ip")))
+                .col(uuid_null(a("impersonator_id")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .col(timestamp_with_time_zone(a("last_used_at")))
+                .col(timestamp_with_time_zone(a("expires_at")))
+                .col(timestamp_with_time_zone_null(a("revoked_at")))
+                .col(string_null(a("revoke_reason")))
+                .foreign_key(&mut fk("sessions", "user_id", "users"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("sessions", &["user_id"], false)).await?;
+        m.create_table(
+            Table::create()
+                .table(a("refresh_tokens"))
+                .col(pk("id"))
+                .col(uuid(a("session_id")))
+                .col(string(a("token_hash")).unique_key())
+                .col(timestamp_with_time_zone(a("created_at")))
+                .col(timestamp_with_time_zone(a("expires_at")))
+                .col(timestamp_with_time_zone_null(a("rotated_at")))
+                .foreign_key(&mut fk("refresh_tokens", "session_id", "sessions"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("refresh_tokens", &["session_id"], false)).await?;
+        m.create_table(
+            Table::create()
+                .table(a("one_time_tokens"))
+                .col(pk("id"))
+                .col(uuid_null(a("user_id")))
+                .col(string(a("purpose")))
+                .col(string(a("token_hash")).unique_key())
+                .col(json_binary_null(a("data")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .col(timestamp_with_time_zone(a("expires_at")))
+                .col(timestamp_with_time_zone_null(a("used_at")))
+                .foreign_key(&mut fk("one_time_tokens", "user_id", "users"))
+                .take(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(a("recovery_codes"))
+                .col(pk("id"))
+                .col(uuid(a("user_id")))
+                .col(string(a("code_hash")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .col(timestamp_with_time_zone_null(a("used_at")))
+                .foreign_key(&mut fk("recovery_codes", "user_id", "users"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("recovery_codes", &["user_id"], false)).await?;
+        m.create_table(
+            Table::create()
+                .table(a("security_events"))
+                .col(pk("id"))
+                .col(uuid_null(a("user_id")))
+                .col(uuid_null(a("actor_id")))
+                .col(string(a("event_type")))
+                .col(string_null(a("ip")))
+                .col(string_null(a("user_agent")))
+                .col(json_binary_null(a("details")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .foreign_key(&mut fk("security_events", "user_id", "users"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("security_events", &["user_id", "created_at"], false)).await?;
+        m.create_table(
+            Table::create()
+                .table(a("oauth_identities"))
+                .col(pk("id"))
+                .col(uuid(a("user_id")))
+                .col(string(a("provider")))
+                .col(string(a("subject")))
+                .col(string_null(a("email")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .foreign_key(&mut fk("oauth_identities", "user_id", "users"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("oauth_identities", &["provider", "subject"], true)).await?;
+        m.create_table(
+            Table::create()
+                .table(a("outbox"))
+                .col(pk("id"))
+                .col(string(a("channel")))
+                .col(string(a("recipient")))
+                .col(string_null(a("subject")))
+                .col(text(a("body")))
+                .col(json_binary_null(a("metadata")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("outbox", &["created_at"], false)).await
+    }
+}
