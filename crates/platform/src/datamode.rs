@@ -36,7 +36,11 @@ impl DataMode {
     }
 
     pub fn get(&self) -> Mode {
-        if self.0.load(Ordering::Relaxed) { Mode::Live } else { Mode::Mock }
+        if self.0.load(Ordering::Relaxed) {
+            Mode::Live
+        } else {
+            Mode::Mock
+        }
     }
 
     pub fn is_live(&self) -> bool {

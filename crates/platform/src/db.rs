@@ -10,7 +10,10 @@ use sea_orm::{
 
 /// The SQLite URL for a product's database file inside the data directory.
 pub fn sqlite_url(data_dir: &Path, product: &str) -> String {
-    format!("sqlite://{}?mode=rwc", data_dir.join(format!("{product}.db")).display())
+    format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join(format!("{product}.db")).display()
+    )
 }
 
 /// Opens a pool for `url` (`sqlite://…` or `postgres://…`).
@@ -22,12 +25,14 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     if url.starts_with("sqlite:") {
         // One writer at a time is SQLite's rule; WAL lets readers proceed meanwhile, and the
         // busy timeout makes a second writer wait instead of failing with SQLITE_BUSY.
-        opts.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
-        });
+        opts.max_connections(8)
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+            });
     } else {
         opts.max_connections(16).min_connections(1);
     }
@@ -36,12 +41,20 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 
 /// `SELECT 1`, for health checks.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
-    db.execute_raw(Statement::from_string(db.get_database_backend(), "SELECT 1")).await.map(|_| ())
+    db.execute_raw(Statement::from_string(
+        db.get_database_backend(),
+        "SELECT 1",
+    ))
+    .await
+    .map(|_| ())
 }
 
 /// True when the error is a unique-constraint violation (both backends).
 pub fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }
 
 pub fn backend_name(db: &DatabaseConnection) -> &'static str {

@@ -31,16 +31,33 @@ pub fn routes<S: Clone + Send + Sync + 'static>(openapi: OpenApi) -> Router<S> {
 
 /// Declares the bearer scheme and documents the catalogue's error statuses on every operation
 /// (`error_schema` is the product's error body, added to components here).
-pub fn finish(mut api: OpenApi, error_schema_name: &str, error_schema: RefOr<utoipa::openapi::schema::Schema>) -> OpenApi {
+pub fn finish(
+    mut api: OpenApi,
+    error_schema_name: &str,
+    error_schema: RefOr<utoipa::openapi::schema::Schema>,
+) -> OpenApi {
     let components = api.components.get_or_insert_with(Default::default);
-    components.schemas.insert(error_schema_name.to_owned(), error_schema);
+    components
+        .schemas
+        .insert(error_schema_name.to_owned(), error_schema);
     components.add_security_scheme(
         "bearer",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .build(),
+        ),
     );
     let error_ref = RefOr::Ref(utoipa::openapi::Ref::from_schema_name(error_schema_name));
     for item in api.paths.paths.values_mut() {
-        for method in [HttpMethod::Get, HttpMethod::Post, HttpMethod::Put, HttpMethod::Patch, HttpMethod::Delete] {
+        for method in [
+            HttpMethod::Get,
+            HttpMethod::Post,
+            HttpMethod::Put,
+            HttpMethod::Patch,
+            HttpMethod::Delete,
+        ] {
             if let Some(op) = operation_mut(item, method) {
                 add_errors(op, &error_ref);
             }
@@ -49,7 +66,10 @@ pub fn finish(mut api: OpenApi, error_schema_name: &str, error_schema: RefOr<uto
     api
 }
 
-fn operation_mut(item: &mut utoipa::openapi::PathItem, method: HttpMethod) -> Option<&mut Operation> {
+fn operation_mut(
+    item: &mut utoipa::openapi::PathItem,
+    method: HttpMethod,
+) -> Option<&mut Operation> {
     match method {
         HttpMethod::Get => item.get.as_mut(),
         HttpMethod::Post => item.post.as_mut(),
@@ -74,14 +94,22 @@ fn add_errors(op: &mut Operation, error_ref: &RefOr<utoipa::openapi::schema::Sch
         ("503", "Dependency unavailable or not configured"),
     ];
     for (status, description) in ERRORS {
-        op.responses.responses.entry(status.to_owned()).or_insert_with(|| {
-            RefOr::T(
-                ResponseBuilder::new()
-                    .description(description)
-                    .content("application/json", ContentBuilder::new().schema(Some(error_ref.clone())).build())
-                    .build(),
-            )
-        });
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| {
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            "application/json",
+                            ContentBuilder::new()
+                                .schema(Some(error_ref.clone()))
+                                .build(),
+                        )
+                        .build(),
+                )
+            });
     }
 }
 

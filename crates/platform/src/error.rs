@@ -184,7 +184,8 @@ impl IntoResponse for ApiError {
         let mut res = Response::new(Body::empty());
         *res.status_mut() = self.status;
         if let Some(secs) = self.retry_after {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         res.extensions_mut().insert(Arc::new(ErrorPayload {
             code: self.code,
@@ -258,7 +259,10 @@ pub async fn error_shape_layer(
     }
     let (mut parts, _) = res.into_parts();
     parts.extensions.remove::<Arc<ErrorPayload>>();
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     parts.headers.remove(header::CONTENT_LENGTH);
     let body = shape.format.body(&payload, request_id.as_deref());
     Response::from_parts(parts, Body::from(body.to_string()))
@@ -275,14 +279,23 @@ fn is_json(res: &Response) -> bool {
 fn transport_error(status: StatusCode) -> ErrorPayload {
     let (code, message) = match status {
         StatusCode::NOT_FOUND => (ErrorCode::NotFound, "no such route"),
-        StatusCode::METHOD_NOT_ALLOWED => (ErrorCode::Unimplemented, "method not allowed on this route"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            (ErrorCode::Unimplemented, "method not allowed on this route")
+        }
         StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::ResourceExhausted, "request body too large"),
         StatusCode::REQUEST_TIMEOUT => (ErrorCode::Unavailable, "request timed out"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (ErrorCode::InvalidArgument, "unsupported content type"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            (ErrorCode::InvalidArgument, "unsupported content type")
+        }
         s if s.is_server_error() => (ErrorCode::Internal, "internal error"),
         _ => (ErrorCode::InvalidArgument, "bad request"),
     };
-    ErrorPayload { code, message: message.into(), details: None, cause: None }
+    ErrorPayload {
+        code,
+        message: message.into(),
+        details: None,
+        cause: None,
+    }
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -295,14 +308,25 @@ mod tests {
     fn every_code_has_the_encore_status() {
         assert_eq!(ErrorCode::InvalidArgument.status(), StatusCode::BAD_REQUEST);
         assert_eq!(ErrorCode::AlreadyExists.status(), StatusCode::CONFLICT);
-        assert_eq!(ErrorCode::ResourceExhausted.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(ErrorCode::Unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            ErrorCode::ResourceExhausted.status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(
+            ErrorCode::Unavailable.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 
     #[test]
     fn internal_errors_keep_their_cause_out_of_the_body() {
         let e = ApiError::internal("connection refused at 10.0.0.3");
-        let p = ErrorPayload { code: e.code, message: e.message.clone(), details: None, cause: None };
+        let p = ErrorPayload {
+            code: e.code,
+            message: e.message.clone(),
+            details: None,
+            cause: None,
+        };
         let body = ErrorFormat::Flat.body(&p, Some("r1")).to_string();
         assert!(!body.contains("10.0.0.3"));
         assert!(body.contains("internal"));
@@ -311,7 +335,14 @@ mod tests {
     #[test]
     fn nested_formats_carry_the_request_id_only_where_the_contract_has_room() {
         let p = transport_error(StatusCode::NOT_FOUND);
-        assert_eq!(ErrorFormat::NestedWithRequestId.body(&p, Some("r1"))["error"]["requestId"], "r1");
-        assert!(ErrorFormat::Nested.body(&p, Some("r1"))["error"].get("requestId").is_none());
+        assert_eq!(
+            ErrorFormat::NestedWithRequestId.body(&p, Some("r1"))["error"]["requestId"],
+            "r1"
+        );
+        assert!(
+            ErrorFormat::Nested.body(&p, Some("r1"))["error"]
+                .get("requestId")
+                .is_none()
+        );
     }
 }

@@ -53,7 +53,9 @@ where
         if empty_length || (!has_type && !req.headers().contains_key(header::TRANSFER_ENCODING)) {
             return Ok(None);
         }
-        <Self as FromRequest<S>>::from_request(req, state).await.map(Some)
+        <Self as FromRequest<S>>::from_request(req, state)
+            .await
+            .map(Some)
     }
 }
 
@@ -68,9 +70,14 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         JsonRejection::MissingJsonContentType(_) => {
             ApiError::invalid("expected a JSON body with Content-Type: application/json")
         }
-        JsonRejection::BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(crate::error::ErrorCode::ResourceExhausted, "request body too large")
-                .with_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+        JsonRejection::BytesRejection(e)
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+        {
+            ApiError::new(
+                crate::error::ErrorCode::ResourceExhausted,
+                "request body too large",
+            )
+            .with_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
         }
         JsonRejection::JsonDataError(e) => {
             // serde's message names the field and the problem ("missing field `email`").
@@ -137,7 +144,9 @@ where
             .map_err(|e: PathRejection| match e {
                 PathRejection::FailedToDeserializePathParams(e) => {
                     ApiError::invalid(format!("invalid path parameter: {}", e.body_text_cause()))
-                        .with_details(json!({ "fields": [{ "field": "path", "message": e.body_text() }] }))
+                        .with_details(
+                            json!({ "fields": [{ "field": "path", "message": e.body_text() }] }),
+                        )
                 }
                 other => ApiError::internal(other.body_text()),
             })
@@ -163,7 +172,10 @@ impl ClientInfo {
     /// Resolves the client IP: the socket peer, unless the peer is a trusted proxy, in which
     /// case the right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
     pub fn from_parts(parts: &Parts) -> Self {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
         let trusted = parts.extensions.get::<TrustedProxies>();
         let ip = match (peer, trusted) {
             (Some(peer), Some(trusted)) if trusted.0.contains(&peer) => parts
@@ -206,22 +218,69 @@ mod tests {
             b = b.header("x-forwarded-for", x);
         }
         let (mut parts, ()) = b.body(()).unwrap().into_parts();
-        parts.extensions.insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
         parts
             .extensions
-            .insert(TrustedProxies(trusted.iter().map(|s| s.parse().unwrap()).collect()));
+            .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        parts.extensions.insert(TrustedProxies(
+            trusted.iter().map(|s| s.parse().unwrap()).collect(),
+        ));
         parts
     }
 
     #[test]
     fn forwarded_for_is_ignored_from_untrusted_peers() {
         let p = parts("203.0.113.9:5000", Some("1.2.3.4"), &[]);
-        assert_eq!(ClientInfo::from_parts(&p).ip_string().unwrap(), "203.0.113.9");
+        assert_eq!(
+            ClientInfo::from_parts(&p).ip_string().unwrap(),
+            "203.0.113.9"
+        );
     }
 
     #[test]
     fn trusted_proxy_yields_the_nearest_untrusted_forwarded_address() {
-        let p = parts("10.0.0.1:5000", Some("6.6.6.6, 1.2.3.4, 10.0.0.2"), &["10.0.0.1", "10.0.0.2"]);
+        let p = parts(
+            "10.0.0.1:5000",
+            Some("6.6.6.6, 1.2.3.4, 10.0.0.2"),
+            &["10.0.0.1", "10.0.0.2"],
+        );
         assert_eq!(ClientInfo::from_parts(&p).ip_string().unwrap(), "1.2.3.4");
+    }
+}
+
+/// `?page=&limit=` as every list endpoint takes them; `page` counts from 1.
+#[derive(Clone, Copy, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page number, from 1.
+    #[param(minimum = 1)]
+    pub page: Option<u64>,
+    /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u64>,
+}
+
+impl PageQuery {
+    /// `(page, limit)` checked against the bounds, or `invalid_argument` naming the field.
+    pub fn resolve(self) -> Result<(u64, u64), ApiError> {
+        let page = self.page.unwrap_or(1);
+        let limit = self.limit.unwrap_or(20);
+        let mut errors = Vec::new();
+        if page == 0 || page > 1_000_000 {
+            errors.push(crate::error::FieldError {
+                field: "page".into(),
+                message: "must be at least 1".into(),
+            });
+        }
+        if !(1..=100).contains(&limit) {
+            errors.push(crate::error::FieldError {
+                field: "limit".into(),
+                message: "must be 1 to 100".into(),
+            });
+        }
+        if errors.is_empty() {
+            Ok((page, limit))
+        } else {
+            Err(ApiError::validation(errors))
+        }
     }
 }

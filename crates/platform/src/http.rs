@@ -91,8 +91,18 @@ fn cors(origins: &[String], id_header: &HeaderName) -> CorsLayer {
     let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(allowed))
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, id_header.clone()])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            id_header.clone(),
+        ])
         .expose_headers([id_header.clone(), header::RETRY_AFTER])
         .allow_credentials(true)
         .max_age(Duration::from_secs(600))
@@ -128,7 +138,8 @@ async fn record_metrics(product: &'static str, req: Request, next: Next) -> Resp
         ("status", res.status().as_u16().to_string()),
     ];
     metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels[..3]).record(start.elapsed().as_secs_f64());
+    metrics::histogram!("http_request_duration_seconds", &labels[..3])
+        .record(start.elapsed().as_secs_f64());
     res
 }
 

@@ -15,5 +15,6 @@ pub mod outbox;
 pub mod ratelimit;
 pub mod roles;
 pub mod secrets;
+pub mod settings;
 
 pub use error::{ApiError, ApiResult};

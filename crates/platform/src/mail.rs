@@ -23,7 +23,12 @@ pub struct Mailer {
 impl Mailer {
     /// `smtp_url` as lettre reads it: `smtp://user:pass@host:587?tls=required`, `smtps://…`,
     /// or `smtp://127.0.0.1:2525` for a local relay without TLS.
-    pub fn new(outbox: Outbox, smtp_url: Option<&str>, from: &str, mode: DataMode) -> anyhow::Result<Self> {
+    pub fn new(
+        outbox: Outbox,
+        smtp_url: Option<&str>,
+        from: &str,
+        mode: DataMode,
+    ) -> anyhow::Result<Self> {
         let smtp = smtp_url
             .map(|url| {
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
@@ -31,7 +36,12 @@ impl Mailer {
                     .map_err(|e| anyhow::anyhow!("SMTP_URL is not a valid SMTP URL: {e}"))
             })
             .transpose()?;
-        Ok(Self { outbox, smtp, from: from.to_owned(), mode })
+        Ok(Self {
+            outbox,
+            smtp,
+            from: from.to_owned(),
+            mode,
+        })
     }
 
     pub fn state(&self) -> VendorState {
@@ -53,8 +63,14 @@ impl Mailer {
         match (&self.smtp, self.mode.is_live()) {
             (Some(smtp), true) => {
                 let msg = Message::builder()
-                    .from(self.from.parse().map_err(|e| ApiError::internal(format!("mail from: {e}")))?)
-                    .to(to.parse().map_err(|_| ApiError::invalid("not a valid email address"))?)
+                    .from(
+                        self.from
+                            .parse()
+                            .map_err(|e| ApiError::internal(format!("mail from: {e}")))?,
+                    )
+                    .to(to
+                        .parse()
+                        .map_err(|_| ApiError::invalid("not a valid email address"))?)
                     .subject(subject)
                     .header(ContentType::TEXT_PLAIN)
                     .body(body.to_owned())
@@ -65,7 +81,9 @@ impl Mailer {
                     .map_err(|e| ApiError::internal(format!("smtp send: {e}")))
             }
             _ => {
-                self.outbox.record("email", to, Some(subject), body, None).await?;
+                self.outbox
+                    .record("email", to, Some(subject), body, None)
+                    .await?;
                 Ok(())
             }
         }

@@ -4,7 +4,7 @@
 use sea_orm_migration::{
     prelude::*,
     schema::{
-        boolean, big_integer_null, json_binary, json_binary_null, string, string_null, text,
+        big_integer_null, boolean, json_binary, json_binary_null, string, string_null, text,
         timestamp_with_time_zone, timestamp_with_time_zone_null, uuid, uuid_null,
     },
 };
@@ -36,7 +36,8 @@ fn fk(from_table: &'static str, col: &'static str, to: &'static str) -> ForeignK
 
 fn index(table: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
     let mut idx = Index::create();
-    idx.name(format!("idx_{table}_{}", cols.join("_"))).table(Alias::new(table));
+    idx.name(format!("idx_{table}_{}", cols.join("_")))
+        .table(Alias::new(table));
     for c in cols {
         idx.col(Alias::new(*c));
     }
@@ -90,7 +91,8 @@ impl MigrationTrait for M0001Identity {
                 .take(),
         )
         .await?;
-        m.create_index(index("sessions", &["user_id"], false)).await?;
+        m.create_index(index("sessions", &["user_id"], false))
+            .await?;
         m.create_table(
             Table::create()
                 .table(a("refresh_tokens"))
@@ -104,7 +106,8 @@ impl MigrationTrait for M0001Identity {
                 .take(),
         )
         .await?;
-        m.create_index(index("refresh_tokens", &["session_id"], false)).await?;
+        m.create_index(index("refresh_tokens", &["session_id"], false))
+            .await?;
         m.create_table(
             Table::create()
                 .table(a("one_time_tokens"))
@@ -132,7 +135,8 @@ impl MigrationTrait for M0001Identity {
                 .take(),
         )
         .await?;
-        m.create_index(index("recovery_codes", &["user_id"], false)).await?;
+        m.create_index(index("recovery_codes", &["user_id"], false))
+            .await?;
         m.create_table(
             Table::create()
                 .table(a("security_events"))
@@ -148,7 +152,8 @@ impl MigrationTrait for M0001Identity {
                 .take(),
         )
         .await?;
-        m.create_index(index("security_events", &["user_id", "created_at"], false)).await?;
+        m.create_index(index("security_events", &["user_id", "created_at"], false))
+            .await?;
         m.create_table(
             Table::create()
                 .table(a("oauth_identities"))
@@ -162,7 +167,8 @@ impl MigrationTrait for M0001Identity {
                 .take(),
         )
         .await?;
-        m.create_index(index("oauth_identities", &["provider", "subject"], true)).await?;
+        m.create_index(index("oauth_identities", &["provider", "subject"], true))
+            .await?;
         m.create_table(
             Table::create()
                 .table(a("outbox"))
@@ -176,6 +182,7 @@ impl MigrationTrait for M0001Identity {
                 .take(),
         )
         .await?;
-        m.create_index(index("outbox", &["created_at"], false)).await
+        m.create_index(index("outbox", &["created_at"], false))
+            .await
     }
 }

@@ -64,7 +64,11 @@ impl Outbox {
     }
 
     /// Newest first; `page` counts from 1.
-    pub async fn list(&self, page: u64, limit: u64) -> Result<(Vec<OutboxMessage>, u64), sea_orm::DbErr> {
+    pub async fn list(
+        &self,
+        page: u64,
+        limit: u64,
+    ) -> Result<(Vec<OutboxMessage>, u64), sea_orm::DbErr> {
         let total = entity::Entity::find().count(&self.db).await?;
         let rows = entity::Entity::find()
             .order_by_desc(entity::Column::CreatedAt)

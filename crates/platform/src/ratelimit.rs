@@ -31,7 +31,12 @@ pub struct Rule {
 
 impl Rule {
     pub const fn new(name: &'static str, limit: u32, window_secs: u64, key: KeyKind) -> Self {
-        Self { name, limit, window: Duration::from_secs(window_secs), key }
+        Self {
+            name,
+            limit,
+            window: Duration::from_secs(window_secs),
+            key,
+        }
     }
 }
 
@@ -48,7 +53,10 @@ impl Allowance {
     pub fn write_headers(&self, headers: &mut HeaderMap) {
         headers.insert("x-ratelimit-limit", HeaderValue::from(self.limit));
         headers.insert("x-ratelimit-remaining", HeaderValue::from(self.remaining));
-        headers.insert("x-ratelimit-reset", HeaderValue::from(self.reset_after.as_secs().max(1)));
+        headers.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from(self.reset_after.as_secs().max(1)),
+        );
     }
 }
 
@@ -68,9 +76,12 @@ impl RateLimiter {
         let now = Instant::now();
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         if windows.len() > 100_000 {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(86_400));
+            windows
+                .retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(86_400));
         }
-        let entry = windows.entry(format!("{}:{}", rule.name, key)).or_insert((now, 0));
+        let entry = windows
+            .entry(format!("{}:{}", rule.name, key))
+            .or_insert((now, 0));
         if now.duration_since(entry.0) >= rule.window {
             *entry = (now, 0);
         }
@@ -79,7 +90,11 @@ impl RateLimiter {
             return Err(ApiError::rate_limited(reset_after.as_secs().max(1)));
         }
         entry.1 += 1;
-        Ok(Allowance { limit: rule.limit, remaining: rule.limit - entry.1, reset_after })
+        Ok(Allowance {
+            limit: rule.limit,
+            remaining: rule.limit - entry.1,
+            reset_after,
+        })
     }
 }
 
@@ -97,6 +112,9 @@ mod tests {
         let err = rl.hit(&rule, "1.2.3.4").await.unwrap_err();
         assert_eq!(err.code, crate::error::ErrorCode::ResourceExhausted);
         assert!(err.retry_after.unwrap() <= 60);
-        assert!(rl.hit(&rule, "5.6.7.8").await.is_ok(), "keys are counted apart");
+        assert!(
+            rl.hit(&rule, "5.6.7.8").await.is_ok(),
+            "keys are counted apart"
+        );
     }
 }

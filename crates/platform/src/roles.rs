@@ -30,11 +30,17 @@ impl RoleTable {
     }
 
     fn grants(&self, role: &str) -> Grants {
-        self.0.iter().find(|(r, _)| *r == role).map(|(_, g)| *g).unwrap_or(&[])
+        self.0
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, g)| *g)
+            .unwrap_or(&[])
     }
 
     pub fn allows(&self, role: &str, resource: &str, action: &str) -> bool {
-        self.grants(role).iter().any(|(r, actions)| *r == resource && actions.contains(&action))
+        self.grants(role)
+            .iter()
+            .any(|(r, actions)| *r == resource && actions.contains(&action))
     }
 
     /// `Ok` when `role` may do `action` on `resource`, else `permission_denied`.
@@ -42,14 +48,19 @@ impl RoleTable {
         if self.allows(role, resource, action) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!("your role may not {action} {resource}")))
+            Err(ApiError::forbidden(format!(
+                "your role may not {action} {resource}"
+            )))
         }
     }
 
     pub fn permissions(&self, role: &str) -> Vec<Permission> {
         self.grants(role)
             .iter()
-            .map(|(r, a)| Permission { resource: (*r).to_owned(), actions: a.iter().map(|s| (*s).to_owned()).collect() })
+            .map(|(r, a)| Permission {
+                resource: (*r).to_owned(),
+                actions: a.iter().map(|s| (*s).to_owned()).collect(),
+            })
             .collect()
     }
 }
@@ -58,7 +69,10 @@ impl RoleTable {
 mod tests {
     use super::*;
 
-    const TABLE: RoleTable = RoleTable(&[("viewer", &[("campaigns", &["read"])]), ("admin", &[("campaigns", &["read", "delete"])])]);
+    const TABLE: RoleTable = RoleTable(&[
+        ("viewer", &[("campaigns", &["read"])]),
+        ("admin", &[("campaigns", &["read", "delete"])]),
+    ]);
 
     #[test]
     fn roles_hold_only_their_grants() {

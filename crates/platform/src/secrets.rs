@@ -29,11 +29,19 @@ pub fn load_or_generate(data_dir: &Path, name: &str) -> anyhow::Result<Secret> {
     let path = dir.join(name);
     if let Ok(existing) = fs::read_to_string(&path) {
         let existing = existing.trim();
-        anyhow::ensure!(existing.len() >= 32, "{} is shorter than 32 characters", path.display());
+        anyhow::ensure!(
+            existing.len() >= 32,
+            "{} is shorter than 32 characters",
+            path.display()
+        );
         return Ok(Secret::new(existing));
     }
     fs::create_dir_all(&dir)?;
-    let value = format!("{}{}", crate::identity::crypto::random_token(), crate::identity::crypto::random_token());
+    let value = format!(
+        "{}{}",
+        crate::identity::crypto::random_token(),
+        crate::identity::crypto::random_token()
+    );
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]

@@ -1,1 +1,131 @@
-fn main() {}
+//! `basalt`: serves the products, runs migrations, creates users, prints OpenAPI documents.
+
+mod config;
+mod products;
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::products::Product;
+
+#[derive(Parser)]
+#[command(
+    name = "basalt",
+    version,
+    about = "One Rust binary serving four product backends"
+)]
+struct Cli {
+    /// Where SQLite databases and generated secrets live.
+    #[arg(long, global = true, env = "BASALT_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// Configuration file (default: ./basalt.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the named products (all by default), each on its own port.
+    Serve {
+        products: Vec<Product>,
+        /// Address to listen on; only with exactly one product.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Apply migrations to the named products' databases (all by default).
+    Migrate { products: Vec<Product> },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Print a product's OpenAPI document.
+    Openapi { product: Product },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user (for example the first admin).
+    Create {
+        product: Product,
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "BASALT_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, default_value = "admin")]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // Two rustls crypto providers are compiled in (see DEPENDENCIES.md); pick one up front.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let cli = Cli::parse();
+    let file = config::load_file(cli.config.as_deref())?;
+    let data_dir = file
+        .data_dir
+        .clone()
+        .filter(|_| {
+            std::env::var_os("BASALT_DATA_DIR").is_none() && cli.data_dir == PathBuf::from("./data")
+        })
+        .unwrap_or(cli.data_dir);
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    let settings = |p: Product, listen: Option<SocketAddr>| {
+        config::product_settings(&file, &data_dir, p.name(), p.default_port(), listen)
+    };
+    match cli.command.unwrap_or(Command::Serve {
+        products: Vec::new(),
+        listen: None,
+    }) {
+        Command::Serve { products, listen } => {
+            platform::observability::init_logging();
+            let products = Product::or_all(products);
+            anyhow::ensure!(
+                listen.is_none() || products.len() == 1,
+                "--listen needs exactly one product"
+            );
+            let mut resolved = Vec::new();
+            for p in products {
+                resolved.push((p, settings(p, listen)?));
+            }
+            products::serve(resolved).await
+        }
+        Command::Migrate { products } => {
+            for p in Product::or_all(products) {
+                p.migrate(&settings(p, None)?).await?;
+                println!("{}: migrations applied", p.name());
+            }
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    product,
+                    email,
+                    password,
+                    role,
+                    name,
+                },
+        } => {
+            let name =
+                name.unwrap_or_else(|| email.split('@').next().unwrap_or("admin").to_owned());
+            let id = product
+                .create_user(&settings(product, None)?, &email, &password, &name, &role)
+                .await?;
+            println!("{}: created {role} {email} ({id})", product.name());
+            Ok(())
+        }
+        Command::Openapi { product } => {
+            println!("{}", product.openapi_json()?);
+            Ok(())
+        }
+    }
+}

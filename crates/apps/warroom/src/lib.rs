@@ -1,0 +1,138 @@
+//! War Room (seeds 000 and 001): political-campaign intelligence and crisis alerts.
+//! `build` opens the database, applies migrations and returns the product's router.
+
+pub mod api;
+pub mod service;
+
+use std::sync::Arc;
+
+use axum::Router;
+use platform::{
+    datamode::DataMode,
+    identity::{Identity, IdentityConfig, auth::HasIdentity, oauth::OAuthProviders},
+    mail::Mailer,
+    outbox::Outbox,
+    ratelimit::RateLimiter,
+    settings::ProductSettings,
+};
+use sea_orm::DatabaseConnection;
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+pub const PRODUCT: &str = "warroom";
+pub const DEFAULT_PORT: u16 = 4000;
+
+/// Platform tables first, then War Room's own (none yet: identity is all platform).
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        platform::migrations::migrations()
+    }
+}
+
+/// Everything a handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct Ctx {
+    pub db: DatabaseConnection,
+    pub identity: Identity,
+    pub oauth: OAuthProviders,
+    pub outbox: Outbox,
+    pub data_mode: DataMode,
+    pub limiter: Arc<RateLimiter>,
+}
+
+impl HasIdentity for Ctx {
+    fn identity(&self) -> &Identity {
+        &self.identity
+    }
+}
+
+/// A built product: its router (with the shared HTTP stack) and its context.
+pub struct App {
+    pub router: Router,
+    pub ctx: Ctx,
+}
+
+/// Connects, migrates, and wires the product.
+pub async fn build(settings: &ProductSettings) -> anyhow::Result<App> {
+    let db = platform::db::connect(&settings.database_url).await?;
+    Migrator::up(&db, None).await?;
+    let data_mode = DataMode::new(settings.data_mode);
+    let outbox = Outbox::new(db.clone());
+    let mailer = Mailer::new(
+        outbox.clone(),
+        settings.smtp_url.as_ref().map(|s| s.expose()),
+        &settings.mail_from,
+        data_mode.clone(),
+    )?;
+    let identity = Identity::new(
+        db.clone(),
+        IdentityConfig::new(PRODUCT, "War Room", settings.app_url.clone()),
+        settings.jwt_secret.expose().as_bytes(),
+        mailer,
+    );
+    let oauth = OAuthProviders::new(
+        settings.google.clone(),
+        settings.meta.clone(),
+        data_mode.clone(),
+    );
+    let ctx = Ctx {
+        db,
+        identity,
+        oauth,
+        outbox,
+        data_mode,
+        limiter: Arc::new(RateLimiter::new()),
+    };
+    let router = api::router(ctx.clone(), settings);
+    Ok(App { router, ctx })
+}
+
+/// Migrations only (`basalt migrate`).
+pub async fn migrate(database_url: &str) -> anyhow::Result<()> {
+    let db = platform::db::connect(database_url).await?;
+    Migrator::up(&db, None).await?;
+    Ok(())
+}
+
+/// The OpenAPI document (`basalt openapi warroom`, `/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api::openapi()
+}
+
+/// Creates a user from the command line (`basalt user create warroom …`): any role of the
+/// table, email already verified (the operator vouches for it).
+pub async fn create_user(
+    settings: &ProductSettings,
+    email: &str,
+    password: &str,
+    name: &str,
+    role: &str,
+) -> anyhow::Result<platform::identity::User> {
+    anyhow::ensure!(
+        service::access::ROLES.is_role(role),
+        "unknown role {role:?}; War Room roles are: {}",
+        service::access::ROLES
+            .roles()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let app = build(settings).await?;
+    let new = platform::identity::NewUser {
+        email: email.to_owned(),
+        password: Some(password.to_owned()),
+        name: name.to_owned(),
+        role: role.to_owned(),
+        email_verified: true,
+    };
+    app.ctx
+        .identity
+        .create_user(new)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))
+}
+
+/// True when the product has at least one admin (the server prints how to make one if not).
+pub async fn has_admin(ctx: &Ctx) -> anyhow::Result<bool> {
+    Ok(ctx.identity.count_with_role(service::access::ADMIN).await? > 0)
+}

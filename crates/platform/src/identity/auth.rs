@@ -35,14 +35,17 @@ impl AuthUser {
 fn bearer(parts: &Parts) -> Option<&str> {
     let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 impl<S: HasIdentity + Send + Sync> FromRequestParts<S> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(|| ApiError::unauthenticated("missing bearer token"))?;
+        let token =
+            bearer(parts).ok_or_else(|| ApiError::unauthenticated("missing bearer token"))?;
         let identity = state.identity();
         let (user, session, claims) = identity.authenticate(token).await?;
         let client = ClientInfo::from_parts(parts);
@@ -50,9 +53,22 @@ impl<S: HasIdentity + Send + Sync> FromRequestParts<S> for AuthUser {
         if let Some(admin) = claims.imp {
             // Everything done with an impersonation token is attributed to both people.
             let details = json!({ "method": parts.method.as_str(), "path": parts.uri.path() });
-            identity.log_event(Some(user.id), Some(admin), "impersonated_request", &client, Some(details)).await;
+            identity
+                .log_event(
+                    Some(user.id),
+                    Some(admin),
+                    "impersonated_request",
+                    &client,
+                    Some(details),
+                )
+                .await;
         }
-        Ok(Self { user, session_id: session.id, impersonator: claims.imp, client })
+        Ok(Self {
+            user,
+            session_id: session.id,
+            impersonator: claims.imp,
+            client,
+        })
     }
 }
 
@@ -61,10 +77,15 @@ impl<S: HasIdentity + Send + Sync> FromRequestParts<S> for AuthUser {
 impl<S: HasIdentity + Send + Sync> OptionalFromRequestParts<S> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
         if !parts.headers.contains_key(header::AUTHORIZATION) {
             return Ok(None);
         }
-        <Self as FromRequestParts<S>>::from_request_parts(parts, state).await.map(Some)
+        <Self as FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
     }
 }

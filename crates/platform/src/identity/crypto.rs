@@ -41,13 +41,20 @@ pub async fn verify_password(password: &str, hash: Option<&str>) -> bool {
         Some(h) => h.to_owned(),
         None => DUMMY
             .get_or_init(|| {
-                argon2().hash_password(random_token().as_bytes()).map(|h| h.to_string()).unwrap_or_default()
+                argon2()
+                    .hash_password(random_token().as_bytes())
+                    .map(|h| h.to_string())
+                    .unwrap_or_default()
             })
             .clone(),
     };
     let password = password.to_owned();
     let ok = tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        PasswordHash::new(&hash).is_ok_and(|parsed| {
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
     })
     .await
     .unwrap_or(false);
@@ -72,7 +79,10 @@ pub fn recovery_code() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     let mut bytes = [0u8; 12];
     rand::rng().fill_bytes(&mut bytes);
-    let chars: Vec<char> = bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect();
     format!(
         "{}-{}-{}",
         chars[0..4].iter().collect::<String>(),
@@ -131,7 +141,9 @@ impl JwtKeys {
         v.leeway = 0;
         v.set_issuer(&[&self.issuer]);
         v.set_audience(&[&self.issuer]);
-        decode::<Claims>(token, &self.decoding, &v).ok().map(|d| d.claims)
+        decode::<Claims>(token, &self.decoding, &v)
+            .ok()
+            .map(|d| d.claims)
     }
 }
 
@@ -180,7 +192,11 @@ pub mod totp {
 
     /// The code for a moment, for tests and tooling.
     pub fn code_at(secret_b32: &str, now_secs: u64) -> Option<String> {
-        Some(build(secret_b32, "user", "basalt")?.generate(now_secs).to_string())
+        Some(
+            build(secret_b32, "user", "basalt")?
+                .generate(now_secs)
+                .to_string(),
+        )
     }
 }
 
@@ -236,6 +252,9 @@ mod tests {
         let a = recovery_code();
         assert_eq!(a.len(), 14);
         assert_ne!(a, recovery_code());
-        assert_eq!(normalize_recovery_code(" ABCD-efgh-jkmn "), "abcd-efgh-jkmn");
+        assert_eq!(
+            normalize_recovery_code(" ABCD-efgh-jkmn "),
+            "abcd-efgh-jkmn"
+        );
     }
 }

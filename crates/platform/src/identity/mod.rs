@@ -86,9 +86,19 @@ pub struct Identity {
 pub type SecurityEvent = security_event::Model;
 
 impl Identity {
-    pub fn new(db: DatabaseConnection, cfg: IdentityConfig, jwt_secret: &[u8], mailer: Mailer) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        cfg: IdentityConfig,
+        jwt_secret: &[u8],
+        mailer: Mailer,
+    ) -> Self {
         let keys = std::sync::Arc::new(JwtKeys::new(jwt_secret, cfg.product));
-        Self { db, cfg, mailer, keys }
+        Self {
+            db,
+            cfg,
+            mailer,
+            keys,
+        }
     }
 
     /// Records an event in the user's security log. Logging must never fail the request it
@@ -147,7 +157,12 @@ impl Identity {
     }
 
     fn link(&self, path: &str, token: &str) -> String {
-        format!("{}/{}?token={}", self.cfg.app_url.trim_end_matches('/'), path, token)
+        format!(
+            "{}/{}?token={}",
+            self.cfg.app_url.trim_end_matches('/'),
+            path,
+            token
+        )
     }
 }
 
@@ -167,7 +182,9 @@ pub fn normalize_email(email: &str) -> String {
 /// A deliberately small syntax check: one `@`, a non-empty local part, a dotted domain, no
 /// spaces. Deliverability is proven by the verification mail, not by a regex.
 pub fn is_valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else { return false };
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && local.len() <= 64
         && email.len() <= 254
@@ -191,7 +208,10 @@ pub fn check_password(password: &str) -> Result<(), crate::error::FieldError> {
 }
 
 pub(crate) fn field(name: &str, message: &str) -> crate::error::FieldError {
-    crate::error::FieldError { field: name.to_owned(), message: message.to_owned() }
+    crate::error::FieldError {
+        field: name.to_owned(),
+        message: message.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -202,7 +222,15 @@ mod tests {
     fn email_syntax_check_accepts_ordinary_and_refuses_broken_addresses() {
         assert!(is_valid_email("ann@example.com"));
         assert!(is_valid_email("a.b+tag@sub.example.org"));
-        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "ann@@x.com"] {
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "ann@@x.com",
+        ] {
             assert!(!is_valid_email(bad), "{bad}");
         }
     }

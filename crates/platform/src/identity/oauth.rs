@@ -143,7 +143,12 @@ impl OAuthProviders {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("static reqwest configuration is valid");
-        Self { google, meta, http, mode }
+        Self {
+            google,
+            meta,
+            http,
+            mode,
+        }
     }
 
     fn settings(&self, p: Provider) -> &ProviderSettings {
@@ -163,13 +168,22 @@ impl OAuthProviders {
 
     /// Exchanges a code for the person's profile: at the provider (LIVE) or against the mock
     /// provider's mailed codes (MOCK).
-    pub async fn exchange(&self, identity: &Identity, p: Provider, grant: &CodeGrant) -> ApiResult<ExternalProfile> {
+    pub async fn exchange(
+        &self,
+        identity: &Identity,
+        p: Provider,
+        grant: &CodeGrant,
+    ) -> ApiResult<ExternalProfile> {
         match self.state(p) {
             VendorState::Mock => identity.redeem_mock_code(p, &grant.code).await,
             VendorState::Live => self.exchange_live(p, grant).await,
             VendorState::Unconfigured => Err(ApiError::unavailable(match p {
-                Provider::Google => "Google sign-in is not configured: set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET",
-                Provider::Meta => "Meta sign-in is not configured: set META_APP_ID and META_APP_SECRET",
+                Provider::Google => {
+                    "Google sign-in is not configured: set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET"
+                }
+                Provider::Meta => {
+                    "Meta sign-in is not configured: set META_APP_ID and META_APP_SECRET"
+                }
             })),
         }
     }
@@ -177,8 +191,16 @@ impl OAuthProviders {
     async fn exchange_live(&self, p: Provider, grant: &CodeGrant) -> ApiResult<ExternalProfile> {
         let s = self.settings(p);
         let client_id = s.client_id.clone().unwrap_or_default();
-        let secret = s.client_secret.as_ref().map(|c| c.expose().to_owned()).unwrap_or_default();
-        let redirect_uri = grant.redirect_uri.clone().or_else(|| s.redirect_uri.clone()).unwrap_or_default();
+        let secret = s
+            .client_secret
+            .as_ref()
+            .map(|c| c.expose().to_owned())
+            .unwrap_or_default();
+        let redirect_uri = grant
+            .redirect_uri
+            .clone()
+            .or_else(|| s.redirect_uri.clone())
+            .unwrap_or_default();
         let mut form = vec![
             ("code", grant.code.clone()),
             ("client_id", client_id),
@@ -197,8 +219,14 @@ impl OAuthProviders {
         let token: TokenResponse = read_json(token_req, p, "token").await?;
         match p {
             Provider::Google => {
-                let info: GoogleUserInfo =
-                    read_json(self.http.get(&s.userinfo_url).bearer_auth(&token.access_token), p, "userinfo").await?;
+                let info: GoogleUserInfo = read_json(
+                    self.http
+                        .get(&s.userinfo_url)
+                        .bearer_auth(&token.access_token),
+                    p,
+                    "userinfo",
+                )
+                .await?;
                 Ok(ExternalProfile {
                     provider: p,
                     subject: info.sub,
@@ -208,30 +236,53 @@ impl OAuthProviders {
                 })
             }
             Provider::Meta => {
-                let req = self.http.get(&s.userinfo_url).query(&[("fields", "id,name,email")]).bearer_auth(&token.access_token);
+                let req = self
+                    .http
+                    .get(&s.userinfo_url)
+                    .query(&[("fields", "id,name,email")])
+                    .bearer_auth(&token.access_token);
                 let me: MetaUser = read_json(req, p, "profile").await?;
                 // Graph returns no verification flag, so Meta emails are treated as unverified.
-                Ok(ExternalProfile { provider: p, subject: me.id, email: me.email, email_verified: false, name: me.name })
+                Ok(ExternalProfile {
+                    provider: p,
+                    subject: me.id,
+                    email: me.email,
+                    email_verified: false,
+                    name: me.name,
+                })
             }
         }
     }
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder, p: Provider, what: &str) -> ApiResult<T> {
+async fn read_json<T: serde::de::DeserializeOwned>(
+    req: reqwest::RequestBuilder,
+    p: Provider,
+    what: &str,
+) -> ApiResult<T> {
     let res = req.send().await.map_err(|e| {
         tracing::warn!(provider = p.as_str(), error = %e, "oauth provider unreachable");
         ApiError::unavailable(format!("{} is unreachable", p.as_str()))
     })?;
     let status = res.status();
     if status.is_client_error() {
-        return Err(ApiError::unauthenticated(format!("{} rejected the authorization code", p.as_str())));
+        return Err(ApiError::unauthenticated(format!(
+            "{} rejected the authorization code",
+            p.as_str()
+        )));
     }
     if !status.is_success() {
-        return Err(ApiError::unavailable(format!("{} answered {status} at its {what} endpoint", p.as_str())));
+        return Err(ApiError::unavailable(format!(
+            "{} answered {status} at its {what} endpoint",
+            p.as_str()
+        )));
     }
-    res.json::<T>()
-        .await
-        .map_err(|e| ApiError::unavailable(format!("{} sent an unreadable {what} response: {e}", p.as_str())))
+    res.json::<T>().await.map_err(|e| {
+        ApiError::unavailable(format!(
+            "{} sent an unreadable {what} response: {e}",
+            p.as_str()
+        ))
+    })
 }
 
 fn mock_subject(p: Provider, email: &str) -> String {
@@ -251,14 +302,21 @@ impl Identity {
     ) -> ApiResult<()> {
         let email = super::normalize_email(email);
         if !super::is_valid_email(&email) {
-            return Err(ApiError::validation(vec![super::field("email", "must be a valid email address")]));
+            return Err(ApiError::validation(vec![super::field(
+                "email",
+                "must be a valid email address",
+            )]));
         }
         let mut url = url::Url::parse(redirect_uri)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .ok_or_else(|| ApiError::validation(vec![super::field("redirectUri", "must be an http(s) URL")]))?;
+            .ok_or_else(|| {
+                ApiError::validation(vec![super::field("redirectUri", "must be an http(s) URL")])
+            })?;
         let data = json!({ "provider": p.as_str(), "email": email, "name": name });
-        let code = self.issue_one_time(None, MOCK_SIGN_IN, MOCK_CODE_TTL, Some(data)).await?;
+        let code = self
+            .issue_one_time(None, MOCK_SIGN_IN, MOCK_CODE_TTL, Some(data))
+            .await?;
         url.query_pairs_mut().append_pair("code", &code);
         if let Some(s) = state {
             url.query_pairs_mut().append_pair("state", s);
@@ -269,12 +327,22 @@ impl Identity {
             p.as_str(),
             url
         );
-        self.mailer.send(&email, &format!("Sign in to {}", self.cfg.display_name), &body).await
+        self.mailer
+            .send(
+                &email,
+                &format!("Sign in to {}", self.cfg.display_name),
+                &body,
+            )
+            .await
     }
 
     async fn redeem_mock_code(&self, p: Provider, code: &str) -> ApiResult<ExternalProfile> {
-        let bad = || ApiError::unauthenticated(format!("{} rejected the authorization code", p.as_str()));
-        let row = self.consume_one_time(code, MOCK_SIGN_IN).await?.ok_or_else(bad)?;
+        let bad =
+            || ApiError::unauthenticated(format!("{} rejected the authorization code", p.as_str()));
+        let row = self
+            .consume_one_time(code, MOCK_SIGN_IN)
+            .await?
+            .ok_or_else(bad)?;
         let data = row.data.unwrap_or_default();
         if data["provider"] != p.as_str() {
             return Err(bad());
@@ -307,18 +375,22 @@ impl Identity {
             .await?;
         let user = match (existing, link_to) {
             (Some(ident), Some(me)) if ident.user_id != me.id() => {
-                return Err(ApiError::conflict(format!("this {provider} account is linked to another user")));
+                return Err(ApiError::conflict(format!(
+                    "this {provider} account is linked to another user"
+                )));
             }
-            (Some(ident), _) => self.user(ident.user_id).await?.ok_or_else(|| ApiError::not_found("user not found"))?,
+            (Some(ident), _) => self
+                .user(ident.user_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("user not found"))?,
             (None, Some(me)) => {
                 self.link_identity(&me.user, &profile, client).await?;
                 me.user.clone()
             }
             (None, None) => {
-                let email = profile
-                    .email
-                    .clone()
-                    .ok_or_else(|| ApiError::invalid(format!("{provider} did not share an email address")))?;
+                let email = profile.email.clone().ok_or_else(|| {
+                    ApiError::invalid(format!("{provider} did not share an email address"))
+                })?;
                 match self.user_by_email(&email).await? {
                     Some(u) if u.email_verified && profile.email_verified => {
                         self.link_identity(&u, &profile, client).await?;
@@ -330,7 +402,10 @@ impl Identity {
                         )));
                     }
                     None => {
-                        let name = profile.name.clone().unwrap_or_else(|| email.split('@').next().unwrap_or("").to_owned());
+                        let name = profile
+                            .name
+                            .clone()
+                            .unwrap_or_else(|| email.split('@').next().unwrap_or("").to_owned());
                         let u = self
                             .create_user(NewUser {
                                 email,
@@ -340,7 +415,14 @@ impl Identity {
                                 email_verified: profile.email_verified,
                             })
                             .await?;
-                        self.log_event(Some(u.id), None, "register", client, Some(json!({ "provider": provider }))).await;
+                        self.log_event(
+                            Some(u.id),
+                            None,
+                            "register",
+                            client,
+                            Some(json!({ "provider": provider })),
+                        )
+                        .await;
                         self.link_identity(&u, &profile, client).await?;
                         u
                     }
@@ -349,11 +431,23 @@ impl Identity {
         };
         let tokens = self.start_session(&user, client, None).await?;
         let user = self.touch_login(user).await?;
-        self.log_event(Some(user.id), None, "oauth_login", client, Some(json!({ "provider": provider }))).await;
+        self.log_event(
+            Some(user.id),
+            None,
+            "oauth_login",
+            client,
+            Some(json!({ "provider": provider })),
+        )
+        .await;
         Ok((user, tokens))
     }
 
-    async fn link_identity(&self, u: &User, profile: &ExternalProfile, client: &ClientInfo) -> ApiResult<()> {
+    async fn link_identity(
+        &self,
+        u: &User,
+        profile: &ExternalProfile,
+        client: &ClientInfo,
+    ) -> ApiResult<()> {
         oauth_identity::ActiveModel {
             id: Set(Uuid::now_v7()),
             user_id: Set(u.id),
@@ -365,14 +459,27 @@ impl Identity {
         .insert(&self.db)
         .await
         .map_err(|e| {
-            if is_unique_violation(&e) { ApiError::conflict("this identity is already linked") } else { e.into() }
+            if is_unique_violation(&e) {
+                ApiError::conflict("this identity is already linked")
+            } else {
+                e.into()
+            }
         })?;
-        self.log_event(Some(u.id), None, "oauth_linked", client, Some(json!({ "provider": profile.provider.as_str() })))
-            .await;
+        self.log_event(
+            Some(u.id),
+            None,
+            "oauth_linked",
+            client,
+            Some(json!({ "provider": profile.provider.as_str() })),
+        )
+        .await;
         Ok(())
     }
 
-    pub async fn external_identities(&self, user_id: Uuid) -> Result<Vec<oauth_identity::Model>, sea_orm::DbErr> {
+    pub async fn external_identities(
+        &self,
+        user_id: Uuid,
+    ) -> Result<Vec<oauth_identity::Model>, sea_orm::DbErr> {
         oauth_identity::Entity::find()
             .filter(oauth_identity::Column::UserId.eq(user_id))
             .order_by_asc(oauth_identity::Column::CreatedAt)

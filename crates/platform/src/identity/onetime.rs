@@ -35,7 +35,11 @@ impl Identity {
 
     /// Marks the token used and returns it, if it exists for `purpose`, is unused and
     /// unexpired. The conditional update makes two concurrent uses yield one success.
-    pub(crate) async fn consume_one_time(&self, token: &str, purpose: &str) -> Result<Option<ott::Model>, sea_orm::DbErr> {
+    pub(crate) async fn consume_one_time(
+        &self,
+        token: &str,
+        purpose: &str,
+    ) -> Result<Option<ott::Model>, sea_orm::DbErr> {
         let now = now();
         let Some(row) = ott::Entity::find()
             .filter(ott::Column::TokenHash.eq(crypto::token_hash(token.trim())))

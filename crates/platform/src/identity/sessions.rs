@@ -41,7 +41,11 @@ impl Identity {
     ) -> ApiResult<IssuedTokens> {
         let now = now();
         let expires_at = match impersonator {
-            Some(_) => now + chrono::Duration::seconds(IMPERSONATION_TTL_SECS.min(self.cfg.access_ttl.as_secs() as i64)),
+            Some(_) => {
+                now + chrono::Duration::seconds(
+                    IMPERSONATION_TTL_SECS.min(self.cfg.access_ttl.as_secs() as i64),
+                )
+            }
             None => now + chrono_dur(self.cfg.refresh_ttl),
         };
         let txn = self.db.begin().await?;
@@ -65,7 +69,12 @@ impl Identity {
         };
         txn.commit().await?;
         let (access_token, expires_in) = self.sign_access(user.id, &s)?;
-        Ok(IssuedTokens { access_token, refresh_token: refresh, expires_in, session_id: s.id })
+        Ok(IssuedTokens {
+            access_token,
+            refresh_token: refresh,
+            expires_in,
+            session_id: s.id,
+        })
     }
 
     async fn insert_refresh_token(
@@ -117,8 +126,14 @@ impl Identity {
         let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
         if !crypto::verify_password(password, hash).await {
             if let Some(u) = &user {
-                self.log_event(Some(u.id), None, "login_failed", client, Some(json!({ "reason": "password" })))
-                    .await;
+                self.log_event(
+                    Some(u.id),
+                    None,
+                    "login_failed",
+                    client,
+                    Some(json!({ "reason": "password" })),
+                )
+                .await;
             }
             return Err(invalid_credentials());
         }
@@ -129,30 +144,49 @@ impl Identity {
                     .with_details(json!({ "twoFactorRequired": true })));
             };
             if !self.check_second_factor(&user, code, client).await? {
-                self.log_event(Some(user.id), None, "login_failed", client, Some(json!({ "reason": "two_factor" })))
-                    .await;
+                self.log_event(
+                    Some(user.id),
+                    None,
+                    "login_failed",
+                    client,
+                    Some(json!({ "reason": "two_factor" })),
+                )
+                .await;
                 return Err(ApiError::unauthenticated("invalid two-factor code")
                     .with_details(json!({ "twoFactorRequired": true })));
             }
         }
         let tokens = self.start_session(&user, client, None).await?;
         let user = self.touch_login(user).await?;
-        self.log_event(Some(user.id), None, "login", client, Some(json!({ "sessionId": tokens.session_id })))
-            .await;
+        self.log_event(
+            Some(user.id),
+            None,
+            "login",
+            client,
+            Some(json!({ "sessionId": tokens.session_id })),
+        )
+        .await;
         Ok((user, tokens))
     }
 
     /// Rotates a refresh token. A token already rotated more than `reuse_grace` ago is a
     /// replay: the whole session is revoked. Within the grace window (two tabs refreshing
     /// together) a sibling token of the same family is issued instead.
-    pub async fn refresh(&self, token: &str, client: &ClientInfo) -> ApiResult<(User, IssuedTokens)> {
+    pub async fn refresh(
+        &self,
+        token: &str,
+        client: &ClientInfo,
+    ) -> ApiResult<(User, IssuedTokens)> {
         let now = now();
         let row = refresh_token::Entity::find()
             .filter(refresh_token::Column::TokenHash.eq(crypto::token_hash(token)))
             .one(&self.db)
             .await?
             .ok_or_else(invalid_refresh)?;
-        let s = session::Entity::find_by_id(row.session_id).one(&self.db).await?.ok_or_else(invalid_refresh)?;
+        let s = session::Entity::find_by_id(row.session_id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(invalid_refresh)?;
         if s.revoked_at.is_some() || s.expires_at <= now || row.expires_at <= now {
             return Err(invalid_refresh());
         }
@@ -174,8 +208,14 @@ impl Identity {
             if now - rotated_at > chrono_dur(self.cfg.reuse_grace) {
                 txn.rollback().await?;
                 self.revoke_session_row(&s, "refresh_token_reuse").await?;
-                self.log_event(Some(s.user_id), None, "refresh_reuse_detected", client, Some(json!({ "sessionId": s.id })))
-                    .await;
+                self.log_event(
+                    Some(s.user_id),
+                    None,
+                    "refresh_reuse_detected",
+                    client,
+                    Some(json!({ "sessionId": s.id })),
+                )
+                .await;
                 return Err(invalid_refresh());
             }
         }
@@ -192,7 +232,15 @@ impl Identity {
         txn.commit().await?;
         let user = self.user(s.user_id).await?.ok_or_else(invalid_refresh)?;
         let (access_token, expires_in) = self.sign_access(user.id, &s)?;
-        Ok((user, IssuedTokens { access_token, refresh_token: Some(new_token), expires_in, session_id: s.id }))
+        Ok((
+            user,
+            IssuedTokens {
+                access_token,
+                refresh_token: Some(new_token),
+                expires_in,
+                session_id: s.id,
+            },
+        ))
     }
 
     /// Resolves an access token to its live session and user. A revoked or expired session,
@@ -200,7 +248,10 @@ impl Identity {
     pub async fn authenticate(&self, access_token: &str) -> ApiResult<(User, Session, Claims)> {
         let unauth = || ApiError::unauthenticated("invalid or expired access token");
         let claims = self.keys.verify(access_token).ok_or_else(unauth)?;
-        let s = session::Entity::find_by_id(claims.sid).one(&self.db).await?.ok_or_else(unauth)?;
+        let s = session::Entity::find_by_id(claims.sid)
+            .one(&self.db)
+            .await?
+            .ok_or_else(unauth)?;
         if s.revoked_at.is_some() || s.expires_at <= now() || s.user_id != claims.sub {
             return Err(unauth());
         }
@@ -220,7 +271,12 @@ impl Identity {
     }
 
     /// Revokes one of the user's sessions; another user's session is "not found".
-    pub async fn revoke_session(&self, user_id: Uuid, session_id: Uuid, reason: &str) -> ApiResult<()> {
+    pub async fn revoke_session(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        reason: &str,
+    ) -> ApiResult<()> {
         let s = session::Entity::find_by_id(session_id)
             .one(&self.db)
             .await?
@@ -233,7 +289,10 @@ impl Identity {
     async fn revoke_session_row(&self, s: &Session, reason: &str) -> Result<(), sea_orm::DbErr> {
         session::Entity::update_many()
             .col_expr(session::Column::RevokedAt, Expr::value(Some(now())))
-            .col_expr(session::Column::RevokeReason, Expr::value(Some(reason.to_owned())))
+            .col_expr(
+                session::Column::RevokeReason,
+                Expr::value(Some(reason.to_owned())),
+            )
             .filter(session::Column::Id.eq(s.id))
             .filter(session::Column::RevokedAt.is_null())
             .exec(&self.db)
@@ -242,10 +301,18 @@ impl Identity {
     }
 
     /// Revokes every live session of the user, except `keep`.
-    pub async fn revoke_all_sessions(&self, user_id: Uuid, keep: Option<Uuid>, reason: &str) -> Result<(), sea_orm::DbErr> {
+    pub async fn revoke_all_sessions(
+        &self,
+        user_id: Uuid,
+        keep: Option<Uuid>,
+        reason: &str,
+    ) -> Result<(), sea_orm::DbErr> {
         let mut q = session::Entity::update_many()
             .col_expr(session::Column::RevokedAt, Expr::value(Some(now())))
-            .col_expr(session::Column::RevokeReason, Expr::value(Some(reason.to_owned())))
+            .col_expr(
+                session::Column::RevokeReason,
+                Expr::value(Some(reason.to_owned())),
+            )
             .filter(session::Column::UserId.eq(user_id))
             .filter(session::Column::RevokedAt.is_null());
         if let Some(keep) = keep {
@@ -270,18 +337,40 @@ impl Identity {
 
     /// An admin acting as another user: an access token only (≤ 15 minutes, no refresh)
     /// naming the admin; admins cannot be impersonated.
-    pub async fn impersonate(&self, admin: &User, target_id: Uuid, client: &ClientInfo) -> ApiResult<(User, IssuedTokens)> {
+    pub async fn impersonate(
+        &self,
+        admin: &User,
+        target_id: Uuid,
+        client: &ClientInfo,
+    ) -> ApiResult<(User, IssuedTokens)> {
         if admin.role != self.cfg.admin_role {
             return Err(ApiError::forbidden("only admins may impersonate"));
         }
-        let target = self.user(target_id).await?.ok_or_else(|| ApiError::not_found("user not found"))?;
+        let target = self
+            .user(target_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("user not found"))?;
         if target.role == self.cfg.admin_role {
             return Err(ApiError::forbidden("admins cannot be impersonated"));
         }
         let tokens = self.start_session(&target, client, Some(admin.id)).await?;
         let details = json!({ "targetUserId": target.id, "sessionId": tokens.session_id });
-        self.log_event(Some(admin.id), Some(admin.id), "impersonation_started", client, Some(details.clone())).await;
-        self.log_event(Some(target.id), Some(admin.id), "impersonation_started", client, Some(details)).await;
+        self.log_event(
+            Some(admin.id),
+            Some(admin.id),
+            "impersonation_started",
+            client,
+            Some(details.clone()),
+        )
+        .await;
+        self.log_event(
+            Some(target.id),
+            Some(admin.id),
+            "impersonation_started",
+            client,
+            Some(details),
+        )
+        .await;
         Ok((target, tokens))
     }
 }

@@ -33,14 +33,21 @@ impl Identity {
     /// Generates a pending secret and fresh recovery codes; 2FA is on only after `totp_enable`.
     pub async fn totp_setup(&self, u: &User, client: &ClientInfo) -> ApiResult<TotpSetup> {
         if u.totp_enabled {
-            return Err(ApiError::precondition("two-factor authentication is already enabled"));
+            return Err(ApiError::precondition(
+                "two-factor authentication is already enabled",
+            ));
         }
         let secret = totp::new_secret();
         let otpauth_url = totp::otpauth_url(&secret, &u.email, self.cfg.display_name)
             .ok_or_else(|| ApiError::internal("could not build otpauth url"))?;
-        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| crypto::recovery_code()).collect();
+        let codes: Vec<String> = (0..RECOVERY_CODES)
+            .map(|_| crypto::recovery_code())
+            .collect();
         let txn = self.db.begin().await?;
-        recovery_code::Entity::delete_many().filter(recovery_code::Column::UserId.eq(u.id)).exec(&txn).await?;
+        recovery_code::Entity::delete_many()
+            .filter(recovery_code::Column::UserId.eq(u.id))
+            .exec(&txn)
+            .await?;
         let now = now();
         for code in &codes {
             recovery_code::ActiveModel {
@@ -57,14 +64,21 @@ impl Identity {
         row.totp_pending_secret = Set(Some(secret.clone()));
         row.update(&txn).await?;
         txn.commit().await?;
-        self.log_event(Some(u.id), None, "two_factor_setup", client, None).await;
-        Ok(TotpSetup { secret, otpauth_url, recovery_codes: codes })
+        self.log_event(Some(u.id), None, "two_factor_setup", client, None)
+            .await;
+        Ok(TotpSetup {
+            secret,
+            otpauth_url,
+            recovery_codes: codes,
+        })
     }
 
     /// Turns 2FA on when `code` matches the pending secret.
     pub async fn totp_enable(&self, u: &User, code: &str, client: &ClientInfo) -> ApiResult<()> {
         if u.totp_enabled {
-            return Err(ApiError::precondition("two-factor authentication is already enabled"));
+            return Err(ApiError::precondition(
+                "two-factor authentication is already enabled",
+            ));
         }
         let secret = u
             .totp_pending_secret
@@ -78,12 +92,18 @@ impl Identity {
         row.totp_enabled = Set(true);
         row.totp_last_step = Set(Some(step));
         row.update(&self.db).await?;
-        self.log_event(Some(u.id), None, "two_factor_enabled", client, None).await;
+        self.log_event(Some(u.id), None, "two_factor_enabled", client, None)
+            .await;
         Ok(())
     }
 
     /// A current TOTP code not used before, or an unused recovery code.
-    pub(super) async fn check_second_factor(&self, u: &User, code: &str, client: &ClientInfo) -> Result<bool, sea_orm::DbErr> {
+    pub(super) async fn check_second_factor(
+        &self,
+        u: &User,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<bool, sea_orm::DbErr> {
         if let Some(secret) = &u.totp_secret
             && let Some(step) = totp::matching_step(secret, code, now().timestamp() as u64)
         {
@@ -109,7 +129,14 @@ impl Identity {
             .exec(&self.db)
             .await?;
         if res.rows_affected == 1 {
-            self.log_event(Some(u.id), None, "recovery_code_used", client, Some(json!({}))).await;
+            self.log_event(
+                Some(u.id),
+                None,
+                "recovery_code_used",
+                client,
+                Some(json!({})),
+            )
+            .await;
             return Ok(true);
         }
         Ok(false)

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
-    Identity, IssuedTokens, User, check_password, crypto, entities::user, field,
-    is_valid_email, normalize_email,
+    Identity, IssuedTokens, User, check_password, crypto, entities::user, field, is_valid_email,
+    normalize_email,
 };
 use crate::{
     db::is_unique_violation,
@@ -87,7 +87,11 @@ impl Identity {
             last_login_at: Set(None),
         };
         row.insert(&self.db).await.map_err(|e| {
-            if is_unique_violation(&e) { ApiError::conflict("a user with this email already exists") } else { e.into() }
+            if is_unique_violation(&e) {
+                ApiError::conflict("a user with this email already exists")
+            } else {
+                e.into()
+            }
         })
     }
 
@@ -96,11 +100,18 @@ impl Identity {
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, sea_orm::DbErr> {
-        user::Entity::find().filter(user::Column::Email.eq(normalize_email(email))).one(&self.db).await
+        user::Entity::find()
+            .filter(user::Column::Email.eq(normalize_email(email)))
+            .one(&self.db)
+            .await
     }
 
     /// Oldest first; `page` counts from 1.
-    pub async fn list_users(&self, page: u64, limit: u64) -> Result<(Vec<User>, u64), sea_orm::DbErr> {
+    pub async fn list_users(
+        &self,
+        page: u64,
+        limit: u64,
+    ) -> Result<(Vec<User>, u64), sea_orm::DbErr> {
         let total = user::Entity::find().count(&self.db).await?;
         let rows = user::Entity::find()
             .order_by_asc(user::Column::CreatedAt)
@@ -113,7 +124,10 @@ impl Identity {
     }
 
     pub async fn count_with_role(&self, role: &str) -> Result<u64, sea_orm::DbErr> {
-        user::Entity::find().filter(user::Column::Role.eq(role)).count(&self.db).await
+        user::Entity::find()
+            .filter(user::Column::Role.eq(role))
+            .count(&self.db)
+            .await
     }
 
     pub async fn update_user(&self, current: User, update: UserUpdate) -> ApiResult<User> {
@@ -155,7 +169,11 @@ impl Identity {
         row.profile = Set(profile);
         row.updated_at = Set(Utc::now());
         row.update(&self.db).await.map_err(|e| {
-            if is_unique_violation(&e) { ApiError::conflict("a user with this email already exists") } else { e.into() }
+            if is_unique_violation(&e) {
+                ApiError::conflict("a user with this email already exists")
+            } else {
+                e.into()
+            }
         })
     }
 
@@ -184,7 +202,8 @@ impl Identity {
             email_verified: false,
         };
         let user = self.create_user(new).await?;
-        self.log_event(Some(user.id), None, "register", client, None).await;
+        self.log_event(Some(user.id), None, "register", client, None)
+            .await;
         if let Err(e) = self.send_verification(&user).await {
             // The account exists either way; the person can ask for a new link.
             tracing::warn!(error = %e, "verification mail not sent at registration");
@@ -203,14 +222,22 @@ impl Identity {
     /// Mails a fresh 24-hour verification link.
     pub async fn send_verification(&self, user: &User) -> ApiResult<()> {
         self.mailer.ensure_ready()?;
-        let token = self.issue_one_time(Some(user.id), VERIFY_EMAIL, self.cfg.verify_ttl, None).await?;
+        let token = self
+            .issue_one_time(Some(user.id), VERIFY_EMAIL, self.cfg.verify_ttl, None)
+            .await?;
         let body = format!(
             "Confirm your email address for {}:\n\n{}\n\nOr use this code: {}\n\nThe link expires in 24 hours.",
             self.cfg.display_name,
             self.link("verify-email", &token),
             token
         );
-        self.mailer.send(&user.email, &format!("Confirm your {} email", self.cfg.display_name), &body).await
+        self.mailer
+            .send(
+                &user.email,
+                &format!("Confirm your {} email", self.cfg.display_name),
+                &body,
+            )
+            .await
     }
 
     pub async fn verify_email(&self, token: &str, client: &ClientInfo) -> ApiResult<User> {
@@ -218,12 +245,16 @@ impl Identity {
             .consume_one_time(token, VERIFY_EMAIL)
             .await?
             .ok_or_else(|| ApiError::invalid("verification token is invalid, used or expired"))?;
-        let user = self.user(used.user_id.unwrap_or_default()).await?.ok_or_else(|| ApiError::not_found("user not found"))?;
+        let user = self
+            .user(used.user_id.unwrap_or_default())
+            .await?
+            .ok_or_else(|| ApiError::not_found("user not found"))?;
         let mut row = user.into_active_model();
         row.email_verified = Set(true);
         row.updated_at = Set(Utc::now());
         let user = row.update(&self.db).await?;
-        self.log_event(Some(user.id), None, "email_verified", client, None).await;
+        self.log_event(Some(user.id), None, "email_verified", client, None)
+            .await;
         Ok(user)
     }
 
@@ -241,13 +272,16 @@ impl Identity {
             ApiError::validation(vec![e])
         })?;
         if !crypto::verify_password(current, user.password_hash.as_deref()).await {
-            self.log_event(Some(user.id), None, "password_change_failed", client, None).await;
+            self.log_event(Some(user.id), None, "password_change_failed", client, None)
+                .await;
             return Err(ApiError::invalid("current password is incorrect")
                 .with_details(json!({ "fields": [field("currentPassword", "is incorrect")] })));
         }
         self.set_password(user, new).await?;
-        self.revoke_all_sessions(user.id, Some(session_id), "password_changed").await?;
-        self.log_event(Some(user.id), None, "password_changed", client, None).await;
+        self.revoke_all_sessions(user.id, Some(session_id), "password_changed")
+            .await?;
+        self.log_event(Some(user.id), None, "password_changed", client, None)
+            .await;
         Ok(())
     }
 
@@ -291,13 +325,21 @@ impl Identity {
     }
 
     /// Completes a reset: single-use token, new password, every session revoked.
-    pub async fn complete_password_reset(&self, token: &str, password: &str, client: &ClientInfo) -> ApiResult<()> {
+    pub async fn complete_password_reset(
+        &self,
+        token: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> ApiResult<()> {
         check_password(password).map_err(|e| ApiError::validation(vec![e]))?;
         let used = self
             .consume_one_time(token, RESET_PASSWORD)
             .await?
             .ok_or_else(|| ApiError::invalid("reset token is invalid, used or expired"))?;
-        let user = self.user(used.user_id.unwrap_or_default()).await?.ok_or_else(|| ApiError::not_found("user not found"))?;
+        let user = self
+            .user(used.user_id.unwrap_or_default())
+            .await?
+            .ok_or_else(|| ApiError::not_found("user not found"))?;
         self.set_password(&user, password).await?;
         // Reading the mail proved the address.
         if !user.email_verified {
@@ -305,8 +347,10 @@ impl Identity {
             row.email_verified = Set(true);
             row.update(&self.db).await?;
         }
-        self.revoke_all_sessions(user.id, None, "password_reset").await?;
-        self.log_event(Some(user.id), None, "password_reset", client, None).await;
+        self.revoke_all_sessions(user.id, None, "password_reset")
+            .await?;
+        self.log_event(Some(user.id), None, "password_reset", client, None)
+            .await;
         Ok(())
     }
 }

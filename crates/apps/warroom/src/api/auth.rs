@@ -1,0 +1,284 @@
+//! `/api/v1/auth/*` account endpoints (seed 000 "Authentication System"): register, login,
+//! refresh, me, logout, reset, verification, password change, profile, permissions.
+
+use axum::{extract::State, http::StatusCode};
+use platform::{
+    ApiError,
+    extract::{ClientInfo, Json},
+    identity::{UserUpdate, auth::AuthUser, normalize_email},
+    roles::Permission,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::types::{LoginResponse, OK, Success, UserProfile};
+use crate::{Ctx, service::access};
+
+#[derive(Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    #[schema(format = "email")]
+    pub email: String,
+    #[schema(min_length = 8, max_length = 1024)]
+    pub password: String,
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+}
+
+/// `POST /api/v1/auth/register`: new account (role `viewer`), verification mail, first session.
+#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, body = LoginResponse)))]
+pub async fn register(
+    State(ctx): State<Ctx>,
+    client: ClientInfo,
+    Json(req): Json<RegisterRequest>,
+) -> Result<(StatusCode, Json<LoginResponse>), ApiError> {
+    ctx.limit_ip(&access::REGISTER_IP, &client).await?;
+    let (user, tokens) = ctx
+        .identity
+        .register(&req.email, &req.password, &req.name, &client)
+        .await
+        .map_err(|e| {
+            // The seed answers a taken address with invalid_argument "User already exists".
+            if e.code == platform::error::ErrorCode::AlreadyExists {
+                ApiError::invalid("User already exists")
+            } else {
+                e
+            }
+        })?;
+    Ok((StatusCode::CREATED, Json(LoginResponse::new(&user, tokens))))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginRequest {
+    #[schema(format = "email")]
+    pub email: String,
+    #[schema(min_length = 8)]
+    pub password: String,
+    /// A current TOTP code or an unused recovery code, when 2FA is on.
+    pub totp_code: Option<String>,
+}
+
+/// `POST /api/v1/auth/login`: email and password (and `totpCode` when 2FA is on).
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse)))]
+pub async fn login(
+    State(ctx): State<Ctx>,
+    client: ClientInfo,
+    Json(req): Json<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    ctx.limit_ip(&access::LOGIN_IP, &client).await?;
+    ctx.limit(&access::LOGIN_ACCOUNT, &normalize_email(&req.email))
+        .await?;
+    let (user, tokens) = ctx
+        .identity
+        .login(&req.email, &req.password, req.totp_code.as_deref(), &client)
+        .await?;
+    Ok(Json(LoginResponse::new(&user, tokens)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshResponse {
+    pub access_token: String,
+    /// The rotated refresh token; the one sent is spent.
+    pub refresh_token: String,
+    pub expires_in: i64,
+}
+
+/// `POST /api/v1/auth/refresh`: rotates the refresh token (reuse revokes the session).
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = RefreshResponse)))]
+pub async fn refresh(
+    State(ctx): State<Ctx>,
+    client: ClientInfo,
+    Json(req): Json<RefreshRequest>,
+) -> Result<Json<RefreshResponse>, ApiError> {
+    let (_, t) = ctx.identity.refresh(&req.refresh_token, &client).await?;
+    Ok(Json(RefreshResponse {
+        access_token: t.access_token,
+        refresh_token: t.refresh_token.unwrap_or_default(),
+        expires_in: t.expires_in,
+    }))
+}
+
+/// `GET /api/v1/auth/me`: the caller's profile.
+#[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = UserProfile)))]
+pub async fn me(user: AuthUser) -> Json<UserProfile> {
+    Json((&user.user).into())
+}
+
+/// `POST /api/v1/auth/logout`: revokes the current session.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Success)))]
+pub async fn logout(State(ctx): State<Ctx>, user: AuthUser) -> Result<Json<Success>, ApiError> {
+    ctx.identity
+        .revoke_session(user.id(), user.session_id, "logout")
+        .await?;
+    ctx.identity
+        .log_event(
+            Some(user.id()),
+            user.impersonator,
+            "logout",
+            &user.client,
+            None,
+        )
+        .await;
+    Ok(Json(OK))
+}
+
+/// Either half of the reset flow: `{ email }` requests a mail, `{ token, password }` completes.
+#[derive(Deserialize, ToSchema)]
+pub struct ResetPasswordRequest {
+    #[schema(format = "email")]
+    pub email: Option<String>,
+    pub token: Option<String>,
+    #[schema(min_length = 8, max_length = 1024)]
+    pub password: Option<String>,
+}
+
+/// `POST /api/v1/auth/reset-password`: request (same answer for unknown addresses) or complete.
+#[utoipa::path(post, path = "/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
+    responses((status = 200, body = Success)))]
+pub async fn reset_password(
+    State(ctx): State<Ctx>,
+    client: ClientInfo,
+    Json(req): Json<ResetPasswordRequest>,
+) -> Result<Json<Success>, ApiError> {
+    match req {
+        ResetPasswordRequest {
+            token: Some(token),
+            password: Some(password),
+            ..
+        } => {
+            ctx.limit_ip(&access::RESET_IP, &client).await?;
+            ctx.identity
+                .complete_password_reset(&token, &password, &client)
+                .await?;
+        }
+        ResetPasswordRequest {
+            email: Some(email),
+            token: None,
+            password: None,
+        } => {
+            ctx.limit_ip(&access::RESET_IP, &client).await?;
+            ctx.limit(&access::RESET_ACCOUNT, &normalize_email(&email))
+                .await?;
+            ctx.identity.request_password_reset(&email, &client).await?;
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "send either { email } or { token, password }",
+            ));
+        }
+    }
+    Ok(Json(OK))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct VerifyEmailRequest {
+    /// The token from the verification mail. Omit it (authenticated) to get a new mail.
+    pub token: Option<String>,
+}
+
+/// `POST /api/v1/auth/verify-email`: `{ token }` verifies; authenticated without a token resends.
+#[utoipa::path(post, path = "/auth/verify-email", tag = "auth", request_body(content = Option<VerifyEmailRequest>),
+    security((), ("bearer" = [])), responses((status = 200, body = Success)))]
+pub async fn verify_email(
+    State(ctx): State<Ctx>,
+    client: ClientInfo,
+    user: Option<AuthUser>,
+    body: Option<Json<VerifyEmailRequest>>,
+) -> Result<Json<Success>, ApiError> {
+    ctx.limit_ip(&access::VERIFY_IP, &client).await?;
+    match (body.and_then(|Json(b)| b.token), user) {
+        (Some(token), _) => {
+            ctx.identity.verify_email(&token, &client).await?;
+        }
+        (None, Some(user)) if user.user.email_verified => {
+            return Err(ApiError::precondition("email is already verified"));
+        }
+        (None, Some(user)) => ctx.identity.send_verification(&user.user).await?,
+        (None, None) => {
+            return Err(ApiError::unauthenticated(
+                "sign in to request a new verification mail",
+            ));
+        }
+    }
+    Ok(Json(OK))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    #[schema(min_length = 8, max_length = 1024)]
+    pub new_password: String,
+}
+
+/// `POST /api/v1/auth/change-password`: needs the current password; other sessions end.
+#[utoipa::path(post, path = "/auth/change-password", tag = "auth", request_body = ChangePasswordRequest,
+    security(("bearer" = [])), responses((status = 200, body = Success)))]
+pub async fn change_password(
+    State(ctx): State<Ctx>,
+    user: AuthUser,
+    Json(req): Json<ChangePasswordRequest>,
+) -> Result<Json<Success>, ApiError> {
+    ctx.limit(&access::TWO_FACTOR_USER, &user.id().to_string())
+        .await?;
+    ctx.identity
+        .change_password(
+            &user.user,
+            user.session_id,
+            &req.current_password,
+            &req.new_password,
+            &user.client,
+        )
+        .await?;
+    Ok(Json(OK))
+}
+
+/// The self-editable profile fields; anything else (role, email, flags) is refused.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProfileUpdateRequest {
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: Option<String>,
+    /// E.164, e.g. `+14155550100`; `""` clears it.
+    pub phone: Option<String>,
+    /// IANA zone name, e.g. `Europe/Paris`.
+    pub timezone: Option<String>,
+    pub avatar_url: Option<String>,
+}
+
+/// `PATCH /api/v1/auth/profile`: name, phone, timezone, avatar.
+#[utoipa::path(patch, path = "/auth/profile", tag = "auth", request_body = ProfileUpdateRequest,
+    security(("bearer" = [])), responses((status = 200, body = UserProfile)))]
+pub async fn update_profile(
+    State(ctx): State<Ctx>,
+    user: AuthUser,
+    Json(req): Json<ProfileUpdateRequest>,
+) -> Result<Json<UserProfile>, ApiError> {
+    let profile = crate::service::profile::validate(req.phone, req.timezone, req.avatar_url)?;
+    let update = UserUpdate {
+        name: req.name,
+        profile: Some(profile),
+        ..Default::default()
+    };
+    let updated = ctx.identity.update_user(user.user, update).await?;
+    Ok(Json((&updated).into()))
+}
+
+/// `GET /api/v1/auth/permissions`: the caller's `Permission[]`.
+#[utoipa::path(get, path = "/auth/permissions", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Permission>)))]
+pub async fn permissions(user: AuthUser) -> Json<Vec<Permission>> {
+    Json(access::ROLES.permissions(&user.user.role))
+}

@@ -1,0 +1,110 @@
+//! `/api/v1/health` and `/api/v1/status`: liveness with the data mode (seed 000) and the
+//! per-service view (seed 001).
+
+use std::time::Instant;
+
+use axum::{extract::State, http::StatusCode};
+use platform::{
+    datamode::{Mode, VendorState},
+    extract::Json,
+    identity::oauth::Provider,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::Ctx;
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseHealth {
+    /// `up` or `down`.
+    pub status: String,
+    pub backend: String,
+    pub latency_ms: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HealthResponse {
+    /// `ok` or `degraded`.
+    pub status: String,
+    pub version: String,
+    pub data_mode: Mode,
+    pub database: DatabaseHealth,
+}
+
+async fn database(ctx: &Ctx) -> DatabaseHealth {
+    let start = Instant::now();
+    let up = platform::db::ping(&ctx.db).await.is_ok();
+    DatabaseHealth {
+        status: if up { "up" } else { "down" }.into(),
+        backend: platform::db::backend_name(&ctx.db).into(),
+        latency_ms: start.elapsed().as_millis() as u64,
+    }
+}
+
+/// `GET /api/v1/health`: status, version, `data_mode`, database reachability (503 when down).
+#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, body = HealthResponse)))]
+pub async fn health(State(ctx): State<Ctx>) -> (StatusCode, Json<HealthResponse>) {
+    let db = database(&ctx).await;
+    let up = db.status == "up";
+    let body = HealthResponse {
+        status: if up { "ok" } else { "degraded" }.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        data_mode: ctx.data_mode.get(),
+        database: db,
+    };
+    (
+        if up {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        Json(body),
+    )
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ServiceStatus {
+    pub name: String,
+    pub healthy: bool,
+    /// `up`/`down` for the database; `mock`/`live`/`unconfigured` for vendors.
+    pub state: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatusResponse {
+    /// `healthy` when every service is, else `degraded`.
+    pub status: String,
+    pub services: Vec<ServiceStatus>,
+}
+
+fn vendor(name: &str, state: VendorState) -> ServiceStatus {
+    let state = serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    ServiceStatus {
+        name: name.into(),
+        healthy: state != "unconfigured",
+        state,
+    }
+}
+
+/// `GET /api/v1/status`: overall and per-service state.
+#[utoipa::path(get, path = "/status", tag = "health", responses((status = 200, body = StatusResponse)))]
+pub async fn status(State(ctx): State<Ctx>) -> Json<StatusResponse> {
+    let db = database(&ctx).await;
+    let mut services = vec![ServiceStatus {
+        name: "database".into(),
+        healthy: db.status == "up",
+        state: db.status,
+    }];
+    services.push(vendor("email", ctx.identity.mailer.state()));
+    services.push(vendor("oauth_google", ctx.oauth.state(Provider::Google)));
+    services.push(vendor("oauth_meta", ctx.oauth.state(Provider::Meta)));
+    let healthy = services.iter().all(|s| s.healthy);
+    Json(StatusResponse {
+        status: if healthy { "healthy" } else { "degraded" }.into(),
+        services,
+    })
+}

@@ -1,0 +1,83 @@
+//! War Room's route table: one line per contract endpoint, grouped by resource. Paths in the
+//! `api_v1` group are mounted under `/api/v1`.
+
+pub mod admin;
+pub mod auth;
+pub mod health;
+pub mod oauth;
+pub mod sessions;
+pub mod two_factor;
+pub mod types;
+pub mod users;
+
+use axum::Router;
+use platform::{docs, error::ErrorFormat, http::HttpOptions, settings::ProductSettings};
+use utoipa::OpenApi as _;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::Ctx;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(info(
+    title = "War Room API",
+    description = "Political-campaign intelligence and crisis alerts \
+    (seeds 000 and 001), served by Basalt. Errors use Encore's shape `{ code, message, details }`. \
+    Authenticate with `Authorization: Bearer <accessToken>` from `/api/v1/auth/login`."
+))]
+struct ApiDoc;
+
+/// Routes and their OpenAPI description, before state is attached.
+pub fn openapi_router() -> OpenApiRouter<Ctx> {
+    let api_v1 = OpenApiRouter::new()
+        // identity
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::reset_password))
+        .routes(routes!(auth::verify_email))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(auth::update_profile))
+        .routes(routes!(auth::permissions))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::revoke))
+        .routes(routes!(sessions::security_log))
+        .routes(routes!(sessions::impersonate))
+        .routes(routes!(two_factor::setup))
+        .routes(routes!(two_factor::verify))
+        .routes(routes!(oauth::google))
+        .routes(routes!(oauth::meta))
+        .routes(routes!(oauth::status))
+        .routes(routes!(oauth::mock_authorize))
+        // users
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::update, users::delete))
+        // health
+        .routes(routes!(health::health))
+        .routes(routes!(health::status));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", api_v1)
+        .routes(routes!(admin::toggle_mode))
+        .routes(routes!(admin::outbox))
+}
+
+/// The published document: the routes' description plus the error catalogue.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    docs::finish(
+        openapi_router().into_openapi(),
+        "Error",
+        docs::schema_of::<docs::FlatError>(),
+    )
+}
+
+/// The product's full router: API, docs, metrics, in the shared HTTP stack.
+pub fn router(ctx: Ctx, settings: &ProductSettings) -> Router {
+    let (routes, _) = openapi_router().split_for_parts();
+    let api = openapi();
+    let mut opts = HttpOptions::new(crate::PRODUCT, ErrorFormat::Flat);
+    opts.cors_origins = settings.cors_origins.clone();
+    opts.trusted_proxies = settings.trusted_proxies.clone();
+    let app = routes.with_state(ctx).merge(docs::routes(api));
+    platform::http::serve_stack(app, &opts)
+}

@@ -1,0 +1,133 @@
+//! War Room's role → permission table (docs/warroom.md, "Roles and permissions") and its
+//! rate-limit table (docs/warroom.md, "Rate limits").
+
+use platform::{
+    ApiError,
+    identity::auth::AuthUser,
+    ratelimit::{Allowance, KeyKind, Rule},
+    roles::RoleTable,
+};
+
+use crate::Ctx;
+
+pub const ADMIN: &str = "admin";
+pub const VIEWER: &str = "viewer";
+
+/// Least to most privileged.
+pub const ROLES: RoleTable = RoleTable(&[
+    (
+        "viewer",
+        &[
+            ("campaigns", &["read"]),
+            ("monitoring", &["read"]),
+            ("alerts", &["read"]),
+            ("reports", &["read"]),
+            ("documents", &["read"]),
+            ("intelligence", &["read"]),
+        ],
+    ),
+    (
+        "analyst",
+        &[
+            ("campaigns", &["read"]),
+            ("monitoring", &["read"]),
+            ("alerts", &["read", "update"]),
+            ("reports", &["read", "create"]),
+            ("documents", &["read", "create"]),
+            ("intelligence", &["read", "create"]),
+            ("integrations", &["read"]),
+        ],
+    ),
+    (
+        "manager",
+        &[
+            ("users", &["read"]),
+            ("campaigns", &["read", "create", "update", "delete"]),
+            ("monitoring", &["read", "update"]),
+            ("alerts", &["read", "update", "send"]),
+            ("reports", &["read", "create"]),
+            ("documents", &["read", "create", "delete"]),
+            ("intelligence", &["read", "create"]),
+            ("integrations", &["read", "update"]),
+        ],
+    ),
+    (
+        "admin",
+        &[
+            ("users", &["read", "create", "update", "delete"]),
+            ("campaigns", &["read", "create", "update", "delete"]),
+            ("monitoring", &["read", "update"]),
+            ("alerts", &["read", "update", "send"]),
+            ("reports", &["read", "create"]),
+            ("documents", &["read", "create", "delete"]),
+            ("intelligence", &["read", "create"]),
+            ("integrations", &["read", "update"]),
+            ("admin", &["read", "update"]),
+        ],
+    ),
+]);
+
+pub const LOGIN_IP: Rule = Rule::new("login_ip", 30, 60, KeyKind::Ip);
+pub const LOGIN_ACCOUNT: Rule = Rule::new("login_account", 10, 900, KeyKind::Email);
+pub const REGISTER_IP: Rule = Rule::new("register_ip", 10, 3600, KeyKind::Ip);
+pub const RESET_IP: Rule = Rule::new("reset_ip", 10, 3600, KeyKind::Ip);
+pub const RESET_ACCOUNT: Rule = Rule::new("reset_account", 5, 3600, KeyKind::Email);
+pub const VERIFY_IP: Rule = Rule::new("verify_ip", 30, 3600, KeyKind::Ip);
+pub const TWO_FACTOR_USER: Rule = Rule::new("two_factor_user", 10, 900, KeyKind::User);
+pub const OAUTH_IP: Rule = Rule::new("oauth_ip", 30, 3600, KeyKind::Ip);
+pub const MOCK_SIGN_IN_ACCOUNT: Rule = Rule::new("mock_sign_in_account", 5, 3600, KeyKind::Email);
+
+impl Ctx {
+    /// `permission_denied` unless the caller's role grants `action` on `resource`.
+    pub fn require(&self, user: &AuthUser, resource: &str, action: &str) -> Result<(), ApiError> {
+        ROLES.require(&user.user.role, resource, action)
+    }
+
+    /// Counts a hit of `rule` for `key` (an IP, a normalised email, a user id).
+    pub async fn limit(&self, rule: &Rule, key: &str) -> Result<Allowance, ApiError> {
+        self.limiter.hit(rule, key).await
+    }
+
+    /// Counts a per-IP rule for the caller; callers without a known address share one bucket.
+    pub async fn limit_ip(
+        &self,
+        rule: &Rule,
+        client: &platform::extract::ClientInfo,
+    ) -> Result<Allowance, ApiError> {
+        self.limit(
+            rule,
+            &client.ip_string().unwrap_or_else(|| "unknown".into()),
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_role_holds_at_least_what_the_one_below_holds() {
+        let roles: Vec<&str> = ROLES.roles().collect();
+        for pair in roles.windows(2) {
+            for p in ROLES.permissions(pair[0]) {
+                for a in &p.actions {
+                    assert!(
+                        ROLES.allows(pair[1], &p.resource, a),
+                        "{} lacks {}:{a}",
+                        pair[1],
+                        p.resource
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_admins_manage_users() {
+        for role in ["viewer", "analyst", "manager"] {
+            assert!(!ROLES.allows(role, "users", "create"));
+        }
+        assert!(ROLES.allows(ADMIN, "users", "delete"));
+    }
+}

@@ -1,0 +1,4 @@
+//! War Room's rules: who may do what, and how often.
+
+pub mod access;
+pub mod profile;

@@ -1,0 +1,102 @@
+//! Validation of the self-editable profile fields War Room keeps beside the account.
+
+use platform::{ApiError, error::FieldError};
+use serde_json::{Map, Value};
+
+/// E.164: `+`, then 8 to 15 digits, the first not zero.
+pub fn is_e164(s: &str) -> bool {
+    let Some(digits) = s.strip_prefix('+') else {
+        return false;
+    };
+    (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+/// Checks the optional fields and returns the profile changes to merge.
+pub fn validate(
+    phone: Option<String>,
+    timezone: Option<String>,
+    avatar_url: Option<String>,
+) -> Result<Map<String, Value>, ApiError> {
+    let mut errors = Vec::new();
+    let mut out = Map::new();
+    if let Some(p) = phone {
+        if p.is_empty() || is_e164(&p) {
+            out.insert(
+                "phone".into(),
+                if p.is_empty() {
+                    Value::Null
+                } else {
+                    Value::String(p)
+                },
+            );
+        } else {
+            errors.push(FieldError {
+                field: "phone".into(),
+                message: "must be an E.164 number like +14155550100".into(),
+            });
+        }
+    }
+    if let Some(tz) = timezone {
+        let ok = tz.len() <= 64
+            && !tz.is_empty()
+            && tz
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
+        if ok {
+            out.insert("timezone".into(), Value::String(tz));
+        } else {
+            errors.push(FieldError {
+                field: "timezone".into(),
+                message: "must be an IANA zone name".into(),
+            });
+        }
+    }
+    if let Some(url) = avatar_url {
+        let ok = url.len() <= 2048
+            && url::Url::parse(&url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if ok {
+            out.insert("avatarUrl".into(), Value::String(url));
+        } else {
+            errors.push(FieldError {
+                field: "avatarUrl".into(),
+                message: "must be an http(s) URL".into(),
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e164_numbers_need_a_plus_and_eight_to_fifteen_digits() {
+        assert!(is_e164("+14155550100"));
+        assert!(!is_e164("14155550100"));
+        assert!(!is_e164("+0123456789"));
+        assert!(!is_e164("+1415555010012345"));
+        assert!(!is_e164("+1415-555"));
+    }
+
+    #[test]
+    fn an_empty_phone_clears_it_and_bad_fields_are_all_reported() {
+        assert_eq!(
+            validate(Some(String::new()), None, None).unwrap()["phone"],
+            Value::Null
+        );
+        let err = validate(
+            Some("12".into()),
+            Some("not a zone!".into()),
+            Some("javascript:x".into()),
+        )
+        .unwrap_err();
+        assert_eq!(err.details.unwrap()["fields"].as_array().unwrap().len(), 3);
+    }
+}

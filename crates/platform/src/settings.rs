@@ -1,0 +1,47 @@
+//! `ProductSettings`: everything one product needs at start, resolved by the server from
+//! defaults, the config file and the environment. A value, passed in; never a global.
+
+use std::{net::IpAddr, net::SocketAddr};
+
+use crate::{datamode::Mode, identity::oauth::ProviderSettings, secrets::Secret};
+
+#[derive(Clone, Debug)]
+pub struct ProductSettings {
+    pub listen: SocketAddr,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    pub jwt_secret: Secret,
+    /// Where this product's API is reachable (printed at start).
+    pub public_url: String,
+    /// The frontend's base URL; links in mails point there.
+    pub app_url: String,
+    pub data_mode: Mode,
+    pub smtp_url: Option<Secret>,
+    pub mail_from: String,
+    pub cors_origins: Vec<String>,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub google: ProviderSettings,
+    pub meta: ProviderSettings,
+}
+
+impl ProductSettings {
+    /// Settings for a product on `database_url` with everything else at its default; the
+    /// server overrides from configuration, tests from their needs.
+    pub fn new(listen: SocketAddr, database_url: String, jwt_secret: Secret) -> Self {
+        let public_url = format!("http://{listen}");
+        Self {
+            listen,
+            database_url,
+            jwt_secret,
+            app_url: public_url.clone(),
+            public_url,
+            data_mode: Mode::Mock,
+            smtp_url: None,
+            mail_from: "Basalt <no-reply@localhost>".into(),
+            cors_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+            google: ProviderSettings::google(),
+            meta: ProviderSettings::meta(),
+        }
+    }
+}

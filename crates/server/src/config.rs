@@ -1,0 +1,195 @@
+//! Configuration: defaults, then `basalt.toml` (or `--config`), then environment variables.
+//! The result is a `ProductSettings` value per product; nothing is global.
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    path::{Path, PathBuf},
+};
+
+use anyhow::Context;
+use platform::{
+    datamode::Mode,
+    identity::oauth::ProviderSettings,
+    secrets::{self, Secret},
+    settings::ProductSettings,
+};
+use serde::Deserialize;
+
+/// `basalt.toml`. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub data_mode: Option<String>,
+    pub smtp_url: Option<Secret>,
+    pub mail_from: Option<String>,
+    #[serde(default)]
+    pub products: HashMap<String, ProductFile>,
+}
+
+/// `[products.<name>]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductFile {
+    pub listen: Option<SocketAddr>,
+    pub database_url: Option<Secret>,
+    pub jwt_secret: Option<Secret>,
+    pub public_url: Option<String>,
+    pub app_url: Option<String>,
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+    #[serde(default)]
+    pub trusted_proxies: Vec<IpAddr>,
+    pub google: Option<ProviderSettings>,
+    pub meta: Option<ProviderSettings>,
+}
+
+/// Reads the file: `--config` must exist; the default `basalt.toml` may not.
+pub fn load_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
+    let (path, required) = match explicit {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from("basalt.toml"), false),
+    };
+    if !required && !path.exists() {
+        return Ok(FileConfig::default());
+    }
+    let cfg = config::Config::builder()
+        .add_source(config::File::from(path.as_path()).required(required))
+        .build()
+        .with_context(|| format!("reading {}", path.display()))?;
+    cfg.try_deserialize()
+        .with_context(|| format!("in {}", path.display()))
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn list(v: String) -> Vec<String> {
+    v.split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Resolves one product's settings. `listen` from the command line wins over everything.
+pub fn product_settings(
+    file: &FileConfig,
+    data_dir: &Path,
+    product: &str,
+    default_port: u16,
+    listen: Option<SocketAddr>,
+) -> anyhow::Result<ProductSettings> {
+    let upper = product.to_uppercase();
+    let empty = ProductFile::default();
+    let pf = file.products.get(product).unwrap_or(&empty);
+    let listen = listen
+        .or(env(&format!("{upper}_LISTEN"))
+            .map(|v| v.parse())
+            .transpose()
+            .context("invalid <PRODUCT>_LISTEN")?)
+        .or(pf.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default_port)));
+    let database_url = env(&format!("{upper}_DATABASE_URL"))
+        .or_else(|| env("DATABASE_URL"))
+        .or_else(|| pf.database_url.as_ref().map(|s| s.expose().to_owned()))
+        .unwrap_or_else(|| platform::db::sqlite_url(data_dir, product));
+    let jwt_secret = match env(&format!("{upper}_JWT_SECRET"))
+        .map(Secret::new)
+        .or_else(|| pf.jwt_secret.clone())
+    {
+        Some(s) => {
+            anyhow::ensure!(
+                s.expose().len() >= 32,
+                "{upper}_JWT_SECRET must be at least 32 characters"
+            );
+            s
+        }
+        None => secrets::load_or_generate(data_dir, &format!("{product}.jwt"))?,
+    };
+    let data_mode = match env("DATA_MODE").or_else(|| file.data_mode.clone()) {
+        Some(m) => {
+            Mode::parse(&m).with_context(|| format!("DATA_MODE must be MOCK or LIVE, not {m:?}"))?
+        }
+        None => Mode::Mock,
+    };
+    let mut s = ProductSettings::new(listen, database_url, jwt_secret);
+    s.public_url = env(&format!("{upper}_PUBLIC_URL"))
+        .or_else(|| pf.public_url.clone())
+        .unwrap_or(s.public_url);
+    s.app_url = env(&format!("{upper}_APP_URL"))
+        .or_else(|| pf.app_url.clone())
+        .unwrap_or_else(|| s.public_url.clone());
+    s.data_mode = data_mode;
+    s.smtp_url = env("SMTP_URL")
+        .map(Secret::new)
+        .or_else(|| file.smtp_url.clone());
+    if let Some(from) = env("MAIL_FROM").or_else(|| file.mail_from.clone()) {
+        s.mail_from = from;
+    }
+    s.cors_origins = env(&format!("{upper}_CORS_ORIGINS"))
+        .map(list)
+        .unwrap_or_else(|| pf.cors_origins.clone());
+    s.trusted_proxies = match env(&format!("{upper}_TRUSTED_PROXIES")) {
+        Some(v) => list(v)
+            .iter()
+            .map(|ip| ip.parse())
+            .collect::<Result<_, _>>()
+            .context("invalid TRUSTED_PROXIES")?,
+        None => pf.trusted_proxies.clone(),
+    };
+    s.google = provider(
+        pf.google.clone().unwrap_or_else(ProviderSettings::google),
+        "GOOGLE_CLIENT_ID",
+        "GOOGLE_CLIENT_SECRET",
+        "GOOGLE_REDIRECT_URI",
+    );
+    s.meta = provider(
+        pf.meta.clone().unwrap_or_else(ProviderSettings::meta),
+        "META_APP_ID",
+        "META_APP_SECRET",
+        "META_REDIRECT_URI",
+    );
+    Ok(s)
+}
+
+fn provider(mut p: ProviderSettings, id: &str, secret: &str, redirect: &str) -> ProviderSettings {
+    p.client_id = env(id).or(p.client_id);
+    p.client_secret = env(secret).map(Secret::new).or(p.client_secret);
+    p.redirect_uri = env(redirect).or(p.redirect_uri);
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_put_sqlite_in_the_data_dir_and_generate_a_kept_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = FileConfig::default();
+        let a = product_settings(&file, dir.path(), "warroom", 4000, None).unwrap();
+        let b = product_settings(&file, dir.path(), "warroom", 4000, None).unwrap();
+        assert_eq!(
+            a.jwt_secret, b.jwt_secret,
+            "the generated secret survives a restart"
+        );
+        assert!(a.database_url.starts_with("sqlite://") && a.database_url.contains("warroom.db"));
+        assert_eq!(a.listen.port(), 4000);
+    }
+
+    #[test]
+    fn the_file_is_read_and_unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.toml");
+        std::fs::write(&good, "data_mode = \"LIVE\"\n[products.warroom]\nlisten = \"127.0.0.1:4100\"\ncors_origins = [\"http://localhost:5173\"]\n").unwrap();
+        let file = load_file(Some(&good)).unwrap();
+        let s = product_settings(&file, dir.path(), "warroom", 4000, None).unwrap();
+        assert_eq!(s.listen.port(), 4100);
+        assert_eq!(s.cors_origins, vec!["http://localhost:5173"]);
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "data_mood = \"LIVE\"\n").unwrap();
+        assert!(load_file(Some(&bad)).is_err());
+    }
+}

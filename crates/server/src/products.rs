@@ -1,0 +1,157 @@
+//! The products this binary mounts, and serving them: one listener per product, graceful
+//! shutdown on SIGINT/SIGTERM (in-flight requests finish).
+
+use std::net::SocketAddr;
+
+use platform::settings::ProductSettings;
+use tokio::net::TcpListener;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Product {
+    Warroom,
+}
+
+impl Product {
+    pub const ALL: [Product; 1] = [Product::Warroom];
+
+    pub fn or_all(named: Vec<Product>) -> Vec<Product> {
+        if named.is_empty() {
+            Self::ALL.to_vec()
+        } else {
+            named
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Warroom => warroom::PRODUCT,
+        }
+    }
+
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::Warroom => warroom::DEFAULT_PORT,
+        }
+    }
+
+    fn api_base(self) -> &'static str {
+        match self {
+            Self::Warroom => "/api/v1",
+        }
+    }
+
+    pub async fn migrate(self, s: &ProductSettings) -> anyhow::Result<()> {
+        match self {
+            Self::Warroom => warroom::migrate(&s.database_url).await,
+        }
+    }
+
+    pub async fn create_user(
+        self,
+        s: &ProductSettings,
+        email: &str,
+        password: &str,
+        name: &str,
+        role: &str,
+    ) -> anyhow::Result<String> {
+        match self {
+            Self::Warroom => Ok(warroom::create_user(s, email, password, name, role)
+                .await?
+                .id
+                .to_string()),
+        }
+    }
+
+    /// The product's OpenAPI document, pretty-printed JSON.
+    pub fn openapi_json(self) -> anyhow::Result<String> {
+        let doc = match self {
+            Self::Warroom => warroom::openapi(),
+        };
+        Ok(doc.to_pretty_json()?)
+    }
+}
+
+/// Builds every product, binds its port, prints where it is, and serves until a signal.
+pub async fn serve(products: Vec<(Product, ProductSettings)>) -> anyhow::Result<()> {
+    let mut servers = tokio::task::JoinSet::new();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    for (p, settings) in products {
+        let (router, needs_admin) = match p {
+            Product::Warroom => {
+                let app = warroom::build(&settings).await?;
+                let needs_admin = !warroom::has_admin(&app.ctx).await?;
+                (app.router, needs_admin)
+            }
+        };
+        let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
+            anyhow::anyhow!("{}: cannot listen on {}: {e}", p.name(), settings.listen)
+        })?;
+        let base = &settings.public_url;
+        println!(
+            "{:<8} API {base}{}  docs {base}/docs  console API {base}/admin/api/",
+            p.name(),
+            p.api_base()
+        );
+        println!(
+            "         data mode {:?}, database {}",
+            settings.data_mode,
+            redact(&settings.database_url)
+        );
+        if needs_admin {
+            println!(
+                "         no admin yet; create one with:\n           basalt user create {} --email you@example.com --password '<a long passphrase>' --role admin",
+                p.name()
+            );
+        }
+        let mut stop = stop_rx.clone();
+        servers.spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+        });
+    }
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = stop_tx.send(true);
+    });
+    while let Some(res) = servers.join_next().await {
+        res??;
+    }
+    Ok(())
+}
+
+/// Hides a password in a database URL before printing it.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
