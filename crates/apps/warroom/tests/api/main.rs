@@ -1,0 +1,5 @@
+//! War Room's black-box API tests: each test starts the real router on its own socket with a
+//! fresh database (SQLite always; PostgreSQL when `TEST_DATABASE_URL` is set).
+
+mod helpers;
+mod smoke;
