@@ -3,3 +3,14 @@
 
 mod helpers;
 mod smoke;
+mod auth;
+mod sessions;
+mod two_factor;
+mod reset_verify;
+mod access;
+mod users;
+mod admin;
+mod errors;
+mod oauth;
+mod mail;
+mod rate_limits;
