@@ -18,7 +18,7 @@ use tower_http::{
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     timeout::TimeoutLayer,
-    trace::TraceLayer,
+    trace::{DefaultOnResponse, TraceLayer},
 };
 
 use crate::{
@@ -62,6 +62,7 @@ pub fn serve_stack(routes: Router, opts: &HttpOptions) -> Router {
     let handle = metrics_handle();
     let trusted = TrustedProxies(opts.trusted_proxies.clone());
     let id_header = opts.request_id_header.clone();
+    let span_id_header = opts.request_id_header.clone();
     routes
         .route("/metrics", get(move || async move { handle.render() }))
         .fallback(|| async { ApiError::not_found("no such route") })
@@ -77,11 +78,13 @@ pub fn serve_stack(routes: Router, opts: &HttpOptions) -> Router {
             next.run(req)
         }))
         .layer(
-            TraceLayer::new_for_http().make_span_with(move |req: &Request| {
-                let id = req.headers().get("x-request-id").or_else(|| req.headers().get("x-correlation-id"));
-                tracing::info_span!("request", product, method = %req.method(), path = %req.uri().path(),
-                    request_id = id.and_then(|v| v.to_str().ok()).unwrap_or(""))
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(move |req: &Request| {
+                    let id = req.headers().get(&span_id_header);
+                    tracing::info_span!("request", product, method = %req.method(), path = %req.uri().path(),
+                        request_id = id.and_then(|v| v.to_str().ok()).unwrap_or(""))
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::new(opts.request_id_header.clone()))
         .layer(SetRequestIdLayer::new(opts.request_id_header.clone(), MakeRequestUuid))

@@ -17,9 +17,9 @@ use crate::products::Product;
     about = "One Rust binary serving four product backends"
 )]
 struct Cli {
-    /// Where SQLite databases and generated secrets live.
-    #[arg(long, global = true, env = "BASALT_DATA_DIR", default_value = "./data")]
-    data_dir: PathBuf,
+    /// Where SQLite databases and generated secrets live [default: ./data].
+    #[arg(long, global = true, env = "BASALT_DATA_DIR")]
+    data_dir: Option<PathBuf>,
     /// Configuration file (default: ./basalt.toml when present).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
