@@ -69,13 +69,11 @@ async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
     let file = config::load_file(cli.config.as_deref())?;
-    let data_dir = file
+    // Flag or environment, then the file, then the default.
+    let data_dir = cli
         .data_dir
-        .clone()
-        .filter(|_| {
-            std::env::var_os("BASALT_DATA_DIR").is_none() && cli.data_dir == PathBuf::from("./data")
-        })
-        .unwrap_or(cli.data_dir);
+        .or_else(|| file.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("./data"));
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating data dir {}", data_dir.display()))?;
     let settings = |p: Product, listen: Option<SocketAddr>| {

@@ -63,24 +63,42 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut ProductSettings)) -> TestApp {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let dir = tempfile::tempdir().expect("tempdir");
-    let database_url = match std::env::var("TEST_DATABASE_URL").ok().filter(|s| !s.is_empty()) {
+    let database_url = match std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+    {
         Some(admin_url) => fresh_postgres_database(&admin_url).await,
-        None => format!("sqlite://{}?mode=rwc", dir.path().join("warroom.db").display()),
+        None => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("warroom.db").display()
+        ),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();
-    let mut settings = ProductSettings::new(addr, database_url.clone(), Secret::new("test-secret-0123456789abcdef0123456789"));
+    let mut settings = ProductSettings::new(
+        addr,
+        database_url.clone(),
+        Secret::new("test-secret-0123456789abcdef0123456789"),
+    );
     settings.app_url = "http://app.test".into();
     adjust(&mut settings);
     let app = warroom::build(&settings).await.expect("build app");
     let router = app.router;
     tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
     });
     TestApp {
         addr,
         base: format!("http://{addr}"),
-        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         ctx: app.ctx,
         database_url,
         _dir: dir,
@@ -90,8 +108,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut ProductSettings)) -> TestAp
 /// Creates `basalt_test_<uuid>` on the server of `admin_url` and returns its URL.
 async fn fresh_postgres_database(admin_url: &str) -> String {
     let name = format!("basalt_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(admin_url).await.expect("connect to TEST_DATABASE_URL");
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    let admin = Database::connect(admin_url)
+        .await
+        .expect("connect to TEST_DATABASE_URL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
     admin.close().await.ok();
     let mut url = url::Url::parse(admin_url).expect("TEST_DATABASE_URL is a URL");
     url.set_path(&format!("/{name}"));
@@ -104,7 +127,13 @@ impl TestApp {
     }
 
     /// Sends a request; `body` is sent as JSON when present.
-    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -145,7 +174,13 @@ impl TestApp {
     /// Creates a user and signs them in over HTTP.
     pub async fn login_as(&self, email: &str, role: &str) -> Login {
         let user = self.create_user(email, role).await;
-        let r = self.post("/api/v1/auth/login", None, serde_json::json!({ "email": email, "password": PASSWORD })).await;
+        let r = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                serde_json::json!({ "email": email, "password": PASSWORD }),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "login failed: {}", r.text);
         Login {
             user,
@@ -175,7 +210,10 @@ impl TestApp {
     /// The `token=` value of the newest mail to `recipient` whose subject contains `subject`.
     pub async fn token_from_mail(&self, recipient: &str, subject: &str) -> String {
         let mails = self.mails_to(recipient).await;
-        let (_, body) = mails.iter().find(|(s, _)| s.contains(subject)).unwrap_or_else(|| panic!("no {subject:?} mail to {recipient}"));
+        let (_, body) = mails
+            .iter()
+            .find(|(s, _)| s.contains(subject))
+            .unwrap_or_else(|| panic!("no {subject:?} mail to {recipient}"));
         extract_param(body, "token").expect("token in mail")
     }
 }
@@ -184,7 +222,9 @@ impl TestApp {
 pub fn extract_param(text: &str, name: &str) -> Option<String> {
     let start = text.find(&format!("{name}="))? + name.len() + 1;
     let rest = &text[start..];
-    let end = rest.find(|c: char| c == '&' || c.is_whitespace()).unwrap_or(rest.len());
+    let end = rest
+        .find(|c: char| c == '&' || c.is_whitespace())
+        .unwrap_or(rest.len());
     Some(rest[..end].to_owned())
 }
 
@@ -193,10 +233,16 @@ pub async fn read(res: reqwest::Response) -> Resp {
     let headers = res.headers().clone();
     let text = res.text().await.unwrap_or_default();
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Resp { status, headers, body, text }
+    Resp {
+        status,
+        headers,
+        body,
+        text,
+    }
 }
 
 /// The current TOTP code for a base32 secret.
 pub fn totp_now(secret: &str) -> String {
-    platform::identity::crypto::totp::code_at(secret, chrono::Utc::now().timestamp() as u64).unwrap()
+    platform::identity::crypto::totp::code_at(secret, chrono::Utc::now().timestamp() as u64)
+        .unwrap()
 }

@@ -1,16 +1,16 @@
 //! War Room's black-box API tests: each test starts the real router on its own socket with a
 //! fresh database (SQLite always; PostgreSQL when `TEST_DATABASE_URL` is set).
 
-mod helpers;
-mod smoke;
-mod auth;
-mod sessions;
-mod two_factor;
-mod reset_verify;
 mod access;
-mod users;
 mod admin;
+mod auth;
 mod errors;
-mod oauth;
+mod helpers;
 mod mail;
+mod oauth;
 mod rate_limits;
+mod reset_verify;
+mod sessions;
+mod smoke;
+mod two_factor;
+mod users;
