@@ -86,6 +86,13 @@ pub async fn serve(products: Vec<(Product, ProductSettings)>) -> anyhow::Result<
         let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
             anyhow::anyhow!("{}: cannot listen on {}: {e}", p.name(), settings.listen)
         })?;
+        if needs_admin {
+            println!(
+                "{}: no admin yet; create one with:\n  basalt user create {} --email you@example.com --password '<a long passphrase>' --role admin",
+                p.name(),
+                p.name()
+            );
+        }
         let base = &settings.public_url;
         println!(
             "{:<8} API {base}{}  docs {base}/docs  console API {base}/admin/api/",
@@ -97,12 +104,6 @@ pub async fn serve(products: Vec<(Product, ProductSettings)>) -> anyhow::Result<
             settings.data_mode,
             redact(&settings.database_url)
         );
-        if needs_admin {
-            println!(
-                "         no admin yet; create one with:\n           basalt user create {} --email you@example.com --password '<a long passphrase>' --role admin",
-                p.name()
-            );
-        }
         let mut stop = stop_rx.clone();
         servers.spawn(async move {
             axum::serve(
