@@ -80,12 +80,34 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             .with_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
         }
         JsonRejection::JsonDataError(e) => {
-            // serde's message names the field and the problem ("missing field `email`").
-            ApiError::invalid(format!("invalid request body: {}", e.body_text_cause()))
+            let (field, problem) = data_error_field(&e.body_text());
+            ApiError::invalid(format!("invalid request body: {field}: {problem}"))
+                .with_details(json!({ "fields": [{ "field": field, "message": problem }] }))
         }
         JsonRejection::JsonSyntaxError(_) => ApiError::invalid("request body is not valid JSON"),
         other => ApiError::invalid(format!("invalid request body: {}", other.body_text())),
     }
+}
+
+/// Splits axum's "Failed to deserialize …: `path`: `problem` at line L column C" into the
+/// offending field (the missing one, for "missing field `x`") and the problem.
+fn data_error_field(text: &str) -> (String, String) {
+    let detail = text.split_once("target type: ").map_or(text, |(_, d)| d);
+    let detail = detail.rsplit_once(" at line ").map_or(detail, |(d, _)| d);
+    let (path, problem) = match detail.split_once(": ") {
+        Some((path, problem)) if !path.contains(' ') => (path, problem),
+        _ => (".", detail),
+    };
+    let missing = problem
+        .strip_prefix("missing field `")
+        .and_then(|r| r.split('`').next());
+    let field = match (path, missing) {
+        (".", Some(m)) => m.to_owned(),
+        (p, Some(m)) => format!("{p}.{m}"),
+        (".", None) => "body".to_owned(),
+        (p, None) => p.to_owned(),
+    };
+    (field, problem.to_owned())
 }
 
 trait BodyTextCause {
@@ -225,6 +247,22 @@ mod tests {
             trusted.iter().map(|s| s.parse().unwrap()).collect(),
         ));
         parts
+    }
+
+    #[test]
+    fn body_errors_name_the_offending_field() {
+        let t = "Failed to deserialize the JSON body into the target type: missing field `name` at line 1 column 40";
+        assert_eq!(data_error_field(t).0, "name");
+        let t = "Failed to deserialize the JSON body into the target type: email: invalid type: integer `1`, expected a string at line 1 column 10";
+        assert_eq!(
+            data_error_field(t),
+            (
+                "email".into(),
+                "invalid type: integer `1`, expected a string".into()
+            )
+        );
+        let t = "Failed to deserialize the JSON body into the target type: user: missing field `id` at line 1 column 9";
+        assert_eq!(data_error_field(t).0, "user.id");
     }
 
     #[test]

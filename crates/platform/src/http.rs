@@ -12,6 +12,7 @@ use axum::{
     routing::get,
 };
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use sha2::Digest;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     cors::{AllowOrigin, CorsLayer},
@@ -36,6 +37,8 @@ pub struct HttpOptions {
     pub trusted_proxies: Vec<IpAddr>,
     pub body_limit: usize,
     pub request_timeout: Duration,
+    /// `ETag` on JSON GET responses and `304` on a matching `If-None-Match`.
+    pub etag: bool,
 }
 
 impl HttpOptions {
@@ -48,6 +51,7 @@ impl HttpOptions {
             trusted_proxies: Vec::new(),
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            etag: false,
         }
     }
 }
@@ -63,6 +67,11 @@ pub fn serve_stack(routes: Router, opts: &HttpOptions) -> Router {
     let trusted = TrustedProxies(opts.trusted_proxies.clone());
     let id_header = opts.request_id_header.clone();
     let span_id_header = opts.request_id_header.clone();
+    let routes = if opts.etag {
+        routes.layer(middleware::from_fn(etag))
+    } else {
+        routes
+    };
     routes
         .route("/metrics", get(move || async move { handle.render() }))
         .fallback(|| async { ApiError::not_found("no such route") })
@@ -146,7 +155,112 @@ async fn record_metrics(product: &'static str, req: Request, next: Next) -> Resp
     res
 }
 
+/// Adds a strong `ETag` (SHA-256 of the body) to 200 JSON answers to GET, and answers
+/// `304 Not Modified` when the request's `If-None-Match` already names it.
+pub async fn etag(req: Request, next: Next) -> Response {
+    if req.method() != Method::GET {
+        return next.run(req).await;
+    }
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let res = next.run(req).await;
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if res.status() != axum::http::StatusCode::OK
+        || !is_json
+        || res.headers().contains_key(header::ETAG)
+    {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024 * 1024).await else {
+        return ApiError::internal("response body unreadable for ETag").into_response();
+    };
+    let tag = format!("\"{}\"", &hex::encode(sha2::Sha256::digest(&bytes))[..32]);
+    parts.headers.insert(
+        header::ETAG,
+        HeaderValue::from_str(&tag).expect("hex is a valid header value"),
+    );
+    let matches = if_none_match.is_some_and(|v| {
+        v.split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == tag || t == "*")
+    });
+    if matches {
+        parts.status = axum::http::StatusCode::NOT_MODIFIED;
+        parts.headers.remove(header::CONTENT_LENGTH);
+        parts.headers.remove(header::CONTENT_TYPE);
+        return Response::from_parts(parts, axum::body::Body::empty());
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
 /// A JSON 200 for endpoints whose body is just a flag (`{ "success": true }`).
 pub fn success() -> Response {
     crate::extract::Json(serde_json::json!({ "success": true })).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::{body::Body, http::StatusCode};
+    use tower::ServiceExt;
+
+    fn app() -> Router {
+        Router::new()
+            .route(
+                "/x",
+                get(|| async { crate::extract::Json(serde_json::json!({ "n": 1 })) })
+                    .post(|| async { "posted" }),
+            )
+            .layer(middleware::from_fn(etag))
+    }
+
+    async fn call(method: &str, inm: Option<&str>) -> Response {
+        let mut req = Request::builder().method(method).uri("/x");
+        if let Some(v) = inm {
+            req = req.header(header::IF_NONE_MATCH, v);
+        }
+        app()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn get_gets_an_etag_and_a_matching_if_none_match_gets_304() {
+        let first = call("GET", None).await;
+        assert_eq!(first.status(), StatusCode::OK);
+        let tag = first.headers()[header::ETAG].to_str().unwrap().to_owned();
+        let again = call("GET", Some(&tag)).await;
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(again.headers()[header::ETAG], tag.as_str());
+        assert!(
+            axum::body::to_bytes(again.into_body(), 1024)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            call("GET", Some("\"other\"")).await.status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            call("GET", Some(&format!("W/{tag}, \"x\""))).await.status(),
+            StatusCode::NOT_MODIFIED
+        );
+    }
+
+    #[tokio::test]
+    async fn other_methods_are_left_alone() {
+        let res = call("POST", Some("*")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers().get(header::ETAG).is_none());
+    }
 }

@@ -75,10 +75,10 @@ impl Mailer {
                     .header(ContentType::TEXT_PLAIN)
                     .body(body.to_owned())
                     .map_err(|e| ApiError::internal(format!("building mail: {e}")))?;
-                smtp.send(msg)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| ApiError::internal(format!("smtp send: {e}")))
+                smtp.send(msg).await.map(|_| ()).map_err(|e| {
+                    tracing::error!(error = %e, "smtp delivery failed");
+                    ApiError::unavailable("email could not be delivered; try again later")
+                })
             }
             _ => {
                 self.outbox

@@ -1,5 +1,6 @@
 //! Fixed-window rate limits declared as rules (limit, window, what the key is), checked by
-//! handlers and services. In memory on one instance.
+//! handlers and services. Counted in memory on one instance, or in Redis (`REDIS_URL`) so the
+//! limits hold across instances.
 
 use std::{
     collections::HashMap,
@@ -8,6 +9,7 @@ use std::{
 };
 
 use axum::http::{HeaderMap, HeaderValue};
+use redis::aio::ConnectionManager;
 
 use crate::error::ApiError;
 
@@ -60,19 +62,72 @@ impl Allowance {
     }
 }
 
-#[derive(Default)]
+/// Counts hits per (rule, key) in fixed windows.
 pub struct RateLimiter {
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
+    memory: Memory,
+    redis: Option<Redis>,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl RateLimiter {
+    /// Counts in this process only.
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            memory: Memory::default(),
+            redis: None,
+        }
+    }
+
+    /// Counts in Redis, shared by every instance. `prefix` keeps products apart.
+    pub async fn redis(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url)?;
+        let conn = ConnectionManager::new(client).await?;
+        Ok(Self {
+            memory: Memory::default(),
+            redis: Some(Redis {
+                conn,
+                prefix: prefix.to_owned(),
+            }),
+        })
     }
 
     /// Counts one hit of `rule` for `key`; the N-th hit in a window passes, the N+1-th fails
     /// with 429 and the seconds until the window ends.
     pub async fn hit(&self, rule: &Rule, key: &str) -> Result<Allowance, ApiError> {
+        let (count, reset_after) = match &self.redis {
+            Some(r) => match r.incr(rule, key).await {
+                Ok(v) => v,
+                Err(e) => {
+                    // Losing Redis must not lift the limits: count locally until it is back.
+                    tracing::error!(error = %e, "rate limiter: redis unavailable, counting in memory");
+                    self.memory.incr(rule, key)
+                }
+            },
+            None => self.memory.incr(rule, key),
+        };
+        if count > u64::from(rule.limit) {
+            return Err(ApiError::rate_limited(reset_after.as_secs().max(1)));
+        }
+        Ok(Allowance {
+            limit: rule.limit,
+            remaining: rule.limit - count as u32,
+            reset_after,
+        })
+    }
+}
+
+#[derive(Default)]
+struct Memory {
+    windows: Mutex<HashMap<String, (Instant, u64)>>,
+}
+
+impl Memory {
+    fn incr(&self, rule: &Rule, key: &str) -> (u64, Duration) {
         let now = Instant::now();
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         if windows.len() > 100_000 {
@@ -85,16 +140,38 @@ impl RateLimiter {
         if now.duration_since(entry.0) >= rule.window {
             *entry = (now, 0);
         }
-        let reset_after = rule.window.saturating_sub(now.duration_since(entry.0));
-        if entry.1 >= rule.limit {
-            return Err(ApiError::rate_limited(reset_after.as_secs().max(1)));
-        }
         entry.1 += 1;
-        Ok(Allowance {
-            limit: rule.limit,
-            remaining: rule.limit - entry.1,
-            reset_after,
-        })
+        (
+            entry.1,
+            rule.window.saturating_sub(now.duration_since(entry.0)),
+        )
+    }
+}
+
+struct Redis {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+/// INCR, and start the window's expiry on its first hit, atomically.
+const INCR_SCRIPT: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}
+";
+
+impl Redis {
+    async fn incr(&self, rule: &Rule, key: &str) -> redis::RedisResult<(u64, Duration)> {
+        let mut conn = self.conn.clone();
+        let k = format!("{}:rl:{}:{}", self.prefix, rule.name, key);
+        let (n, ttl): (u64, i64) = redis::Script::new(INCR_SCRIPT)
+            .key(k)
+            .arg(rule.window.as_millis() as u64)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok((n, Duration::from_millis(ttl.max(0) as u64)))
     }
 }
 
@@ -102,19 +179,47 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn the_nth_hit_passes_and_the_next_is_refused() {
-        let rule = Rule::new("t", 3, 60, KeyKind::Ip);
-        let rl = RateLimiter::new();
+    async fn boundary(rl: &RateLimiter, rule: &Rule) {
         for left in [2, 1, 0] {
-            assert_eq!(rl.hit(&rule, "1.2.3.4").await.unwrap().remaining, left);
+            assert_eq!(rl.hit(rule, "1.2.3.4").await.unwrap().remaining, left);
         }
-        let err = rl.hit(&rule, "1.2.3.4").await.unwrap_err();
+        let err = rl.hit(rule, "1.2.3.4").await.unwrap_err();
         assert_eq!(err.code, crate::error::ErrorCode::ResourceExhausted);
-        assert!(err.retry_after.unwrap() <= 60);
+        assert!((1..=60).contains(&err.retry_after.unwrap()));
         assert!(
-            rl.hit(&rule, "5.6.7.8").await.is_ok(),
+            rl.hit(rule, "5.6.7.8").await.is_ok(),
             "keys are counted apart"
         );
+    }
+
+    #[tokio::test]
+    async fn the_nth_hit_passes_and_the_next_is_refused_in_memory() {
+        boundary(&RateLimiter::new(), &Rule::new("t", 3, 60, KeyKind::Ip)).await;
+    }
+
+    /// Needs Redis; runs when `TEST_REDIS_URL` is set (CI sets it).
+    #[tokio::test]
+    async fn two_instances_share_one_count_in_redis() {
+        let Ok(url) = std::env::var("TEST_REDIS_URL") else {
+            return;
+        };
+        let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+        let a = RateLimiter::redis(&url, &prefix).await.unwrap();
+        let b = RateLimiter::redis(&url, &prefix).await.unwrap();
+        let rule = Rule::new("t", 3, 60, KeyKind::Ip);
+        a.hit(&rule, "k").await.unwrap();
+        b.hit(&rule, "k").await.unwrap();
+        a.hit(&rule, "k").await.unwrap();
+        assert!(
+            b.hit(&rule, "k").await.is_err(),
+            "the 4th hit across instances is refused"
+        );
+        boundary(
+            &RateLimiter::redis(&url, &format!("{prefix}-2"))
+                .await
+                .unwrap(),
+            &rule,
+        )
+        .await;
     }
 }

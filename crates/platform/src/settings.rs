@@ -16,6 +16,8 @@ pub struct ProductSettings {
     /// The frontend's base URL; links in mails point there.
     pub app_url: String,
     pub data_mode: Mode,
+    /// Shared state across instances (rate limits now; fan-out, cache and jobs later).
+    pub redis_url: Option<Secret>,
     pub smtp_url: Option<Secret>,
     pub mail_from: String,
     pub cors_origins: Vec<String>,
@@ -36,6 +38,7 @@ impl ProductSettings {
             app_url: public_url.clone(),
             public_url,
             data_mode: Mode::Mock,
+            redis_url: None,
             smtp_url: None,
             mail_from: "Basalt <no-reply@localhost>".into(),
             cors_origins: Vec::new(),

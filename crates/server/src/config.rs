@@ -23,6 +23,7 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub data_mode: Option<String>,
     pub smtp_url: Option<Secret>,
+    pub redis_url: Option<Secret>,
     pub mail_from: Option<String>,
     #[serde(default)]
     pub products: HashMap<String, ProductFile>,
@@ -122,6 +123,9 @@ pub fn product_settings(
         .or_else(|| pf.app_url.clone())
         .unwrap_or_else(|| s.public_url.clone());
     s.data_mode = data_mode;
+    s.redis_url = env("REDIS_URL")
+        .map(Secret::new)
+        .or_else(|| file.redis_url.clone());
     s.smtp_url = env("SMTP_URL")
         .map(Secret::new)
         .or_else(|| file.smtp_url.clone());

@@ -65,9 +65,13 @@ pub async fn build(settings: &ProductSettings) -> anyhow::Result<App> {
         &settings.mail_from,
         data_mode.clone(),
     )?;
+    let mut identity_cfg = IdentityConfig::new(PRODUCT, "War Room", settings.app_url.clone());
+    identity_cfg
+        .redirect_origins
+        .extend(settings.cors_origins.iter().cloned());
     let identity = Identity::new(
         db.clone(),
-        IdentityConfig::new(PRODUCT, "War Room", settings.app_url.clone()),
+        identity_cfg,
         settings.jwt_secret.expose().as_bytes(),
         mailer,
     );

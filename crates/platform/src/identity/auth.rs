@@ -2,7 +2,7 @@
 //! that keep tokens in cookies, a cookie), checked against its live session on every request.
 
 use axum::{
-    extract::{FromRequestParts, OptionalFromRequestParts},
+    extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri},
     http::{header, request::Parts},
 };
 use serde_json::json;
@@ -52,7 +52,11 @@ impl<S: HasIdentity + Send + Sync> FromRequestParts<S> for AuthUser {
         identity.touch_session(&session).await?;
         if let Some(admin) = claims.imp {
             // Everything done with an impersonation token is attributed to both people.
-            let details = json!({ "method": parts.method.as_str(), "path": parts.uri.path() });
+            let path = parts
+                .extensions
+                .get::<OriginalUri>()
+                .map_or(parts.uri.path(), |u| u.0.path());
+            let details = json!({ "method": parts.method.as_str(), "path": path });
             identity
                 .log_event(
                     Some(user.id),

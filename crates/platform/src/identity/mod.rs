@@ -44,6 +44,8 @@ pub struct IdentityConfig {
     pub admin_role: &'static str,
     /// Frontend base URL that links in mails point to.
     pub app_url: String,
+    /// Origins a mailed sign-in link may redirect to (the app's, plus the CORS allow-list).
+    pub redirect_origins: Vec<String>,
 }
 
 impl IdentityConfig {
@@ -58,6 +60,7 @@ impl IdentityConfig {
             reset_ttl: Duration::from_secs(3600),
             default_role: "viewer",
             admin_role: "admin",
+            redirect_origins: vec![origin_of(&app_url)],
             app_url,
         }
     }
@@ -172,6 +175,13 @@ fn now() -> DateTime<Utc> {
 
 fn chrono_dur(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// `scheme://host[:port]` of a URL, or the input when it is not one.
+pub fn origin_of(url: &str) -> String {
+    url::Url::parse(url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|_| url.to_owned())
 }
 
 /// Lower-cases and trims an email address for storage and lookup.

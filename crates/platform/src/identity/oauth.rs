@@ -310,8 +310,16 @@ impl Identity {
         let mut url = url::Url::parse(redirect_uri)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .filter(|u| {
+                self.cfg
+                    .redirect_origins
+                    .contains(&u.origin().ascii_serialization())
+            })
             .ok_or_else(|| {
-                ApiError::validation(vec![super::field("redirectUri", "must be an http(s) URL")])
+                ApiError::validation(vec![super::field(
+                    "redirectUri",
+                    "must be a URL of this app",
+                )])
             })?;
         let data = json!({ "provider": p.as_str(), "email": email, "name": name });
         let code = self

@@ -256,6 +256,15 @@ impl Identity {
             return Err(unauth());
         }
         let user = self.user(claims.sub).await?.ok_or_else(unauth)?;
+        if let Some(admin_id) = claims.imp {
+            // An impersonation token is only as good as its admin: demoted or deleted, it dies.
+            let admin = self.user(admin_id).await?;
+            if admin.is_none_or(|a| a.role != self.cfg.admin_role)
+                || s.impersonator_id != Some(admin_id)
+            {
+                return Err(unauth());
+            }
+        }
         Ok((user, s, claims))
     }
 

@@ -42,6 +42,10 @@ pub struct UserUpdate {
     pub profile: Option<serde_json::Map<String, Value>>,
 }
 
+fn mailed_to(email: &str) -> Value {
+    json!({ "mailedTo": email })
+}
+
 fn check_name(name: &str, errors: &mut Vec<FieldError>) {
     let n = name.trim().chars().count();
     if n == 0 || n > 100 {
@@ -223,7 +227,12 @@ impl Identity {
     pub async fn send_verification(&self, user: &User) -> ApiResult<()> {
         self.mailer.ensure_ready()?;
         let token = self
-            .issue_one_time(Some(user.id), VERIFY_EMAIL, self.cfg.verify_ttl, None)
+            .issue_one_time(
+                Some(user.id),
+                VERIFY_EMAIL,
+                self.cfg.verify_ttl,
+                Some(mailed_to(&user.email)),
+            )
             .await?;
         let body = format!(
             "Confirm your email address for {}:\n\n{}\n\nOr use this code: {}\n\nThe link expires in 24 hours.",
@@ -241,14 +250,12 @@ impl Identity {
     }
 
     pub async fn verify_email(&self, token: &str, client: &ClientInfo) -> ApiResult<User> {
+        let invalid = || ApiError::invalid("verification token is invalid, used or expired");
         let used = self
             .consume_one_time(token, VERIFY_EMAIL)
             .await?
-            .ok_or_else(|| ApiError::invalid("verification token is invalid, used or expired"))?;
-        let user = self
-            .user(used.user_id.unwrap_or_default())
-            .await?
-            .ok_or_else(|| ApiError::not_found("user not found"))?;
+            .ok_or_else(invalid)?;
+        let user = self.token_owner(&used).await?.ok_or_else(invalid)?;
         let mut row = user.into_active_model();
         row.email_verified = Set(true);
         row.updated_at = Set(Utc::now());
@@ -285,6 +292,19 @@ impl Identity {
         Ok(())
     }
 
+    /// The user a mailed token was issued to, if their address is still the one it was
+    /// mailed to: after an email change, links sent to the old mailbox are worthless.
+    async fn token_owner(
+        &self,
+        t: &super::entities::one_time_token::Model,
+    ) -> Result<Option<User>, sea_orm::DbErr> {
+        let Some(user) = self.user(t.user_id.unwrap_or_default()).await? else {
+            return Ok(None);
+        };
+        let mailed = t.data.as_ref().and_then(|d| d["mailedTo"].as_str());
+        Ok((mailed == Some(user.email.as_str())).then_some(user))
+    }
+
     async fn set_password(&self, user: &User, password: &str) -> ApiResult<()> {
         let hash = crypto::hash_password(password).await?;
         let mut row = user.clone().into_active_model();
@@ -304,7 +324,8 @@ impl Identity {
         tokio::spawn(async move {
             let result: ApiResult<()> = async {
                 let Some(user) = me.user_by_email(&email).await? else { return Ok(()) };
-                let token = me.issue_one_time(Some(user.id), RESET_PASSWORD, me.cfg.reset_ttl, None).await?;
+                let token =
+                    me.issue_one_time(Some(user.id), RESET_PASSWORD, me.cfg.reset_ttl, Some(mailed_to(&user.email))).await?;
                 me.log_event(Some(user.id), None, "password_reset_requested", &client, None).await;
                 let body = format!(
                     "Someone asked to reset the password of your {} account.\n\n{}\n\nOr use this code: {}\n\n\
@@ -332,14 +353,12 @@ impl Identity {
         client: &ClientInfo,
     ) -> ApiResult<()> {
         check_password(password).map_err(|e| ApiError::validation(vec![e]))?;
+        let invalid = || ApiError::invalid("reset token is invalid, used or expired");
         let used = self
             .consume_one_time(token, RESET_PASSWORD)
             .await?
-            .ok_or_else(|| ApiError::invalid("reset token is invalid, used or expired"))?;
-        let user = self
-            .user(used.user_id.unwrap_or_default())
-            .await?
-            .ok_or_else(|| ApiError::not_found("user not found"))?;
+            .ok_or_else(invalid)?;
+        let user = self.token_owner(&used).await?.ok_or_else(invalid)?;
         self.set_password(&user, password).await?;
         // Reading the mail proved the address.
         if !user.email_verified {

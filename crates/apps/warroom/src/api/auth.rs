@@ -231,7 +231,7 @@ pub async fn change_password(
     user: AuthUser,
     Json(req): Json<ChangePasswordRequest>,
 ) -> Result<Json<Success>, ApiError> {
-    ctx.limit(&access::TWO_FACTOR_USER, &user.id().to_string())
+    ctx.limit(&access::CHANGE_PASSWORD_USER, &user.id().to_string())
         .await?;
     ctx.identity
         .change_password(

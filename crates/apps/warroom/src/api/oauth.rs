@@ -35,6 +35,12 @@ async fn exchange(
     client: ClientInfo,
     req: OAuthCodeRequest,
 ) -> Result<Json<LoginResponse>, ApiError> {
+    if user.as_ref().is_some_and(|u| u.impersonator.is_some()) {
+        // Linking would give the admin a lasting way into the account.
+        return Err(ApiError::forbidden(
+            "providers cannot be linked while impersonating",
+        ));
+    }
     ctx.limit_ip(&access::OAUTH_IP, &client).await?;
     let grant = CodeGrant {
         code: req.code,

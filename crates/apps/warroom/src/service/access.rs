@@ -41,7 +41,6 @@ pub const ROLES: RoleTable = RoleTable(&[
     (
         "manager",
         &[
-            ("users", &["read"]),
             ("campaigns", &["read", "create", "update", "delete"]),
             ("monitoring", &["read", "update"]),
             ("alerts", &["read", "update", "send"]),
@@ -74,6 +73,7 @@ pub const RESET_IP: Rule = Rule::new("reset_ip", 10, 3600, KeyKind::Ip);
 pub const RESET_ACCOUNT: Rule = Rule::new("reset_account", 5, 3600, KeyKind::Email);
 pub const VERIFY_IP: Rule = Rule::new("verify_ip", 30, 3600, KeyKind::Ip);
 pub const TWO_FACTOR_USER: Rule = Rule::new("two_factor_user", 10, 900, KeyKind::User);
+pub const CHANGE_PASSWORD_USER: Rule = Rule::new("change_password_user", 10, 900, KeyKind::User);
 pub const OAUTH_IP: Rule = Rule::new("oauth_ip", 30, 3600, KeyKind::Ip);
 pub const MOCK_SIGN_IN_ACCOUNT: Rule = Rule::new("mock_sign_in_account", 5, 3600, KeyKind::Email);
 
