@@ -246,3 +246,97 @@ pub fn totp_now(secret: &str) -> String {
     platform::identity::crypto::totp::code_at(secret, chrono::Utc::now().timestamp() as u64)
         .unwrap()
 }
+
+/// Asserts an error response in Encore's shape: the status, the `code`, a non-empty
+/// `message`, and a `details` key (null or an object).
+#[track_caller]
+pub fn assert_api_error(r: &Resp, status: u16, code: &str) {
+    assert_eq!(r.status.as_u16(), status, "status of {}", r.text);
+    assert_eq!(r.code(), code, "code of {}", r.text);
+    assert!(
+        r.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "message missing in {}",
+        r.text
+    );
+    assert!(
+        r.body
+            .as_object()
+            .is_some_and(|o| o.contains_key("details")),
+        "details missing in {}",
+        r.text
+    );
+    assert!(
+        r.header("content-type")
+            .is_some_and(|v| v.starts_with("application/json")),
+        "error is not JSON: {:?}",
+        r.header("content-type")
+    );
+}
+
+/// The `field` names listed in an error's `details.fields`.
+pub fn error_fields(r: &Resp) -> Vec<String> {
+    r.body["details"]["fields"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// ---- Added for the access, users, admin, errors, oauth, mail and rate-limit tests ----
+
+/// Asserts an Encore error: the status, its `code`, a non-empty `message`, and a `details` key.
+#[track_caller]
+pub fn expect_error(r: &Resp, status: u16, code: &str) {
+    assert_eq!(
+        r.status.as_u16(),
+        status,
+        "expected {status} {code}, got: {} {}",
+        r.status,
+        r.text
+    );
+    assert_eq!(r.code(), code, "wrong error code in: {}", r.text);
+    let message = r.body["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no string message in: {}", r.text));
+    assert!(!message.trim().is_empty(), "empty message in: {}", r.text);
+    assert!(
+        r.body
+            .as_object()
+            .is_some_and(|o| o.contains_key("details")),
+        "no details key in: {}",
+        r.text
+    );
+    assert!(
+        r.header("content-type")
+            .is_some_and(|v| v.starts_with("application/json")),
+        "error is not JSON: {:?}",
+        r.header("content-type")
+    );
+}
+
+impl TestApp {
+    /// Sends `body` as raw bytes with exactly the given headers (plus a Bearer token when given).
+    pub async fn raw_request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Resp {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        read(req.send().await.expect("request sent")).await
+    }
+}

@@ -1,1 +1,451 @@
-//! (being written)
+//! Rate limits at their boundaries (docs/warroom.md "Rate limits", service/access.rs): the
+//! N-th request passes, the next is 429 `resource_exhausted` with `Retry-After`; keys are the
+//! client IP (proxy-aware only for trusted proxies) or the normalised account.
+
+use std::net::IpAddr;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// Asserts a 429 in the contract's shape whose wait is within the rule's window.
+#[track_caller]
+fn assert_limited(r: &Resp, window_secs: u64) {
+    expect_error(r, 429, "resource_exhausted");
+    let header: u64 = r
+        .header("retry-after")
+        .unwrap_or_else(|| panic!("no Retry-After on {}", r.text))
+        .parse()
+        .expect("Retry-After is whole seconds");
+    assert!(
+        (1..=window_secs).contains(&header),
+        "Retry-After {header} outside 1..={window_secs}"
+    );
+    assert_eq!(
+        r.body["details"]["retryAfter"].as_u64(),
+        Some(header),
+        "{}",
+        r.text
+    );
+}
+
+async fn login(app: &TestApp, email: &str, password: &str) -> Resp {
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        json!({ "email": email, "password": password }),
+    )
+    .await
+}
+
+/// A request from behind a proxy that reports `xff` as the client.
+async fn post_via(app: &TestApp, path: &str, xff: &str, body: Value) -> Resp {
+    app.raw_request(
+        Method::POST,
+        path,
+        None,
+        &[
+            ("content-type", "application/json"),
+            ("x-forwarded-for", xff),
+        ],
+        Some(body.to_string().into_bytes()),
+    )
+    .await
+}
+
+fn localhost_trusted() -> Vec<IpAddr> {
+    vec!["127.0.0.1".parse().unwrap()]
+}
+
+#[tokio::test]
+async fn login_allows_30_attempts_a_minute_per_ip_and_refuses_the_31st() {
+    let app = spawn_app().await;
+    app.create_user("ann@example.com", "viewer").await;
+    for i in 0..29 {
+        let r = login(&app, &format!("nobody{i}@example.com"), "wrong password").await;
+        expect_error(&r, 401, "unauthenticated");
+    }
+    let r = login(&app, "ann@example.com", PASSWORD).await;
+    assert_eq!(r.status, 200, "the 30th attempt must pass: {}", r.text);
+    let r = login(&app, "ann@example.com", PASSWORD).await;
+    assert_limited(&r, 60);
+    assert!(r.body.get("accessToken").is_none());
+}
+
+#[tokio::test]
+async fn login_allows_10_attempts_per_account_even_with_wrong_passwords() {
+    let app = spawn_app().await;
+    app.create_user("ann@example.com", "viewer").await;
+    app.create_user("bob@example.com", "viewer").await;
+    // Spelling variants are the same account.
+    for email in ["ann@example.com", "ANN@example.com", " ann@example.com "]
+        .iter()
+        .cycle()
+        .take(9)
+    {
+        let r = login(&app, email, "wrong password").await;
+        expect_error(&r, 401, "unauthenticated");
+    }
+    let r = login(&app, "ann@example.com", PASSWORD).await;
+    assert_eq!(r.status, 200, "the 10th attempt must pass: {}", r.text);
+    let r = login(&app, "Ann@Example.com", PASSWORD).await;
+    assert_limited(&r, 900);
+    // Another account from the same address is unaffected.
+    assert_eq!(login(&app, "bob@example.com", PASSWORD).await.status, 200);
+}
+
+#[tokio::test]
+async fn the_account_limit_holds_whatever_address_the_attempts_come_from() {
+    let app = spawn_app_with(|s| s.trusted_proxies = localhost_trusted()).await;
+    app.create_user("ann@example.com", "viewer").await;
+    for i in 0..10 {
+        let body = json!({ "email": "ann@example.com", "password": "wrong password" });
+        let r = post_via(&app, "/api/v1/auth/login", &format!("198.51.100.{i}"), body).await;
+        expect_error(&r, 401, "unauthenticated");
+    }
+    let body = json!({ "email": "ann@example.com", "password": PASSWORD });
+    let r = post_via(&app, "/api/v1/auth/login", "198.51.100.200", body).await;
+    assert_limited(&r, 900);
+}
+
+#[tokio::test]
+async fn register_allows_10_accounts_an_hour_per_ip() {
+    let app = spawn_app().await;
+    for i in 0..10 {
+        let r = app
+            .post("/api/v1/auth/register", None, json!({ "email": format!("user{i}@example.com"), "password": PASSWORD, "name": "U" }))
+            .await;
+        assert_eq!(r.status, 201, "registration {}: {}", i + 1, r.text);
+    }
+    let r = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({ "email": "eleventh@example.com", "password": PASSWORD, "name": "U" }),
+        )
+        .await;
+    assert_limited(&r, 3600);
+    assert!(
+        app.ctx
+            .identity
+            .user_by_email("eleventh@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn reset_requests_are_limited_to_5_an_hour_per_email() {
+    // Each request comes from its own address, so only the per-account rule can bite.
+    let app = spawn_app_with(|s| s.trusted_proxies = localhost_trusted()).await;
+    app.create_user("ann@example.com", "viewer").await;
+    let mut n = 0;
+    let mut reset = |email: &'static str| {
+        n += 1;
+        let xff = format!("198.51.100.{n}");
+        let app = &app;
+        async move {
+            post_via(
+                app,
+                "/api/v1/auth/reset-password",
+                &xff,
+                json!({ "email": email }),
+            )
+            .await
+        }
+    };
+    for email in [
+        "ann@example.com",
+        "ANN@example.com",
+        "ann@example.com",
+        "ann@example.com",
+        "Ann@Example.com",
+    ] {
+        let r = reset(email).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body, json!({ "success": true }));
+    }
+    assert_limited(&reset("ann@example.com").await, 3600);
+    // Unknown addresses are limited the same way (no account enumeration through 429s).
+    for _ in 0..5 {
+        let r = reset("ghost@example.com").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    assert_limited(&reset("ghost@example.com").await, 3600);
+    // Another address is unaffected.
+    assert_eq!(reset("bob@example.com").await.status, 200);
+    // Five mails at most reached Ann.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(app.mails_to("ann@example.com").await.len(), 5);
+}
+
+#[tokio::test]
+async fn reset_requests_are_limited_to_10_an_hour_per_ip() {
+    let app = spawn_app().await;
+    for i in 0..10 {
+        let r = app
+            .post(
+                "/api/v1/auth/reset-password",
+                None,
+                json!({ "email": format!("p{i}@example.com") }),
+            )
+            .await;
+        assert_eq!(r.status, 200, "request {}: {}", i + 1, r.text);
+    }
+    let r = app
+        .post(
+            "/api/v1/auth/reset-password",
+            None,
+            json!({ "email": "another@example.com" }),
+        )
+        .await;
+    assert_limited(&r, 3600);
+}
+
+#[tokio::test]
+async fn verify_email_is_limited_to_30_an_hour_per_ip() {
+    let app = spawn_app().await;
+    for _ in 0..30 {
+        let r = app
+            .post(
+                "/api/v1/auth/verify-email",
+                None,
+                json!({ "token": "guess" }),
+            )
+            .await;
+        expect_error(&r, 400, "invalid_argument");
+    }
+    let r = app
+        .post(
+            "/api/v1/auth/verify-email",
+            None,
+            json!({ "token": "guess" }),
+        )
+        .await;
+    assert_limited(&r, 3600);
+}
+
+async fn setup_2fa(app: &TestApp, token: &str) -> String {
+    let r = app
+        .request(Method::POST, "/api/v1/auth/2fa/setup", Some(token), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["secret"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn two_factor_verification_is_limited_to_10_per_user() {
+    let app = spawn_app().await;
+    let ann = app.login_as("ann@example.com", "viewer").await;
+    let bob = app.login_as("bob@example.com", "viewer").await;
+    let secret = setup_2fa(&app, &ann.access).await;
+    for _ in 0..10 {
+        let r = app
+            .post(
+                "/api/v1/auth/2fa/verify",
+                Some(&ann.access),
+                json!({ "code": "12345x" }),
+            )
+            .await;
+        expect_error(&r, 400, "invalid_argument");
+    }
+    let r = app
+        .post(
+            "/api/v1/auth/2fa/verify",
+            Some(&ann.access),
+            json!({ "code": totp_now(&secret) }),
+        )
+        .await;
+    assert_limited(&r, 900);
+    assert_eq!(
+        app.get("/api/v1/auth/me", Some(&ann.access)).await.body["twoFactorEnabled"],
+        false
+    );
+    // Bob has his own allowance.
+    let bob_secret = setup_2fa(&app, &bob.access).await;
+    let r = app
+        .post(
+            "/api/v1/auth/2fa/verify",
+            Some(&bob.access),
+            json!({ "code": totp_now(&bob_secret) }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+#[tokio::test]
+async fn login_with_a_second_factor_is_limited_to_10_per_account() {
+    let app = spawn_app().await;
+    let ann = app.login_as("ann@example.com", "viewer").await;
+    let secret = setup_2fa(&app, &ann.access).await;
+    let r = app
+        .post(
+            "/api/v1/auth/2fa/verify",
+            Some(&ann.access),
+            json!({ "code": totp_now(&secret) }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // login_as used one login; nine wrong codes fill the allowance.
+    for _ in 0..9 {
+        let r = app
+            .post("/api/v1/auth/login", None, json!({ "email": "ann@example.com", "password": PASSWORD, "totpCode": "wrong-code" }))
+            .await;
+        expect_error(&r, 401, "unauthenticated");
+        assert_eq!(r.body["details"]["twoFactorRequired"], true);
+    }
+    let r = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "email": "ann@example.com", "password": PASSWORD, "totpCode": "000000" }),
+        )
+        .await;
+    assert_limited(&r, 900);
+}
+
+#[tokio::test]
+async fn oauth_code_exchanges_are_limited_to_30_an_hour_per_ip() {
+    let app = spawn_app().await;
+    for _ in 0..30 {
+        let r = app
+            .post(
+                "/api/v1/auth/oauth/google",
+                None,
+                json!({ "code": "guess" }),
+            )
+            .await;
+        expect_error(&r, 401, "unauthenticated");
+    }
+    let r = app
+        .post("/api/v1/auth/oauth/meta", None, json!({ "code": "guess" }))
+        .await;
+    assert_limited(&r, 3600);
+}
+
+#[tokio::test]
+async fn mock_sign_in_mails_are_limited_to_5_an_hour_per_address() {
+    let app = spawn_app().await;
+    let body = |email: &str| json!({ "provider": "google", "email": email, "redirectUri": "http://app.test/cb" });
+    for email in [
+        "ann@example.com",
+        "ANN@example.com",
+        "ann@example.com",
+        "ann@example.com",
+        "ann@example.com",
+    ] {
+        let r = app
+            .post("/api/v1/auth/oauth/mock/authorize", None, body(email))
+            .await;
+        assert_eq!(r.status, 202, "{}", r.text);
+    }
+    let r = app
+        .post(
+            "/api/v1/auth/oauth/mock/authorize",
+            None,
+            body("ann@example.com"),
+        )
+        .await;
+    assert_limited(&r, 3600);
+    assert_eq!(app.mails_to("ann@example.com").await.len(), 5);
+    let r = app
+        .post(
+            "/api/v1/auth/oauth/mock/authorize",
+            None,
+            body("bob@example.com"),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_address_has_its_own_bucket() {
+    let app = spawn_app_with(|s| s.trusted_proxies = localhost_trusted()).await;
+    for i in 0..10 {
+        let r = post_via(
+            &app,
+            "/api/v1/auth/reset-password",
+            "203.0.113.7",
+            json!({ "email": format!("a{i}@example.com") }),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let r = post_via(
+        &app,
+        "/api/v1/auth/reset-password",
+        "203.0.113.7",
+        json!({ "email": "a10@example.com" }),
+    )
+    .await;
+    assert_limited(&r, 3600);
+    // A client cannot escape by prepending addresses: the proxy appends the real one last.
+    let r = post_via(
+        &app,
+        "/api/v1/auth/reset-password",
+        "10.9.9.9, 203.0.113.7",
+        json!({ "email": "a11@example.com" }),
+    )
+    .await;
+    assert_eq!(
+        r.status, 429,
+        "spoofed X-Forwarded-For prefix escaped the limit: {}",
+        r.text
+    );
+    // Another client behind the same proxy is unaffected.
+    let r = post_via(
+        &app,
+        "/api/v1/auth/reset-password",
+        "203.0.113.8",
+        json!({ "email": "b@example.com" }),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // Nor is a request straight from the proxy's own address without the header.
+    let r = app
+        .post(
+            "/api/v1/auth/reset-password",
+            None,
+            json!({ "email": "c@example.com" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_x_forwarded_for_is_ignored() {
+    let app = spawn_app().await;
+    for i in 0..10 {
+        let r = post_via(
+            &app,
+            "/api/v1/auth/reset-password",
+            &format!("203.0.113.{i}"),
+            json!({ "email": format!("a{i}@example.com") }),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let r = post_via(
+        &app,
+        "/api/v1/auth/reset-password",
+        "198.51.100.1",
+        json!({ "email": "z@example.com" }),
+    )
+    .await;
+    assert_limited(&r, 3600);
+}
+
+#[tokio::test]
+async fn the_forwarded_address_is_what_sessions_record_behind_a_trusted_proxy() {
+    let app = spawn_app_with(|s| s.trusted_proxies = localhost_trusted()).await;
+    app.create_user("ann@example.com", "viewer").await;
+    let body = json!({ "email": "ann@example.com", "password": PASSWORD });
+    let r = post_via(&app, "/api/v1/auth/login", "192.0.2.44", body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let s = app
+        .get("/api/v1/auth/sessions", r.body["accessToken"].as_str())
+        .await;
+    assert_eq!(s.body["sessions"][0]["ip"], "192.0.2.44", "{}", s.text);
+}
