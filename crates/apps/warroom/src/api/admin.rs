@@ -33,10 +33,10 @@ pub struct ToggleModeResponse {
 pub async fn toggle_mode(
     State(ctx): State<Ctx>,
     user: AuthUser,
-    body: Option<Json<ToggleModeRequest>>,
+    body: Option<Json<Option<ToggleModeRequest>>>,
 ) -> Result<Json<ToggleModeResponse>, ApiError> {
     ctx.require(&user, "admin", "update")?;
-    let next = match body.and_then(|Json(b)| b.mode) {
+    let next = match body.and_then(|Json(b)| b).and_then(|b| b.mode) {
         Some(m) => m,
         None if ctx.data_mode.is_live() => Mode::Mock,
         None => Mode::Live,

@@ -195,10 +195,10 @@ pub async fn verify_email(
     State(ctx): State<Ctx>,
     client: ClientInfo,
     user: Option<AuthUser>,
-    body: Option<Json<VerifyEmailRequest>>,
+    body: Option<Json<Option<VerifyEmailRequest>>>,
 ) -> Result<Json<Success>, ApiError> {
     ctx.limit_ip(&access::VERIFY_IP, &client).await?;
-    match (body.and_then(|Json(b)| b.token), user) {
+    match (body.and_then(|Json(b)| b).and_then(|b| b.token), user) {
         (Some(token), _) => {
             ctx.identity.verify_email(&token, &client).await?;
         }
@@ -249,12 +249,19 @@ pub async fn change_password(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProfileUpdateRequest {
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
     /// E.164, e.g. `+14155550100`; `""` clears it.
+    #[schema(pattern = r"^(\+[1-9][0-9]{7,14})?$")]
     pub phone: Option<String>,
-    /// IANA zone name, e.g. `Europe/Paris`.
+    /// IANA zone name, e.g. `Europe/Paris`; `""` clears it.
+    #[schema(pattern = r"^[A-Za-z0-9/_+-]{0,64}$")]
     pub timezone: Option<String>,
+    /// An http(s) URL; `""` clears it.
+    #[schema(
+        max_length = 2048,
+        pattern = r"^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?)?$"
+    )]
     pub avatar_url: Option<String>,
 }
 

@@ -127,7 +127,7 @@ pub async fn update(
     let target = find(&ctx, id).await?;
     let new_role = req.role.map(Role::as_str);
     if id == user.id() && new_role.is_some_and(|r| r != access::ADMIN) {
-        return Err(ApiError::precondition("admins cannot demote themselves"));
+        return Err(ApiError::forbidden("admins cannot demote themselves"));
     }
     let role_changed = new_role.is_some_and(|r| r != target.role);
     let update = UserUpdate {
@@ -157,7 +157,7 @@ pub async fn delete(
 ) -> Result<Json<Success>, ApiError> {
     ctx.require(&user, "users", "delete")?;
     if id == user.id() {
-        return Err(ApiError::precondition("admins cannot delete themselves"));
+        return Err(ApiError::forbidden("admins cannot delete themselves"));
     }
     ctx.identity.delete_user(id).await?;
     Ok(Json(OK))

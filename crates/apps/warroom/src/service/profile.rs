@@ -23,14 +23,7 @@ pub fn validate(
     let mut out = Map::new();
     if let Some(p) = phone {
         if p.is_empty() || is_e164(&p) {
-            out.insert(
-                "phone".into(),
-                if p.is_empty() {
-                    Value::Null
-                } else {
-                    Value::String(p)
-                },
-            );
+            out.insert("phone".into(), cleared_if_empty(p));
         } else {
             errors.push(FieldError {
                 field: "phone".into(),
@@ -40,12 +33,11 @@ pub fn validate(
     }
     if let Some(tz) = timezone {
         let ok = tz.len() <= 64
-            && !tz.is_empty()
             && tz
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
         if ok {
-            out.insert("timezone".into(), Value::String(tz));
+            out.insert("timezone".into(), cleared_if_empty(tz));
         } else {
             errors.push(FieldError {
                 field: "timezone".into(),
@@ -54,10 +46,11 @@ pub fn validate(
         }
     }
     if let Some(url) = avatar_url {
-        let ok = url.len() <= 2048
-            && url::Url::parse(&url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        let ok = url.is_empty()
+            || (url.len() <= 2048
+                && url::Url::parse(&url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")));
         if ok {
-            out.insert("avatarUrl".into(), Value::String(url));
+            out.insert("avatarUrl".into(), cleared_if_empty(url));
         } else {
             errors.push(FieldError {
                 field: "avatarUrl".into(),
@@ -69,6 +62,14 @@ pub fn validate(
         Ok(out)
     } else {
         Err(ApiError::validation(errors))
+    }
+}
+
+fn cleared_if_empty(v: String) -> Value {
+    if v.is_empty() {
+        Value::Null
+    } else {
+        Value::String(v)
     }
 }
 

@@ -467,9 +467,10 @@ async fn every_code_of_the_catalogue_has_its_status_and_shape() {
         .await;
     expect_error(&r, 409, "already_exists");
     let r = app
-        .delete(
-            &format!("/api/v1/users/{}", admin.user.id),
+        .post(
+            "/api/v1/auth/2fa/verify",
             Some(&admin.access),
+            json!({ "code": "123456" }),
         )
         .await;
     expect_error(&r, 400, "failed_precondition");

@@ -472,7 +472,7 @@ async fn an_admin_cannot_delete_themself() {
             Some(&admin.access),
         )
         .await;
-    expect_error(&r, 400, "failed_precondition");
+    expect_error(&r, 403, "permission_denied");
     assert!(
         app.ctx
             .identity
@@ -500,7 +500,7 @@ async fn an_admin_cannot_demote_themself() {
             json!({ "role": role, "name": "Changed" }),
         )
         .await;
-        expect_error(&r, 400, "failed_precondition");
+        expect_error(&r, 403, "permission_denied");
     }
     let me = app.get("/api/v1/auth/me", Some(&admin.access)).await;
     assert_eq!(
