@@ -42,8 +42,32 @@ pub struct ProductFile {
     pub cors_origins: Vec<String>,
     #[serde(default)]
     pub trusted_proxies: Vec<IpAddr>,
-    pub google: Option<ProviderSettings>,
-    pub meta: Option<ProviderSettings>,
+    #[serde(default)]
+    pub google: ProviderFile,
+    #[serde(default)]
+    pub meta: ProviderFile,
+}
+
+/// `[products.<name>.google]` / `.meta`: any key given replaces the built-in default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderFile {
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub token_url: Option<String>,
+    pub userinfo_url: Option<String>,
+    pub redirect_uri: Option<String>,
+}
+
+impl ProviderFile {
+    fn over(&self, mut p: ProviderSettings) -> ProviderSettings {
+        p.client_id = self.client_id.clone().or(p.client_id);
+        p.client_secret = self.client_secret.clone().or(p.client_secret);
+        p.token_url = self.token_url.clone().unwrap_or(p.token_url);
+        p.userinfo_url = self.userinfo_url.clone().unwrap_or(p.userinfo_url);
+        p.redirect_uri = self.redirect_uri.clone().or(p.redirect_uri);
+        p
+    }
 }
 
 /// Reads the file: `--config` must exist; the default `basalt.toml` may not.
@@ -144,13 +168,13 @@ pub fn product_settings(
         None => pf.trusted_proxies.clone(),
     };
     s.google = provider(
-        pf.google.clone().unwrap_or_else(ProviderSettings::google),
+        pf.google.over(ProviderSettings::google()),
         "GOOGLE_CLIENT_ID",
         "GOOGLE_CLIENT_SECRET",
         "GOOGLE_REDIRECT_URI",
     );
     s.meta = provider(
-        pf.meta.clone().unwrap_or_else(ProviderSettings::meta),
+        pf.meta.over(ProviderSettings::meta()),
         "META_APP_ID",
         "META_APP_SECRET",
         "META_REDIRECT_URI",
@@ -187,11 +211,17 @@ mod tests {
     fn the_file_is_read_and_unknown_keys_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let good = dir.path().join("good.toml");
-        std::fs::write(&good, "data_mode = \"LIVE\"\n[products.warroom]\nlisten = \"127.0.0.1:4100\"\ncors_origins = [\"http://localhost:5173\"]\n").unwrap();
+        std::fs::write(&good, "data_mode = \"LIVE\"\n[products.warroom]\nlisten = \"127.0.0.1:4100\"\ncors_origins = [\"http://localhost:5173\"]\n[products.warroom.google]\nclient_id = \"cid\"\n").unwrap();
         let file = load_file(Some(&good)).unwrap();
         let s = product_settings(&file, dir.path(), "warroom", 4000, None).unwrap();
         assert_eq!(s.listen.port(), 4100);
         assert_eq!(s.cors_origins, vec!["http://localhost:5173"]);
+        assert_eq!(s.google.client_id.as_deref(), Some("cid"));
+        assert_eq!(
+            s.google.token_url,
+            ProviderSettings::google().token_url,
+            "unset keys keep their defaults"
+        );
         let bad = dir.path().join("bad.toml");
         std::fs::write(&bad, "data_mood = \"LIVE\"\n").unwrap();
         assert!(load_file(Some(&bad)).is_err());

@@ -73,6 +73,9 @@ impl Product {
 
 /// Builds every product, binds its port, prints where it is, and serves until a signal.
 pub async fn serve(products: Vec<(Product, ProductSettings)>) -> anyhow::Result<()> {
+    // Listen for signals before anything else, so a stop that arrives during start-up is
+    // honoured instead of killing the process.
+    let signals = shutdown_signal()?;
     let mut servers = tokio::task::JoinSet::new();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     for (p, settings) in products {
@@ -117,7 +120,7 @@ pub async fn serve(products: Vec<(Product, ProductSettings)>) -> anyhow::Result<
         });
     }
     tokio::spawn(async move {
-        shutdown_signal().await;
+        signals.await;
         tracing::info!("shutting down: finishing in-flight requests");
         let _ = stop_tx.send(true);
     });
@@ -138,21 +141,22 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT or SIGTERM. The handlers are registered when this is called.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => {},
+                _ = term.recv() => {},
+            }
+        })
     }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

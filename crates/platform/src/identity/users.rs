@@ -46,9 +46,9 @@ fn mailed_to(email: &str) -> Value {
     json!({ "mailedTo": email })
 }
 
+/// 1 to 100 characters as sent (the limit the schema states), not all whitespace.
 fn check_name(name: &str, errors: &mut Vec<FieldError>) {
-    let n = name.trim().chars().count();
-    if n == 0 || n > 100 {
+    if name.trim().is_empty() || name.chars().count() > 100 {
         errors.push(field("name", "must be 1 to 100 characters"));
     }
 }
@@ -371,5 +371,26 @@ impl Identity {
         self.log_event(Some(user.id), None, "password_reset", client, None)
             .await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_limited_as_sent_not_after_trimming() {
+        let check = |n: &str| {
+            let mut e = Vec::new();
+            check_name(n, &mut e);
+            e.is_empty()
+        };
+        assert!(check("Ann"));
+        assert!(check(&"a".repeat(100)));
+        assert!(
+            !check(&format!("\r{}", "*".repeat(100))),
+            "101 characters with the whitespace"
+        );
+        assert!(!check("   "));
     }
 }

@@ -207,6 +207,19 @@ impl TestApp {
         Vec::new()
     }
 
+    /// Waits (up to 5 s) until at least `n` mails to `recipient` are in the outbox; mail sent
+    /// after the response may land a little later.
+    pub async fn wait_for_mails(&self, recipient: &str, n: usize) -> Vec<(String, String)> {
+        for _ in 0..250 {
+            let mails = self.mails_to(recipient).await;
+            if mails.len() >= n {
+                return mails;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.mails_to(recipient).await
+    }
+
     /// The `token=` value of the newest mail to `recipient` whose subject contains `subject`.
     pub async fn token_from_mail(&self, recipient: &str, subject: &str) -> String {
         let mails = self.mails_to(recipient).await;

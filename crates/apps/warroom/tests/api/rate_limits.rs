@@ -176,7 +176,8 @@ async fn reset_requests_are_limited_to_5_an_hour_per_email() {
     assert_limited(&reset("ghost@example.com").await, 3600);
     // Another address is unaffected.
     assert_eq!(reset("bob@example.com").await.status, 200);
-    // Five mails at most reached Ann.
+    // Five mails reached Ann (they are sent after the response), and no more.
+    assert_eq!(app.wait_for_mails("ann@example.com", 5).await.len(), 5);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(app.mails_to("ann@example.com").await.len(), 5);
 }
