@@ -235,7 +235,7 @@ async fn registering_a_taken_email_in_any_case_is_user_already_exists() {
     );
     for email in ["ann@example.com", "ANN@Example.COM", "  ann@example.com "] {
         let r = register(&app, email, "another password", "Impostor").await;
-        assert_api_error(&r, 400, "invalid_argument");
+        expect_error(&r, 400, "invalid_argument");
         assert_eq!(r.body["message"], "User already exists", "{}", r.text);
     }
     // The first account is untouched: same name, original password still the one that works.
@@ -275,7 +275,7 @@ async fn registration_cannot_choose_its_own_role() {
     if r.status == 201 {
         assert_eq!(r.body["user"]["role"], "viewer", "{}", r.text);
     } else {
-        assert_api_error(&r, 400, "invalid_argument");
+        expect_error(&r, 400, "invalid_argument");
     }
     if let Some(u) = app
         .ctx
@@ -323,7 +323,7 @@ async fn registration_validation_lists_the_offending_fields() {
     ];
     for (body, field) in cases {
         let r = app.post("/api/v1/auth/register", None, body.clone()).await;
-        assert_api_error(&r, 400, "invalid_argument");
+        expect_error(&r, 400, "invalid_argument");
         assert!(
             error_fields(&r).contains(&field.to_owned()),
             "{body} -> {}",
@@ -332,7 +332,7 @@ async fn registration_validation_lists_the_offending_fields() {
     }
     // All problems at once are all reported.
     let r = register(&app, "nope", "short", "").await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
     let mut fields = error_fields(&r);
     fields.sort();
     assert_eq!(fields, ["email", "name", "password"], "{}", r.text);
@@ -371,7 +371,7 @@ async fn registration_without_a_name_is_invalid_argument_naming_the_field() {
             json!({ "email": "a@example.com", "password": PASSWORD }),
         )
         .await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
     assert!(
         r.body["message"].as_str().unwrap().contains("name"),
         "{}",
@@ -400,7 +400,7 @@ async fn wrong_password_and_unknown_email_get_the_same_answer() {
     app.create_user("ann@example.com", "viewer").await;
     let wrong = login(&app, "ann@example.com", "wrong password!").await;
     let unknown = login(&app, "nobody@example.com", PASSWORD).await;
-    assert_api_error(&wrong, 401, "unauthenticated");
+    expect_error(&wrong, 401, "unauthenticated");
     assert_eq!(wrong.body["message"], "Invalid credentials");
     assert_eq!(wrong.text, unknown.text);
     assert_eq!(wrong.status, unknown.status);
@@ -425,7 +425,7 @@ async fn an_account_without_a_password_cannot_sign_in_with_one() {
         .unwrap();
     let r = login(&app, "oauth@example.com", PASSWORD).await;
     let unknown = login(&app, "nobody@example.com", PASSWORD).await;
-    assert_api_error(&r, 401, "unauthenticated");
+    expect_error(&r, 401, "unauthenticated");
     assert_eq!(r.text, unknown.text);
     let r = login(&app, "oauth@example.com", "").await;
     assert_eq!(r.status, 401, "{}", r.text);
@@ -471,7 +471,7 @@ async fn login_with_missing_fields_is_invalid_argument() {
         json!({}),
     ] {
         let r = app.post("/api/v1/auth/login", None, body).await;
-        assert_api_error(&r, 400, "invalid_argument");
+        expect_error(&r, 400, "invalid_argument");
     }
 }
 
@@ -483,10 +483,10 @@ async fn me_without_a_valid_token_is_unauthenticated() {
     let ann = app.login_as("ann@example.com", "viewer").await;
 
     let r = app.get("/api/v1/auth/me", None).await;
-    assert_api_error(&r, 401, "unauthenticated");
+    expect_error(&r, 401, "unauthenticated");
     for bad in ["garbage", "a.b.c", "", &format!("{}x", ann.access)] {
         let r = app.get("/api/v1/auth/me", Some(bad)).await;
-        assert_api_error(&r, 401, "unauthenticated");
+        expect_error(&r, 401, "unauthenticated");
     }
     // A valid token under another scheme is not a bearer token.
     let r = app
@@ -496,7 +496,7 @@ async fn me_without_a_valid_token_is_unauthenticated() {
         .send()
         .await
         .unwrap();
-    assert_api_error(&read(r).await, 401, "unauthenticated");
+    expect_error(&read(r).await, 401, "unauthenticated");
     // Control: the real token works.
     assert_eq!(me_status(&app, &ann.access).await, 200);
 }
@@ -511,7 +511,7 @@ async fn a_token_signed_for_another_product_is_refused() {
         .sign(&claims_for(ann.user.id, sid, "pawfect", 600))
         .unwrap();
     let r = app.get("/api/v1/auth/me", Some(&foreign)).await;
-    assert_api_error(&r, 401, "unauthenticated");
+    expect_error(&r, 401, "unauthenticated");
     // Control: the same claims under War Room's issuer are accepted, so only the issuer mattered.
     let ours = JwtKeys::new(JWT_SECRET, "warroom")
         .sign(&claims_for(ann.user.id, sid, "warroom", 600))
@@ -527,7 +527,7 @@ async fn expired_forged_and_unsigned_tokens_are_refused() {
     let expired = JwtKeys::new(JWT_SECRET, "warroom")
         .sign(&claims_for(ann.user.id, sid, "warroom", -5))
         .unwrap();
-    assert_api_error(
+    expect_error(
         &app.get("/api/v1/auth/me", Some(&expired)).await,
         401,
         "unauthenticated",
@@ -535,7 +535,7 @@ async fn expired_forged_and_unsigned_tokens_are_refused() {
     let other_key = JwtKeys::new(b"some-other-secret-0123456789abcdef", "warroom")
         .sign(&claims_for(ann.user.id, sid, "warroom", 600))
         .unwrap();
-    assert_api_error(
+    expect_error(
         &app.get("/api/v1/auth/me", Some(&other_key)).await,
         401,
         "unauthenticated",
@@ -546,7 +546,7 @@ async fn expired_forged_and_unsigned_tokens_are_refused() {
         b64url(br#"{"alg":"none","typ":"JWT"}"#),
         b64url(&claims)
     );
-    assert_api_error(
+    expect_error(
         &app.get("/api/v1/auth/me", Some(&unsigned)).await,
         401,
         "unauthenticated",
@@ -562,7 +562,7 @@ async fn a_token_whose_subject_does_not_own_its_session_is_refused() {
     let token = JwtKeys::new(JWT_SECRET, "warroom")
         .sign(&claims_for(bob.id, ann_sid, "warroom", 600))
         .unwrap();
-    assert_api_error(
+    expect_error(
         &app.get("/api/v1/auth/me", Some(&token)).await,
         401,
         "unauthenticated",
@@ -585,18 +585,18 @@ async fn logout_revokes_the_session_at_once() {
     assert_eq!(r.body, json!({ "success": true }));
 
     // The very same access token is dead immediately.
-    assert_api_error(
+    expect_error(
         &app.get("/api/v1/auth/me", Some(&ann.access)).await,
         401,
         "unauthenticated",
     );
     // Its refresh token too.
-    assert_api_error(&refresh(&app, &ann.refresh).await, 401, "unauthenticated");
+    expect_error(&refresh(&app, &ann.refresh).await, 401, "unauthenticated");
     // Logging out again with it is refused.
     let again = app
         .post("/api/v1/auth/logout", Some(&ann.access), json!({}))
         .await;
-    assert_api_error(&again, 401, "unauthenticated");
+    expect_error(&again, 401, "unauthenticated");
     // The session row is revoked; the other device is unaffected.
     let revoked = session::Entity::find()
         .filter(session::Column::UserId.eq(ann.user.id))
@@ -612,7 +612,7 @@ async fn logout_revokes_the_session_at_once() {
 async fn logout_without_a_token_is_unauthenticated() {
     let app = spawn_app().await;
     let r = app.post("/api/v1/auth/logout", None, json!({})).await;
-    assert_api_error(&r, 401, "unauthenticated");
+    expect_error(&r, 401, "unauthenticated");
 }
 
 // ---------------------------------------------------------------- refresh
@@ -700,20 +700,20 @@ async fn reused_refresh_token_revokes_the_family() {
     age_rotation(&app, &ann.refresh, 11).await;
 
     let replay = refresh(&app, &ann.refresh).await;
-    assert_api_error(&replay, 401, "unauthenticated");
+    expect_error(&replay, 401, "unauthenticated");
     assert!(replay.body.get("refreshToken").is_none());
     // The whole family is dead: the newest refresh token and every access token of it.
-    assert_api_error(
+    expect_error(
         &refresh(&app, &current_refresh).await,
         401,
         "unauthenticated",
     );
-    assert_api_error(
+    expect_error(
         &app.get("/api/v1/auth/me", Some(&current_access)).await,
         401,
         "unauthenticated",
     );
-    assert_api_error(
+    expect_error(
         &app.get("/api/v1/auth/me", Some(&ann.access)).await,
         401,
         "unauthenticated",
@@ -779,12 +779,12 @@ async fn reuse_just_past_the_grace_window_still_revokes() {
 async fn an_unknown_or_expired_refresh_token_is_refused() {
     let app = spawn_app().await;
     let ann = app.login_as("ann@example.com", "viewer").await;
-    assert_api_error(&refresh(&app, "not-a-token").await, 401, "unauthenticated");
-    assert_api_error(&refresh(&app, "").await, 401, "unauthenticated");
+    expect_error(&refresh(&app, "not-a-token").await, 401, "unauthenticated");
+    expect_error(&refresh(&app, "").await, 401, "unauthenticated");
     let r = app.post("/api/v1/auth/refresh", None, json!({})).await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
     // An access token is not a refresh token.
-    assert_api_error(&refresh(&app, &ann.access).await, 401, "unauthenticated");
+    expect_error(&refresh(&app, &ann.access).await, 401, "unauthenticated");
     // A refresh token past its expiry is refused.
     refresh_token::Entity::update_many()
         .col_expr(
@@ -795,7 +795,7 @@ async fn an_unknown_or_expired_refresh_token_is_refused() {
         .exec(&app.ctx.db)
         .await
         .unwrap();
-    assert_api_error(&refresh(&app, &ann.refresh).await, 401, "unauthenticated");
+    expect_error(&refresh(&app, &ann.refresh).await, 401, "unauthenticated");
 }
 
 // ---------------------------------------------------------------- profile
@@ -866,7 +866,7 @@ async fn profile_update_refuses_role_and_email_and_changes_nothing() {
         json!({ "name": "Boss", "twoFactorEnabled": false }),
     ] {
         let r = patch_profile(&app, &ann.access, body.clone()).await;
-        assert_api_error(&r, 400, "invalid_argument");
+        expect_error(&r, 400, "invalid_argument");
         let stored = app.ctx.identity.user(ann.user.id).await.unwrap().unwrap();
         assert_eq!(stored.role, "viewer", "{body}");
         assert_eq!(stored.email, "ann@example.com", "{body}");
@@ -913,7 +913,7 @@ async fn profile_update_validates_its_fields_and_changes_nothing_on_error() {
     ];
     for (body, field) in cases {
         let r = patch_profile(&app, &ann.access, body.clone()).await;
-        assert_api_error(&r, 400, "invalid_argument");
+        expect_error(&r, 400, "invalid_argument");
         assert!(
             error_fields(&r).contains(&field.to_owned()),
             "{body} -> {}",
@@ -924,7 +924,7 @@ async fn profile_update_validates_its_fields_and_changes_nothing_on_error() {
         assert_eq!(stored.profile, json!({}), "{body} changed the profile");
     }
     let r = patch_profile(&app, &ann.access, json!({ "phone": 14155550100u64 })).await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
 }
 
 #[tokio::test]
@@ -938,7 +938,7 @@ async fn profile_update_requires_a_token() {
             Some(json!({ "name": "X" })),
         )
         .await;
-    assert_api_error(&r, 401, "unauthenticated");
+    expect_error(&r, 401, "unauthenticated");
 }
 
 // ---------------------------------------------------------------- permissions
@@ -1030,7 +1030,7 @@ async fn permissions_follow_the_role_table() {
         );
     }
     let anon = app.get("/api/v1/auth/permissions", None).await;
-    assert_api_error(&anon, 401, "unauthenticated");
+    expect_error(&anon, 401, "unauthenticated");
 }
 
 // ---------------------------------------------------------------- change password
@@ -1051,7 +1051,7 @@ async fn change_password_with_a_wrong_current_password_changes_nothing() {
     let phone = login(&app, "ann@example.com", PASSWORD).await;
     let phone_access = phone.body["accessToken"].as_str().unwrap().to_owned();
     let r = change_password(&app, &ann.access, "not my password", "brand new password").await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
     assert_eq!(login(&app, "ann@example.com", PASSWORD).await.status, 200);
     assert_eq!(
         login(&app, "ann@example.com", "brand new password")
@@ -1083,18 +1083,18 @@ async fn change_password_keeps_this_session_and_ends_the_others() {
     assert_eq!(me_status(&app, &ann.access).await, 200);
     assert_eq!(refresh(&app, &ann.refresh).await.status, 200);
     // The other device is signed out at once.
-    assert_api_error(
+    expect_error(
         &app.get("/api/v1/auth/me", Some(&phone_access)).await,
         401,
         "unauthenticated",
     );
-    assert_api_error(&refresh(&app, &phone_refresh).await, 401, "unauthenticated");
+    expect_error(&refresh(&app, &phone_refresh).await, 401, "unauthenticated");
     assert_eq!(
         app.ctx.identity.sessions(ann.user.id).await.unwrap().len(),
         1
     );
     // Only the new password signs in.
-    assert_api_error(
+    expect_error(
         &login(&app, "ann@example.com", PASSWORD).await,
         401,
         "unauthenticated",
@@ -1112,14 +1112,14 @@ async fn change_password_validates_the_new_password() {
     let app = spawn_app().await;
     let ann = app.login_as("ann@example.com", "viewer").await;
     let r = change_password(&app, &ann.access, PASSWORD, "short").await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
     assert!(
         error_fields(&r).contains(&"newPassword".to_owned()),
         "{}",
         r.text
     );
     let r = change_password(&app, &ann.access, PASSWORD, &"x".repeat(1025)).await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
     assert_eq!(login(&app, "ann@example.com", PASSWORD).await.status, 200);
     let r = app
         .post(
@@ -1128,8 +1128,8 @@ async fn change_password_validates_the_new_password() {
             json!({ "newPassword": "whatever123" }),
         )
         .await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
     let r = change_password(&app, "", PASSWORD, "brand new password").await;
-    assert_api_error(&r, 401, "unauthenticated");
+    expect_error(&r, 401, "unauthenticated");
     assert_eq!(login(&app, "ann@example.com", PASSWORD).await.status, 200);
 }

@@ -260,32 +260,6 @@ pub fn totp_now(secret: &str) -> String {
         .unwrap()
 }
 
-/// Asserts an error response in Encore's shape: the status, the `code`, a non-empty
-/// `message`, and a `details` key (null or an object).
-#[track_caller]
-pub fn assert_api_error(r: &Resp, status: u16, code: &str) {
-    assert_eq!(r.status.as_u16(), status, "status of {}", r.text);
-    assert_eq!(r.code(), code, "code of {}", r.text);
-    assert!(
-        r.body["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "message missing in {}",
-        r.text
-    );
-    assert!(
-        r.body
-            .as_object()
-            .is_some_and(|o| o.contains_key("details")),
-        "details missing in {}",
-        r.text
-    );
-    assert!(
-        r.header("content-type")
-            .is_some_and(|v| v.starts_with("application/json")),
-        "error is not JSON: {:?}",
-        r.header("content-type")
-    );
-}
-
 /// The `field` names listed in an error's `details.fields`.
 pub fn error_fields(r: &Resp) -> Vec<String> {
     r.body["details"]["fields"]
@@ -297,8 +271,6 @@ pub fn error_fields(r: &Resp) -> Vec<String> {
         })
         .unwrap_or_default()
 }
-
-// ---- Added for the access, users, admin, errors, oauth, mail and rate-limit tests ----
 
 /// Asserts an Encore error: the status, its `code`, a non-empty `message`, and a `details` key.
 #[track_caller]

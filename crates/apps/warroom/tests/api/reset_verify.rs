@@ -174,8 +174,8 @@ async fn completing_a_reset_sets_the_password_and_ends_every_session() {
     assert_eq!(r.body, json!({ "success": true }));
 
     // Every session is gone, access and refresh alike.
-    assert_api_error(&me(&app, &ann.access).await, 401, "unauthenticated");
-    assert_api_error(&me(&app, &phone_access).await, 401, "unauthenticated");
+    expect_error(&me(&app, &ann.access).await, 401, "unauthenticated");
+    expect_error(&me(&app, &phone_access).await, 401, "unauthenticated");
     let rr = app
         .post(
             "/api/v1/auth/refresh",
@@ -183,7 +183,7 @@ async fn completing_a_reset_sets_the_password_and_ends_every_session() {
             json!({ "refreshToken": ann.refresh }),
         )
         .await;
-    assert_api_error(&rr, 401, "unauthenticated");
+    expect_error(&rr, 401, "unauthenticated");
     assert!(
         app.ctx
             .identity
@@ -220,7 +220,7 @@ async fn a_reset_token_works_once() {
         200
     );
     let again = complete_reset(&app, &token, "second new password").await;
-    assert_api_error(&again, 400, "invalid_argument");
+    expect_error(&again, 400, "invalid_argument");
     assert_eq!(
         login_status(&app, "ann@example.com", "first new password").await,
         200
@@ -266,7 +266,7 @@ async fn an_expired_reset_token_is_refused() {
     let token = app.token_from_mail("ann@example.com", "Reset").await;
     expire_tokens(&app, ann.id, "reset_password").await;
     let r = complete_reset(&app, &token, "a fresh password").await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
     assert_eq!(login_status(&app, "ann@example.com", PASSWORD).await, 200);
     assert_eq!(
         login_status(&app, "ann@example.com", "a fresh password").await,
@@ -279,7 +279,7 @@ async fn an_unknown_reset_token_is_refused() {
     let app = spawn_app().await;
     app.create_user("ann@example.com", "viewer").await;
     let r = complete_reset(&app, "made-up-token", "a fresh password").await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
     assert_eq!(login_status(&app, "ann@example.com", PASSWORD).await, 200);
 }
 
@@ -290,7 +290,7 @@ async fn a_reset_with_a_short_password_keeps_the_token_usable() {
     request_reset(&app, "ann@example.com").await;
     let token = app.token_from_mail("ann@example.com", "Reset").await;
     let r = complete_reset(&app, &token, "short").await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
     assert!(
         error_fields(&r).contains(&"password".to_owned()),
         "{}",
@@ -317,10 +317,10 @@ async fn reset_body_must_be_an_email_or_a_token_and_password() {
         json!({ "email": null }),
     ] {
         let r = app.post(RESET, None, body).await;
-        assert_api_error(&r, 400, "invalid_argument");
+        expect_error(&r, 400, "invalid_argument");
     }
     let r = app.request(Method::POST, RESET, None, None).await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
     // None of that spent the token or changed the password.
     assert_eq!(login_status(&app, "ann@example.com", PASSWORD).await, 200);
     assert_eq!(
@@ -338,7 +338,7 @@ async fn tokens_only_serve_their_own_purpose() {
     let verify_token = app.token_from_mail("reg@example.com", "Confirm").await;
     // A verification token cannot reset the password.
     let r = complete_reset(&app, &verify_token, "a fresh password").await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
     assert_eq!(login_status(&app, "reg@example.com", PASSWORD).await, 200);
     // A reset token cannot verify the address.
     request_reset(&app, "reg@example.com").await;
@@ -346,7 +346,7 @@ async fn tokens_only_serve_their_own_purpose() {
     let r = app
         .post(VERIFY, None, json!({ "token": reset_token }))
         .await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
     assert!(
         !app.ctx
             .identity
@@ -407,7 +407,7 @@ async fn the_registration_mail_verifies_the_email_once() {
     assert!(events.iter().any(|e| e.event_type == "email_verified"));
 
     let again = app.post(VERIFY, None, json!({ "token": token })).await;
-    assert_api_error(&again, 400, "invalid_argument");
+    expect_error(&again, 400, "invalid_argument");
 }
 
 #[tokio::test]
@@ -419,7 +419,7 @@ async fn an_expired_verification_token_is_refused() {
     let r = app
         .post(VERIFY, Some(&access), json!({ "token": token }))
         .await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
     assert_eq!(me(&app, &access).await.body["emailVerified"], false);
 }
 
@@ -431,7 +431,7 @@ async fn an_unknown_verification_token_is_refused() {
         let r = app
             .post(VERIFY, Some(&access), json!({ "token": token }))
             .await;
-        assert_api_error(&r, 400, "invalid_argument");
+        expect_error(&r, 400, "invalid_argument");
     }
     assert_eq!(me(&app, &access).await.body["emailVerified"], false);
 }
@@ -469,9 +469,9 @@ async fn an_anonymous_request_without_a_token_is_unauthenticated() {
     let app = spawn_app().await;
     register(&app, "reg@example.com").await;
     let r = app.request(Method::POST, VERIFY, None, None).await;
-    assert_api_error(&r, 401, "unauthenticated");
+    expect_error(&r, 401, "unauthenticated");
     let r = app.post(VERIFY, None, json!({})).await;
-    assert_api_error(&r, 401, "unauthenticated");
+    expect_error(&r, 401, "unauthenticated");
     // No extra mail was sent.
     assert_eq!(confirm_mails(&app, "reg@example.com").await.len(), 1);
     let total = one_time_token::Entity::find()
@@ -488,7 +488,7 @@ async fn a_bad_bearer_token_on_verify_email_is_unauthenticated() {
     let r = app
         .request(Method::POST, VERIFY, Some("garbage"), None)
         .await;
-    assert_api_error(&r, 401, "unauthenticated");
+    expect_error(&r, 401, "unauthenticated");
     assert_eq!(confirm_mails(&app, "reg@example.com").await.len(), 1);
 }
 
@@ -516,7 +516,7 @@ async fn a_verification_link_for_an_old_address_does_not_verify_a_new_one() {
     change_email(&app, id, "new@example.com").await;
     // The link proves control of old@, not of new@.
     let r = app.post(VERIFY, None, json!({ "token": token })).await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
     let stored = app.ctx.identity.user(id).await.unwrap().unwrap();
     assert_eq!(stored.email, "new@example.com");
     assert!(
@@ -534,7 +534,7 @@ async fn a_reset_link_mailed_to_an_old_address_stops_working_after_an_email_chan
     change_email(&app, ann.id, "new@example.com").await;
     // Whoever reads old@example.com must not be able to take over the account any more.
     let r = complete_reset(&app, &token, "taken over password").await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
     assert_eq!(login_status(&app, "new@example.com", PASSWORD).await, 200);
 }
 
@@ -569,6 +569,6 @@ async fn a_password_reset_keeps_two_factor_on() {
             json!({ "email": "ann@example.com", "password": "a fresh password" }),
         )
         .await;
-    assert_api_error(&r, 401, "unauthenticated");
+    expect_error(&r, 401, "unauthenticated");
     assert_eq!(r.body["details"]["twoFactorRequired"], true);
 }

@@ -163,7 +163,7 @@ async fn revoking_a_session_ends_its_tokens_at_once() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body, json!({ "success": true }));
 
-    assert_api_error(
+    expect_error(
         &app.get("/api/v1/auth/me", Some(&phone_access)).await,
         401,
         "unauthenticated",
@@ -175,7 +175,7 @@ async fn revoking_a_session_ends_its_tokens_at_once() {
             json!({ "refreshToken": phone_refresh }),
         )
         .await;
-    assert_api_error(&rr, 401, "unauthenticated");
+    expect_error(&rr, 401, "unauthenticated");
     // The caller's own session lives on, and the list no longer shows the revoked one.
     let left = sessions(&app, &ann.access).await;
     assert_eq!(left.len(), 1, "{left:?}");
@@ -187,7 +187,7 @@ async fn revoking_a_session_ends_its_tokens_at_once() {
             Some(&ann.access),
         )
         .await;
-    assert_api_error(&again, 404, "not_found");
+    expect_error(&again, 404, "not_found");
 }
 
 #[tokio::test]
@@ -215,7 +215,7 @@ async fn another_users_session_is_not_found_and_stays_alive() {
             Some(&mallory.access),
         )
         .await;
-    assert_api_error(&r, 404, "not_found");
+    expect_error(&r, 404, "not_found");
     assert_eq!(me_status(&app, &ann.access).await, 200);
     let row = session::Entity::find_by_id(Uuid::parse_str(&ann_id).unwrap())
         .one(&app.ctx.db)
@@ -230,7 +230,7 @@ async fn another_users_session_is_not_found_and_stays_alive() {
             Some(&mallory.access),
         )
         .await;
-    assert_api_error(&unknown, 404, "not_found");
+    expect_error(&unknown, 404, "not_found");
     assert_eq!(unknown.body["message"], r.body["message"]);
 }
 
@@ -241,7 +241,7 @@ async fn a_malformed_session_id_is_invalid_argument() {
     let r = app
         .delete("/api/v1/auth/sessions/not-a-uuid", Some(&ann.access))
         .await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
     assert!(
         r.header("content-type")
             .is_some_and(|c| c.starts_with("application/json"))
@@ -252,7 +252,7 @@ async fn a_malformed_session_id_is_invalid_argument() {
 #[tokio::test]
 async fn sessions_endpoints_require_authentication() {
     let app = spawn_app().await;
-    assert_api_error(
+    expect_error(
         &app.get("/api/v1/auth/sessions", None).await,
         401,
         "unauthenticated",
@@ -260,13 +260,13 @@ async fn sessions_endpoints_require_authentication() {
     let r = app
         .delete(&format!("/api/v1/auth/sessions/{}", Uuid::new_v4()), None)
         .await;
-    assert_api_error(&r, 401, "unauthenticated");
-    assert_api_error(
+    expect_error(&r, 401, "unauthenticated");
+    expect_error(
         &app.get("/api/v1/auth/security-log", None).await,
         401,
         "unauthenticated",
     );
-    assert_api_error(
+    expect_error(
         &app.get("/api/v1/auth/sessions", Some("junk")).await,
         401,
         "unauthenticated",
@@ -503,7 +503,7 @@ async fn the_security_log_rejects_bad_pagination() {
                 Some(&ann.access),
             )
             .await;
-        assert_api_error(&r, 400, "invalid_argument");
+        expect_error(&r, 400, "invalid_argument");
         if let Some(f) = field {
             assert!(
                 error_fields(&r).contains(&f.to_owned()),
@@ -555,7 +555,7 @@ async fn an_admin_can_impersonate_a_viewer() {
             .any(|p| p["resource"] == "users")
     );
     let users = app.get("/api/v1/users", Some(&token)).await;
-    assert_api_error(&users, 403, "permission_denied");
+    expect_error(&users, 403, "permission_denied");
 
     // The session exists on the target, names the admin, has no refresh token, lasts ≤ 15 min.
     let imp: Vec<_> = session::Entity::find()
@@ -598,10 +598,10 @@ async fn a_viewer_cannot_impersonate() {
     for role in ["viewer", "analyst", "manager"] {
         let who = app.login_as(&format!("{role}2@example.com"), role).await;
         let r = impersonate(&app, &who.access, bob.id).await;
-        assert_api_error(&r, 403, "permission_denied");
+        expect_error(&r, 403, "permission_denied");
     }
     let r = impersonate(&app, &ann.access, bob.id).await;
-    assert_api_error(&r, 403, "permission_denied");
+    expect_error(&r, 403, "permission_denied");
     assert_eq!(
         session::Entity::find()
             .filter(session::Column::UserId.eq(bob.id))
@@ -611,7 +611,7 @@ async fn a_viewer_cannot_impersonate() {
         0
     );
     let anon = impersonate(&app, "", bob.id).await;
-    assert_api_error(&anon, 401, "unauthenticated");
+    expect_error(&anon, 401, "unauthenticated");
 }
 
 #[tokio::test]
@@ -620,10 +620,10 @@ async fn an_admin_cannot_impersonate_an_admin() {
     let admin = app.login_as("admin@example.com", "admin").await;
     let other = app.create_user("root@example.com", "admin").await;
     let r = impersonate(&app, &admin.access, other.id).await;
-    assert_api_error(&r, 403, "permission_denied");
+    expect_error(&r, 403, "permission_denied");
     assert!(r.body.get("accessToken").is_none());
     let r = impersonate(&app, &admin.access, admin.user.id).await;
-    assert_api_error(&r, 403, "permission_denied");
+    expect_error(&r, 403, "permission_denied");
     let count = session::Entity::find()
         .filter(session::Column::ImpersonatorId.is_not_null())
         .count(&app.ctx.db)
@@ -637,7 +637,7 @@ async fn impersonating_an_unknown_or_malformed_user_is_refused() {
     let app = spawn_app().await;
     let admin = app.login_as("admin@example.com", "admin").await;
     let r = impersonate(&app, &admin.access, Uuid::new_v4()).await;
-    assert_api_error(&r, 404, "not_found");
+    expect_error(&r, 404, "not_found");
     let r = app
         .post(
             "/api/v1/auth/impersonate",
@@ -645,11 +645,11 @@ async fn impersonating_an_unknown_or_malformed_user_is_refused() {
             json!({ "userId": "nope" }),
         )
         .await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
     let r = app
         .post("/api/v1/auth/impersonate", Some(&admin.access), json!({}))
         .await;
-    assert_api_error(&r, 400, "invalid_argument");
+    expect_error(&r, 400, "invalid_argument");
 }
 
 #[tokio::test]
@@ -706,7 +706,7 @@ async fn an_impersonation_token_cannot_start_another_impersonation() {
     let token = access(&r);
     for target in [bob.id, ann.id, admin.user.id] {
         let chained = impersonate(&app, &token, target).await;
-        assert_api_error(&chained, 403, "permission_denied");
+        expect_error(&chained, 403, "permission_denied");
     }
     let bob_sessions = session::Entity::find()
         .filter(session::Column::UserId.eq(bob.id))
@@ -761,7 +761,7 @@ async fn an_impersonation_token_dies_when_the_admin_is_demoted() {
     assert_eq!(me_status(&app, &admin.access).await, 401);
     // ...and so must the power they held as an admin: acting as another user.
     let after = app.get("/api/v1/auth/me", Some(&token)).await;
-    assert_api_error(&after, 401, "unauthenticated");
+    expect_error(&after, 401, "unauthenticated");
 }
 
 #[tokio::test]
@@ -782,7 +782,7 @@ async fn an_impersonation_token_dies_when_the_admin_is_deleted() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(me_status(&app, &admin.access).await, 401);
     let after = app.get("/api/v1/auth/me", Some(&token)).await;
-    assert_api_error(&after, 401, "unauthenticated");
+    expect_error(&after, 401, "unauthenticated");
 }
 
 #[tokio::test]

@@ -83,7 +83,7 @@ async fn event_types(app: &TestApp, login: &Login) -> Vec<String> {
 }
 
 fn assert_two_factor_refusal(r: &Resp) {
-    assert_api_error(r, 401, "unauthenticated");
+    expect_error(r, 401, "unauthenticated");
     assert_eq!(r.body["details"]["twoFactorRequired"], true, "{}", r.text);
     assert!(r.body.get("accessToken").is_none());
 }
@@ -150,7 +150,7 @@ async fn verify_with_a_wrong_code_is_refused_and_leaves_2fa_off() {
     let wrong = format!("{:06}", (good.parse::<u32>().unwrap() + 1) % 1_000_000);
     for code in [wrong.as_str(), "abcdef", "", "12345", &s.codes[0]] {
         let r = verify(&app, &ann.access, code).await;
-        assert_api_error(&r, 400, "invalid_argument");
+        expect_error(&r, 400, "invalid_argument");
     }
     let me = app.get("/api/v1/auth/me", Some(&ann.access)).await;
     assert_eq!(me.body["twoFactorEnabled"], false);
@@ -164,18 +164,18 @@ async fn verify_before_setup_is_a_failed_precondition() {
     let app = spawn_app().await;
     let ann = app.login_as(EMAIL, "viewer").await;
     let r = verify(&app, &ann.access, "123456").await;
-    assert_api_error(&r, 400, "failed_precondition");
+    expect_error(&r, 400, "failed_precondition");
 }
 
 #[tokio::test]
 async fn two_factor_endpoints_require_authentication() {
     let app = spawn_app().await;
-    assert_api_error(
+    expect_error(
         &app.post("/api/v1/auth/2fa/setup", None, json!({})).await,
         401,
         "unauthenticated",
     );
-    assert_api_error(
+    expect_error(
         &app.post("/api/v1/auth/2fa/verify", None, json!({ "code": "123456" }))
             .await,
         401,
@@ -228,7 +228,7 @@ async fn login_with_2fa_on_requires_a_code() {
     );
     // A wrong password with 2FA on is still just "Invalid credentials" (no hint that 2FA is on).
     let r = login(&app, "wrong password", None).await;
-    assert_api_error(&r, 401, "unauthenticated");
+    expect_error(&r, 401, "unauthenticated");
     assert_eq!(r.body["message"], "Invalid credentials");
     assert_ne!(r.body["details"]["twoFactorRequired"], true);
     assert!(
@@ -343,7 +343,7 @@ async fn a_wrong_password_does_not_spend_a_recovery_code() {
     let app = spawn_app().await;
     let (_, s) = enrolled(&app).await;
     let r = login(&app, "wrong password", Some(&s.codes[0])).await;
-    assert_api_error(&r, 401, "unauthenticated");
+    expect_error(&r, 401, "unauthenticated");
     assert_eq!(r.body["message"], "Invalid credentials");
     assert_eq!(login(&app, PASSWORD, Some(&s.codes[0])).await.status, 200);
 }
@@ -377,7 +377,7 @@ async fn setup_while_enabled_is_a_failed_precondition_and_changes_nothing() {
     let r = app
         .post("/api/v1/auth/2fa/setup", Some(&ann.access), json!({}))
         .await;
-    assert_api_error(&r, 400, "failed_precondition");
+    expect_error(&r, 400, "failed_precondition");
     assert!(r.body.get("secret").is_none() && r.body.get("recoveryCodes").is_none());
     let after = app.ctx.identity.user(ann.user.id).await.unwrap().unwrap();
     assert_eq!(after.totp_secret, before.totp_secret);
@@ -392,7 +392,7 @@ async fn setup_while_enabled_is_a_failed_precondition_and_changes_nothing() {
     );
     // Verifying again while on is refused too.
     let r = verify(&app, &ann.access, &totp_now(&s.secret)).await;
-    assert_api_error(&r, 400, "failed_precondition");
+    expect_error(&r, 400, "failed_precondition");
 }
 
 #[tokio::test]
@@ -405,7 +405,7 @@ async fn a_second_setup_replaces_the_pending_secret_and_codes() {
     assert!(first.codes.iter().all(|c| !second.codes.contains(c)));
     let stale = totp_now(&first.secret);
     if stale != totp_now(&second.secret) {
-        assert_api_error(
+        expect_error(
             &verify(&app, &ann.access, &stale).await,
             400,
             "invalid_argument",
