@@ -1,6 +1,8 @@
 //! Basalt's shared core. It knows no product: each product crate configures these pieces
 //! (error shape, token lifetimes, roles, rate-limit rules) and mounts them under its contract.
 
+pub mod cookies;
+pub mod core;
 pub mod datamode;
 pub mod db;
 pub mod docs;

@@ -4,18 +4,14 @@
 pub mod api;
 pub mod service;
 
-use std::sync::Arc;
+use std::ops::Deref;
 
 use axum::Router;
 use platform::{
-    datamode::DataMode,
-    identity::{Identity, IdentityConfig, auth::HasIdentity, oauth::OAuthProviders},
-    mail::Mailer,
-    outbox::Outbox,
-    ratelimit::RateLimiter,
+    core::Core,
+    identity::{Identity, IdentityConfig, auth::HasIdentity},
     settings::ProductSettings,
 };
-use sea_orm::DatabaseConnection;
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 pub const PRODUCT: &str = "warroom";
@@ -30,20 +26,24 @@ impl MigratorTrait for Migrator {
     }
 }
 
-/// Everything a handler can reach. Cheap to clone.
+/// Everything a handler can reach: the platform core (database, identity, OAuth, outbox,
+/// data mode, limiter), plus War Room's own services as they arrive. Cheap to clone.
 #[derive(Clone)]
 pub struct Ctx {
-    pub db: DatabaseConnection,
-    pub identity: Identity,
-    pub oauth: OAuthProviders,
-    pub outbox: Outbox,
-    pub data_mode: DataMode,
-    pub limiter: Arc<RateLimiter>,
+    core: Core,
+}
+
+impl Deref for Ctx {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
 }
 
 impl HasIdentity for Ctx {
     fn identity(&self) -> &Identity {
-        &self.identity
+        &self.core.identity
     }
 }
 
@@ -55,38 +55,9 @@ pub struct App {
 
 /// Connects, migrates, and wires the product.
 pub async fn build(settings: &ProductSettings) -> anyhow::Result<App> {
-    let db = platform::db::connect(&settings.database_url).await?;
-    Migrator::up(&db, None).await?;
-    let data_mode = DataMode::new(settings.data_mode);
-    let outbox = Outbox::new(db.clone());
-    let mailer = Mailer::new(
-        outbox.clone(),
-        settings.smtp_url.as_ref().map(|s| s.expose()),
-        &settings.mail_from,
-        data_mode.clone(),
-    )?;
-    let mut identity_cfg = IdentityConfig::new(PRODUCT, "War Room", settings.app_url.clone());
-    identity_cfg
-        .redirect_origins
-        .extend(settings.cors_origins.iter().cloned());
-    let identity = Identity::new(
-        db.clone(),
-        identity_cfg,
-        settings.jwt_secret.expose().as_bytes(),
-        mailer,
-    );
-    let oauth = OAuthProviders::new(
-        settings.google.clone(),
-        settings.meta.clone(),
-        data_mode.clone(),
-    );
+    let identity = IdentityConfig::new(PRODUCT, "War Room", settings.app_url.clone());
     let ctx = Ctx {
-        db,
-        identity,
-        oauth,
-        outbox,
-        data_mode,
-        limiter: Arc::new(RateLimiter::new()),
+        core: Core::build::<Migrator>(settings, identity).await?,
     };
     let router = api::router(ctx.clone(), settings);
     Ok(App { router, ctx })

@@ -4,7 +4,7 @@
 use platform::{
     ApiError,
     identity::auth::AuthUser,
-    ratelimit::{Allowance, KeyKind, Rule},
+    ratelimit::{KeyKind, Rule},
     roles::RoleTable,
 };
 
@@ -81,24 +81,6 @@ impl Ctx {
     /// `permission_denied` unless the caller's role grants `action` on `resource`.
     pub fn require(&self, user: &AuthUser, resource: &str, action: &str) -> Result<(), ApiError> {
         ROLES.require(&user.user.role, resource, action)
-    }
-
-    /// Counts a hit of `rule` for `key` (an IP, a normalised email, a user id).
-    pub async fn limit(&self, rule: &Rule, key: &str) -> Result<Allowance, ApiError> {
-        self.limiter.hit(rule, key).await
-    }
-
-    /// Counts a per-IP rule for the caller; callers without a known address share one bucket.
-    pub async fn limit_ip(
-        &self,
-        rule: &Rule,
-        client: &platform::extract::ClientInfo,
-    ) -> Result<Allowance, ApiError> {
-        self.limit(
-            rule,
-            &client.ip_string().unwrap_or_else(|| "unknown".into()),
-        )
-        .await
     }
 }
 
