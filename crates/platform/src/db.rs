@@ -64,3 +64,17 @@ pub fn backend_name(db: &DatabaseConnection) -> &'static str {
         _ => "other",
     }
 }
+
+/// `PING` to Redis, for readiness checks (a fresh connection: these checks are rare).
+pub async fn redis_ping(url: &str) -> bool {
+    let Ok(client) = redis::Client::open(url) else {
+        return false;
+    };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return false;
+    };
+    redis::cmd("PING")
+        .query_async::<String>(&mut conn)
+        .await
+        .is_ok()
+}

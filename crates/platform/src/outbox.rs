@@ -32,6 +32,43 @@ pub mod entity {
 
 pub use entity::Model as OutboxMessage;
 
+/// One outbox message as the console API (`GET /admin/api/outbox`) shows it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxMessageView {
+    pub id: Uuid,
+    /// `email` now; `sms`, `whatsapp`, `slack` later.
+    pub channel: String,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub body: String,
+    pub metadata: Option<Value>,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+impl From<OutboxMessage> for OutboxMessageView {
+    fn from(m: OutboxMessage) -> Self {
+        Self {
+            id: m.id,
+            channel: m.channel,
+            recipient: m.recipient,
+            subject: m.subject,
+            body: m.body,
+            metadata: m.metadata,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// A page of the outbox, newest first.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct OutboxList {
+    pub messages: Vec<OutboxMessageView>,
+    pub total: u64,
+    pub page: u64,
+    pub limit: u64,
+}
+
 #[derive(Clone)]
 pub struct Outbox {
     db: DatabaseConnection,
@@ -61,6 +98,17 @@ impl Outbox {
         }
         .insert(&self.db)
         .await
+    }
+
+    /// A page for the console API.
+    pub async fn page(&self, page: u64, limit: u64) -> Result<OutboxList, sea_orm::DbErr> {
+        let (rows, total) = self.list(page, limit).await?;
+        Ok(OutboxList {
+            messages: rows.into_iter().map(Into::into).collect(),
+            total,
+            page,
+            limit,
+        })
     }
 
     /// Newest first; `page` counts from 1.

@@ -21,6 +21,8 @@ pub struct ProductSettings {
     pub smtp_url: Option<Secret>,
     pub mail_from: String,
     pub cors_origins: Vec<String>,
+    /// `Secure` on session cookies; turn off only for plain-http development.
+    pub cookie_secure: bool,
     pub trusted_proxies: Vec<IpAddr>,
     pub google: ProviderSettings,
     pub meta: ProviderSettings,
@@ -42,6 +44,7 @@ impl ProductSettings {
             smtp_url: None,
             mail_from: "Basalt <no-reply@localhost>".into(),
             cors_origins: Vec::new(),
+            cookie_secure: true,
             trusted_proxies: Vec::new(),
             google: ProviderSettings::google(),
             meta: ProviderSettings::meta(),

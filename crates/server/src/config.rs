@@ -40,6 +40,7 @@ pub struct ProductFile {
     pub app_url: Option<String>,
     #[serde(default)]
     pub cors_origins: Vec<String>,
+    pub cookie_secure: Option<bool>,
     #[serde(default)]
     pub trusted_proxies: Vec<IpAddr>,
     #[serde(default)]
@@ -159,6 +160,12 @@ pub fn product_settings(
     s.cors_origins = env(&format!("{upper}_CORS_ORIGINS"))
         .map(list)
         .unwrap_or_else(|| pf.cors_origins.clone());
+    s.cookie_secure = match env(&format!("{upper}_COOKIE_SECURE")) {
+        Some(v) => v
+            .parse()
+            .with_context(|| format!("{upper}_COOKIE_SECURE must be true or false"))?,
+        None => pf.cookie_secure.unwrap_or(true),
+    };
     s.trusted_proxies = match env(&format!("{upper}_TRUSTED_PROXIES")) {
         Some(v) => list(v)
             .iter()

@@ -9,10 +9,11 @@ use tokio::net::TcpListener;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Product {
     Warroom,
+    Pawfect,
 }
 
 impl Product {
-    pub const ALL: [Product; 1] = [Product::Warroom];
+    pub const ALL: [Product; 2] = [Product::Warroom, Product::Pawfect];
 
     pub fn or_all(named: Vec<Product>) -> Vec<Product> {
         if named.is_empty() {
@@ -25,24 +26,28 @@ impl Product {
     pub fn name(self) -> &'static str {
         match self {
             Self::Warroom => warroom::PRODUCT,
+            Self::Pawfect => pawfect::PRODUCT,
         }
     }
 
     pub fn default_port(self) -> u16 {
         match self {
             Self::Warroom => warroom::DEFAULT_PORT,
+            Self::Pawfect => pawfect::DEFAULT_PORT,
         }
     }
 
     fn api_base(self) -> &'static str {
         match self {
             Self::Warroom => "/api/v1",
+            Self::Pawfect => "/api/v1 (web), /api (mobile)",
         }
     }
 
     pub async fn migrate(self, s: &ProductSettings) -> anyhow::Result<()> {
         match self {
             Self::Warroom => warroom::migrate(&s.database_url).await,
+            Self::Pawfect => pawfect::migrate(&s.database_url).await,
         }
     }
 
@@ -59,6 +64,10 @@ impl Product {
                 .await?
                 .id
                 .to_string()),
+            Self::Pawfect => Ok(pawfect::create_user(s, email, password, name, role)
+                .await?
+                .id
+                .to_string()),
         }
     }
 
@@ -66,6 +75,7 @@ impl Product {
     pub fn openapi_json(self) -> anyhow::Result<String> {
         let doc = match self {
             Self::Warroom => warroom::openapi(),
+            Self::Pawfect => pawfect::openapi(),
         };
         Ok(doc.to_pretty_json()?)
     }
@@ -83,6 +93,11 @@ pub async fn serve(products: Vec<(Product, ProductSettings)>) -> anyhow::Result<
             Product::Warroom => {
                 let app = warroom::build(&settings).await?;
                 let needs_admin = !warroom::has_admin(&app.ctx).await?;
+                (app.router, needs_admin)
+            }
+            Product::Pawfect => {
+                let app = pawfect::build(&settings).await?;
+                let needs_admin = !pawfect::has_admin(&app.ctx).await?;
                 (app.router, needs_admin)
             }
         };

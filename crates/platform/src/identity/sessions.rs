@@ -295,6 +295,23 @@ impl Identity {
         Ok(())
     }
 
+    /// Ends the live session a refresh token belongs to (logout by cookie or body) and
+    /// returns its user. Spent or unknown tokens are `unauthenticated`.
+    pub async fn revoke_by_refresh_token(&self, token: &str, reason: &str) -> ApiResult<Uuid> {
+        let row = refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(crypto::token_hash(token)))
+            .one(&self.db)
+            .await?
+            .ok_or_else(invalid_refresh)?;
+        let s = session::Entity::find_by_id(row.session_id)
+            .one(&self.db)
+            .await?
+            .filter(|s| s.revoked_at.is_none())
+            .ok_or_else(invalid_refresh)?;
+        self.revoke_session_row(&s, reason).await?;
+        Ok(s.user_id)
+    }
+
     async fn revoke_session_row(&self, s: &Session, reason: &str) -> Result<(), sea_orm::DbErr> {
         session::Entity::update_many()
             .col_expr(session::Column::RevokedAt, Expr::value(Some(now())))

@@ -2,17 +2,15 @@
 //! `/admin/api/` (outbox). Admins only.
 
 use axum::extract::State;
-use chrono::{DateTime, Utc};
 use platform::{
     ApiError,
     datamode::Mode,
     extract::{Json, PageQuery, Query},
     identity::auth::AuthUser,
-    outbox::OutboxMessage,
+    outbox::OutboxList,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::Ctx;
 
@@ -56,41 +54,6 @@ pub async fn toggle_mode(
     Ok(Json(ToggleModeResponse { data_mode: next }))
 }
 
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct OutboxMessageView {
-    pub id: Uuid,
-    /// `email` now; `sms`, `whatsapp`, `slack` later.
-    pub channel: String,
-    pub recipient: String,
-    pub subject: Option<String>,
-    pub body: String,
-    pub metadata: Option<serde_json::Value>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<OutboxMessage> for OutboxMessageView {
-    fn from(m: OutboxMessage) -> Self {
-        Self {
-            id: m.id,
-            channel: m.channel,
-            recipient: m.recipient,
-            subject: m.subject,
-            body: m.body,
-            metadata: m.metadata,
-            created_at: m.created_at,
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct OutboxList {
-    pub messages: Vec<OutboxMessageView>,
-    pub total: u64,
-    pub page: u64,
-    pub limit: u64,
-}
-
 /// `GET /admin/api/outbox`: messages recorded by the outbox, newest first.
 #[utoipa::path(get, path = "/admin/api/outbox", tag = "admin", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, body = OutboxList)))]
@@ -101,11 +64,5 @@ pub async fn outbox(
 ) -> Result<Json<OutboxList>, ApiError> {
     ctx.require(&user, "admin", "read")?;
     let (page, limit) = q.resolve()?;
-    let (messages, total) = ctx.outbox.list(page, limit).await?;
-    Ok(Json(OutboxList {
-        messages: messages.into_iter().map(Into::into).collect(),
-        total,
-        page,
-        limit,
-    }))
+    Ok(Json(ctx.outbox.page(page, limit).await?))
 }

@@ -1,0 +1,289 @@
+//! `/auth/*` under both mounts (seed 003 "Authentication"): the web mount keeps the refresh
+//! token in an httpOnly cookie guarded by a CSRF double submit; the mobile mount passes it in
+//! JSON bodies.
+
+use axum::{Extension, extract::State, http::HeaderMap, http::StatusCode};
+use axum_extra::extract::CookieJar;
+use platform::{
+    ApiError,
+    extract::{ClientInfo, Json},
+    identity::{IssuedTokens, User, auth::AuthUser, normalize_email},
+};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::types::{AuthResponse, Client, OK, RefreshResponse, Success, UserView};
+use crate::{Ctx, service::access};
+
+/// Shapes a sign-in for the mount: cookies for the web, a body field for mobile.
+fn signed_in(
+    ctx: &Ctx,
+    client: Client,
+    jar: CookieJar,
+    user: &User,
+    t: IssuedTokens,
+) -> (CookieJar, AuthResponse) {
+    let (jar, refresh_token) = hand_over(ctx, client, jar, t.refresh_token);
+    let body = AuthResponse {
+        access_token: t.access_token,
+        refresh_token,
+        expires_in: t.expires_in,
+        user: user.into(),
+    };
+    (jar, body)
+}
+
+fn hand_over(
+    ctx: &Ctx,
+    client: Client,
+    jar: CookieJar,
+    refresh: Option<String>,
+) -> (CookieJar, Option<String>) {
+    match (client, refresh) {
+        (Client::Web, Some(rt)) => (
+            ctx.cookies
+                .set_session(jar, &rt, ctx.identity.cfg.refresh_ttl),
+            None,
+        ),
+        (_, rt) => (jar, rt),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    #[schema(format = "email")]
+    pub email: String,
+    #[schema(min_length = 8, max_length = 1024)]
+    pub password: String,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    pub name: String,
+}
+
+/// `POST /auth/register`: a new `user` account, a verification mail, a first session.
+#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, body = AuthResponse)))]
+pub async fn register(
+    State(ctx): State<Ctx>,
+    Extension(client): Extension<Client>,
+    info: ClientInfo,
+    jar: CookieJar,
+    Json(req): Json<RegisterRequest>,
+) -> Result<(StatusCode, CookieJar, Json<AuthResponse>), ApiError> {
+    ctx.limit_ip(&access::REGISTER_IP, &info).await?;
+    let (user, tokens) = ctx
+        .identity
+        .register(&req.email, &req.password, &req.name, &info)
+        .await?;
+    let (jar, body) = signed_in(&ctx, client, jar, &user, tokens);
+    Ok((StatusCode::CREATED, jar, Json(body)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    #[schema(format = "email")]
+    pub email: String,
+    pub password: String,
+}
+
+/// `POST /auth/login`: email and password.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = AuthResponse)))]
+pub async fn login(
+    State(ctx): State<Ctx>,
+    Extension(client): Extension<Client>,
+    info: ClientInfo,
+    jar: CookieJar,
+    Json(req): Json<LoginRequest>,
+) -> Result<(CookieJar, Json<AuthResponse>), ApiError> {
+    ctx.limit_ip(&access::LOGIN_IP, &info).await?;
+    ctx.limit(&access::LOGIN_ACCOUNT, &normalize_email(&req.email))
+        .await?;
+    let (user, tokens) = ctx
+        .identity
+        .login(&req.email, &req.password, None, &info)
+        .await?;
+    let (jar, body) = signed_in(&ctx, client, jar, &user, tokens);
+    Ok((jar, Json(body)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshRequest {
+    /// Mobile only; the web mount reads the `refresh_token` cookie.
+    pub refresh_token: Option<String>,
+}
+
+/// The refresh token of the request: the cookie (CSRF-checked) on the web mount, the body
+/// on the mobile mount.
+fn presented_refresh(
+    ctx: &Ctx,
+    client: Client,
+    jar: &CookieJar,
+    headers: &HeaderMap,
+    body: Option<RefreshRequest>,
+) -> Result<String, ApiError> {
+    let missing = || ApiError::unauthenticated("no refresh token");
+    match client {
+        Client::Web => {
+            let token = ctx
+                .cookies
+                .refresh_token(jar)
+                .ok_or_else(missing)?
+                .to_owned();
+            ctx.cookies.check_csrf(jar, headers)?;
+            Ok(token)
+        }
+        Client::Mobile => body
+            .and_then(|b| b.refresh_token)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(missing),
+    }
+}
+
+/// `POST /auth/refresh`: rotates the refresh token (reuse revokes the session).
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body(content = Option<RefreshRequest>),
+    responses((status = 200, body = RefreshResponse)))]
+pub async fn refresh(
+    State(ctx): State<Ctx>,
+    Extension(client): Extension<Client>,
+    info: ClientInfo,
+    jar: CookieJar,
+    headers: HeaderMap,
+    body: Option<Json<Option<RefreshRequest>>>,
+) -> Result<(CookieJar, Json<RefreshResponse>), ApiError> {
+    let token = presented_refresh(&ctx, client, &jar, &headers, body.and_then(|Json(b)| b))?;
+    let (_, t) = ctx.identity.refresh(&token, &info).await?;
+    let (jar, refresh_token) = hand_over(&ctx, client, jar, t.refresh_token);
+    Ok((
+        jar,
+        Json(RefreshResponse {
+            access_token: t.access_token,
+            refresh_token,
+            expires_in: t.expires_in,
+        }),
+    ))
+}
+
+/// `POST /auth/logout`: ends the session of the Bearer token, or of the refresh token
+/// (cookie + CSRF on the web mount, body on the mobile mount); web cookies are cleared.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body(content = Option<RefreshRequest>),
+    security((), ("bearer" = [])), responses((status = 200, body = Success)))]
+pub async fn logout(
+    State(ctx): State<Ctx>,
+    Extension(client): Extension<Client>,
+    info: ClientInfo,
+    user: Option<AuthUser>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    body: Option<Json<Option<RefreshRequest>>>,
+) -> Result<(CookieJar, Json<Success>), ApiError> {
+    let user_id = match user {
+        Some(u) => {
+            ctx.identity
+                .revoke_session(u.id(), u.session_id, "logout")
+                .await?;
+            u.id()
+        }
+        None => {
+            let token =
+                presented_refresh(&ctx, client, &jar, &headers, body.and_then(|Json(b)| b))?;
+            ctx.identity
+                .revoke_by_refresh_token(&token, "logout")
+                .await?
+        }
+    };
+    ctx.identity
+        .log_event(Some(user_id), None, "logout", &info, None)
+        .await;
+    let jar = if client == Client::Web {
+        ctx.cookies.clear_session(jar)
+    } else {
+        jar
+    };
+    Ok((jar, Json(OK)))
+}
+
+/// `GET /auth/me`: the caller.
+#[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = UserView)))]
+pub async fn me(user: AuthUser) -> Json<UserView> {
+    Json((&user.user).into())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ForgotPasswordRequest {
+    #[schema(format = "email")]
+    pub email: String,
+}
+
+/// `POST /auth/forgot-password`: mails a reset link; the same answer for unknown addresses.
+#[utoipa::path(post, path = "/auth/forgot-password", tag = "auth", request_body = ForgotPasswordRequest,
+    responses((status = 200, body = Success)))]
+pub async fn forgot_password(
+    State(ctx): State<Ctx>,
+    info: ClientInfo,
+    Json(req): Json<ForgotPasswordRequest>,
+) -> Result<Json<Success>, ApiError> {
+    ctx.limit_ip(&access::FORGOT_IP, &info).await?;
+    ctx.limit(&access::FORGOT_ACCOUNT, &normalize_email(&req.email))
+        .await?;
+    ctx.identity
+        .request_password_reset(&req.email, &info)
+        .await?;
+    Ok(Json(OK))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ResetPasswordRequest {
+    pub token: String,
+    #[schema(min_length = 8, max_length = 1024)]
+    pub password: String,
+}
+
+/// `POST /auth/reset-password`: sets a new password with the mailed token; all sessions end.
+#[utoipa::path(post, path = "/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
+    responses((status = 200, body = Success)))]
+pub async fn reset_password(
+    State(ctx): State<Ctx>,
+    info: ClientInfo,
+    Json(req): Json<ResetPasswordRequest>,
+) -> Result<Json<Success>, ApiError> {
+    ctx.limit_ip(&access::TOKEN_IP, &info).await?;
+    ctx.identity
+        .complete_password_reset(&req.token, &req.password, &info)
+        .await?;
+    Ok(Json(OK))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct VerifyEmailRequest {
+    /// The mailed token; omit it (authenticated) to get a new mail.
+    pub token: Option<String>,
+}
+
+/// `POST /auth/verify-email`: `{ token }` verifies; authenticated without a token resends.
+#[utoipa::path(post, path = "/auth/verify-email", tag = "auth", request_body(content = Option<VerifyEmailRequest>),
+    security((), ("bearer" = [])), responses((status = 200, body = Success)))]
+pub async fn verify_email(
+    State(ctx): State<Ctx>,
+    info: ClientInfo,
+    user: Option<AuthUser>,
+    body: Option<Json<Option<VerifyEmailRequest>>>,
+) -> Result<Json<Success>, ApiError> {
+    ctx.limit_ip(&access::TOKEN_IP, &info).await?;
+    match (body.and_then(|Json(b)| b).and_then(|b| b.token), user) {
+        (Some(token), _) => {
+            ctx.identity.verify_email(&token, &info).await?;
+        }
+        (None, Some(u)) if u.user.email_verified => {
+            return Err(ApiError::precondition("email is already verified"));
+        }
+        (None, Some(u)) => ctx.identity.send_verification(&u.user).await?,
+        (None, None) => {
+            return Err(ApiError::unauthenticated(
+                "sign in to request a new verification mail",
+            ));
+        }
+    }
+    Ok(Json(OK))
+}

@@ -1,0 +1,3 @@
+//! PawfectMatch's rules: who may do what, and how often.
+
+pub mod access;

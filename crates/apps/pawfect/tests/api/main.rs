@@ -1,0 +1,1 @@
+//! PawfectMatch API tests.
