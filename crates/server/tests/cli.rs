@@ -46,6 +46,26 @@ fn openapi_prints_the_products_document() {
 }
 
 #[test]
+fn pawfect_documents_both_mounts_and_its_root_endpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = basalt(dir.path())
+        .args(["openapi", "pawfect"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for path in [
+        "/api/v1/auth/login",
+        "/api/auth/login",
+        "/healthz",
+        "/readyz",
+        "/api/version",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+}
+
+#[test]
 fn migrate_creates_the_database_in_the_data_dir() {
     let dir = tempfile::tempdir().unwrap();
     let out = basalt(dir.path())

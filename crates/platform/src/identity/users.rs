@@ -317,6 +317,12 @@ impl Identity {
     /// Starts a reset. Answers the same, in the same time, whether or not the account exists:
     /// the lookup and mail happen after the response.
     pub async fn request_password_reset(&self, email: &str, client: &ClientInfo) -> ApiResult<()> {
+        if !is_valid_email(&normalize_email(email)) {
+            return Err(ApiError::validation(vec![field(
+                "email",
+                "must be a valid email address",
+            )]));
+        }
         self.mailer.ensure_ready()?;
         let me = self.clone();
         let email = email.to_owned();
