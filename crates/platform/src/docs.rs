@@ -117,3 +117,19 @@ fn add_errors(op: &mut Operation, error_ref: &RefOr<utoipa::openapi::schema::Sch
 pub fn schema_of<T: PartialSchema>() -> RefOr<utoipa::openapi::schema::Schema> {
     T::schema()
 }
+
+/// LeadGen's error body: `{ "error": { code, message, details, requestId } }`.
+#[derive(Serialize, ToSchema)]
+pub struct NestedErrorWithRequestId {
+    pub error: NestedErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NestedErrorDetail {
+    pub code: String,
+    pub message: String,
+    pub details: Option<serde_json::Value>,
+    /// The request's `X-Request-Id`.
+    pub request_id: Option<String>,
+}

@@ -223,3 +223,139 @@ mod tests {
         .await;
     }
 }
+
+/// Declarative per-route limits: a product lists `(method, route, rule)` rows and mounts
+/// `route_limits` as a route layer; every matching request is counted under the rule's key,
+/// and every answer carries `X-RateLimit-*` headers.
+pub mod routes {
+    use std::sync::Arc;
+
+    use axum::{
+        body::{Body, to_bytes},
+        extract::{MatchedPath, Request, State},
+        http::{HeaderValue, Method, header},
+        middleware::Next,
+        response::{IntoResponse, Response},
+    };
+
+    use super::{KeyKind, RateLimiter, Rule};
+    use crate::{extract::ClientInfo, identity::Identity};
+
+    /// One row of a product's table; `route` is the router's pattern, e.g. `/api/leads/{id}`.
+    #[derive(Clone, Copy, Debug)]
+    pub struct RouteLimit {
+        pub method: &'static str,
+        pub route: &'static str,
+        pub rule: Rule,
+    }
+
+    /// What the middleware needs: the counters, the table, and the identity service (to read
+    /// the user of a Bearer token for per-user rules).
+    #[derive(Clone)]
+    pub struct RouteLimits {
+        pub limiter: Arc<RateLimiter>,
+        pub table: &'static [RouteLimit],
+        pub identity: Identity,
+    }
+
+    /// Bodies larger than this are not read for an email key (the body limit is 1 MiB anyway).
+    const PEEK_LIMIT: usize = 1024 * 1024;
+
+    pub async fn route_limits(
+        State(limits): State<RouteLimits>,
+        req: Request,
+        next: Next,
+    ) -> Response {
+        let Some(route) = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|p| p.as_str().to_owned())
+        else {
+            return next.run(req).await;
+        };
+        let rows: Vec<Rule> = limits
+            .table
+            .iter()
+            .filter(|r| {
+                r.route == route
+                    && Method::from_bytes(r.method.as_bytes()).is_ok_and(|m| m == req.method())
+            })
+            .map(|r| r.rule)
+            .collect();
+        if rows.is_empty() {
+            return next.run(req).await;
+        }
+        let (parts, body) = req.into_parts();
+        let client = ClientInfo::from_parts(&parts);
+        let bytes = match to_bytes(body, PEEK_LIMIT).await {
+            Ok(b) => b,
+            Err(_) => return crate::ApiError::invalid("request body unreadable").into_response(),
+        };
+        let mut tightest = None;
+        for rule in &rows {
+            let Some(key) = key_for(rule.key, &parts, &client, &bytes, &limits.identity) else {
+                continue;
+            };
+            match limits.limiter.hit(rule, &key).await {
+                Ok(a) => {
+                    if tightest.is_none_or(|t: super::Allowance| a.remaining < t.remaining) {
+                        tightest = Some(a);
+                    }
+                }
+                Err(e) => {
+                    let mut res = e.into_response();
+                    let h = res.headers_mut();
+                    h.insert("x-ratelimit-limit", HeaderValue::from(rule.limit));
+                    h.insert("x-ratelimit-remaining", HeaderValue::from(0));
+                    if let Some(after) = h.get(header::RETRY_AFTER).cloned() {
+                        h.insert("x-ratelimit-reset", after);
+                    }
+                    return res;
+                }
+            }
+        }
+        let mut res = next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await;
+        if let Some(a) = tightest {
+            a.write_headers(res.headers_mut());
+        }
+        res
+    }
+
+    /// The key a rule counts by, when the request has one: IP always; email from the JSON
+    /// body's `email` (or, for token-only requests, the token, which stands for one address);
+    /// user from the Bearer token's subject. Organization keys need the organization of the
+    /// caller, which tokens do not carry yet: such rows count nothing until they do.
+    fn key_for(
+        kind: KeyKind,
+        parts: &axum::http::request::Parts,
+        client: &ClientInfo,
+        body: &[u8],
+        identity: &Identity,
+    ) -> Option<String> {
+        match kind {
+            KeyKind::Ip => Some(client.ip_string().unwrap_or_else(|| "unknown".into())),
+            KeyKind::Email => {
+                let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+                match (v["email"].as_str(), v["token"].as_str()) {
+                    (Some(e), _) => Some(crate::identity::normalize_email(e)),
+                    (None, Some(t)) => {
+                        Some(format!("token:{}", crate::identity::crypto::token_hash(t)))
+                    }
+                    _ => None,
+                }
+            }
+            KeyKind::Organization => None,
+            KeyKind::User => {
+                let auth = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+                let token = auth
+                    .strip_prefix("Bearer ")
+                    .or_else(|| auth.strip_prefix("bearer "))?;
+                identity
+                    .access_claims(token.trim())
+                    .map(|c| c.sub.to_string())
+            }
+        }
+    }
+}

@@ -10,10 +10,11 @@ use tokio::net::TcpListener;
 pub enum Product {
     Warroom,
     Pawfect,
+    Leadgen,
 }
 
 impl Product {
-    pub const ALL: [Product; 2] = [Product::Warroom, Product::Pawfect];
+    pub const ALL: [Product; 3] = [Product::Warroom, Product::Pawfect, Product::Leadgen];
 
     pub fn or_all(named: Vec<Product>) -> Vec<Product> {
         if named.is_empty() {
@@ -27,6 +28,7 @@ impl Product {
         match self {
             Self::Warroom => warroom::PRODUCT,
             Self::Pawfect => pawfect::PRODUCT,
+            Self::Leadgen => leadgen::PRODUCT,
         }
     }
 
@@ -34,6 +36,7 @@ impl Product {
         match self {
             Self::Warroom => warroom::DEFAULT_PORT,
             Self::Pawfect => pawfect::DEFAULT_PORT,
+            Self::Leadgen => leadgen::DEFAULT_PORT,
         }
     }
 
@@ -41,6 +44,7 @@ impl Product {
         match self {
             Self::Warroom => "/api/v1",
             Self::Pawfect => "/api/v1 (web), /api (mobile)",
+            Self::Leadgen => "/api",
         }
     }
 
@@ -48,6 +52,7 @@ impl Product {
         match self {
             Self::Warroom => warroom::migrate(&s.database_url).await,
             Self::Pawfect => pawfect::migrate(&s.database_url).await,
+            Self::Leadgen => leadgen::migrate(&s.database_url).await,
         }
     }
 
@@ -68,6 +73,10 @@ impl Product {
                 .await?
                 .id
                 .to_string()),
+            Self::Leadgen => Ok(leadgen::create_user(s, email, password, name, role)
+                .await?
+                .id
+                .to_string()),
         }
     }
 
@@ -76,6 +85,7 @@ impl Product {
         let doc = match self {
             Self::Warroom => warroom::openapi(),
             Self::Pawfect => pawfect::openapi(),
+            Self::Leadgen => leadgen::openapi(),
         };
         Ok(doc.to_pretty_json()?)
     }
@@ -98,6 +108,11 @@ pub async fn serve(products: Vec<(Product, ProductSettings)>) -> anyhow::Result<
             Product::Pawfect => {
                 let app = pawfect::build(&settings).await?;
                 let needs_admin = !pawfect::has_admin(&app.ctx).await?;
+                (app.router, needs_admin)
+            }
+            Product::Leadgen => {
+                let app = leadgen::build(&settings).await?;
+                let needs_admin = !leadgen::has_admin(&app.ctx).await?;
                 (app.router, needs_admin)
             }
         };

@@ -268,6 +268,12 @@ impl Identity {
         Ok((user, s, claims))
     }
 
+    /// The claims of a validly signed, unexpired access token, without the session lookup
+    /// (for keying rate limits; `authenticate` is what admits a request).
+    pub fn access_claims(&self, access_token: &str) -> Option<Claims> {
+        self.keys.verify(access_token)
+    }
+
     /// The user's live sessions, most recently used first.
     pub async fn sessions(&self, user_id: Uuid) -> Result<Vec<Session>, sea_orm::DbErr> {
         session::Entity::find()

@@ -1,0 +1,231 @@
+//! `/api/auth/*` (seed 004 "Authentication Endpoints"). Limits are the route table in
+//! `service::access::LIMITS`, applied by the router.
+
+use axum::{extract::State, http::StatusCode};
+use platform::{
+    ApiError,
+    extract::{ClientInfo, Json},
+    identity::auth::AuthUser,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::types::{OK, OrganizationView, Success, UserView};
+use crate::{Ctx, service::accounts};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterRequest {
+    #[schema(format = "email")]
+    pub email: String,
+    #[schema(min_length = 8, max_length = 1024)]
+    pub password: String,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    pub name: String,
+    /// Defaults to "<name>'s organization".
+    #[schema(max_length = 100)]
+    pub organization_name: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterResponse {
+    pub user: UserView,
+    pub organization: OrganizationView,
+    /// A verification mail went out; sign-in works once the address is verified.
+    pub verification_sent: bool,
+}
+
+/// `POST /api/auth/register`: user, organization and profile; a verification mail.
+#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, body = RegisterResponse)))]
+pub async fn register(
+    State(ctx): State<Ctx>,
+    client: ClientInfo,
+    Json(req): Json<RegisterRequest>,
+) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
+    let (user, org) = accounts::register(
+        &ctx,
+        &req.email,
+        &req.password,
+        &req.name,
+        req.organization_name.as_deref(),
+        &client,
+    )
+    .await?;
+    let body = RegisterResponse {
+        user: (&user).into(),
+        organization: (&org).into(),
+        verification_sent: true,
+    };
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    #[schema(format = "email")]
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginResponse {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: i64,
+    pub user: UserView,
+    pub organization: OrganizationView,
+}
+
+/// `POST /api/auth/login`: email and password; unverified accounts get 403.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse)))]
+pub async fn login(
+    State(ctx): State<Ctx>,
+    client: ClientInfo,
+    Json(req): Json<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let (user, t, org) = accounts::login(&ctx, &req.email, &req.password, &client).await?;
+    Ok(Json(LoginResponse {
+        access_token: t.access_token,
+        refresh_token: t.refresh_token.unwrap_or_default(),
+        expires_in: t.expires_in,
+        user: (&user).into(),
+        organization: (&org).into(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshResponse {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: i64,
+}
+
+/// `POST /api/auth/refresh`: rotates the refresh token (reuse revokes the session).
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = RefreshResponse)))]
+pub async fn refresh(
+    State(ctx): State<Ctx>,
+    client: ClientInfo,
+    Json(req): Json<RefreshRequest>,
+) -> Result<Json<RefreshResponse>, ApiError> {
+    let (_, t) = ctx.identity.refresh(&req.refresh_token, &client).await?;
+    Ok(Json(RefreshResponse {
+        access_token: t.access_token,
+        refresh_token: t.refresh_token.unwrap_or_default(),
+        expires_in: t.expires_in,
+    }))
+}
+
+/// `{ token }` verifies; `{ email }` mails a new link.
+#[derive(Deserialize, ToSchema)]
+pub struct VerifyRequest {
+    pub token: Option<String>,
+    #[schema(format = "email")]
+    pub email: Option<String>,
+}
+
+/// `POST /api/auth/verify`: activates the account with the mailed token, or resends it.
+#[utoipa::path(post, path = "/auth/verify", tag = "auth", request_body = VerifyRequest,
+    responses((status = 200, body = Success)))]
+pub async fn verify(
+    State(ctx): State<Ctx>,
+    client: ClientInfo,
+    Json(req): Json<VerifyRequest>,
+) -> Result<Json<Success>, ApiError> {
+    match req {
+        VerifyRequest {
+            token: Some(token),
+            email: None,
+        } => {
+            ctx.identity.verify_email(&token, &client).await?;
+        }
+        VerifyRequest {
+            token: None,
+            email: Some(email),
+        } => accounts::resend_verification(&ctx, &email).await?,
+        _ => return Err(ApiError::invalid("send either { token } or { email }")),
+    }
+    Ok(Json(OK))
+}
+
+/// Either half of the reset flow: `{ email }` requests a mail, `{ token, password }` completes.
+#[derive(Deserialize, ToSchema)]
+pub struct ResetPasswordRequest {
+    #[schema(format = "email")]
+    pub email: Option<String>,
+    pub token: Option<String>,
+    #[schema(min_length = 8, max_length = 1024)]
+    pub password: Option<String>,
+}
+
+/// `POST /api/auth/reset-password`: request (same answer for unknown addresses) or complete.
+#[utoipa::path(post, path = "/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
+    responses((status = 200, body = Success)))]
+pub async fn reset_password(
+    State(ctx): State<Ctx>,
+    client: ClientInfo,
+    Json(req): Json<ResetPasswordRequest>,
+) -> Result<Json<Success>, ApiError> {
+    match req {
+        ResetPasswordRequest {
+            token: Some(token),
+            password: Some(password),
+            email: None,
+        } => {
+            ctx.identity
+                .complete_password_reset(&token, &password, &client)
+                .await?
+        }
+        ResetPasswordRequest {
+            email: Some(email),
+            token: None,
+            password: None,
+        } => ctx.identity.request_password_reset(&email, &client).await?,
+        _ => {
+            return Err(ApiError::invalid(
+                "send either { email } or { token, password }",
+            ));
+        }
+    }
+    Ok(Json(OK))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeResponse {
+    pub user: UserView,
+    pub organization: OrganizationView,
+}
+
+/// `GET /api/auth/me`: the caller and their organization.
+#[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = MeResponse)))]
+pub async fn me(State(ctx): State<Ctx>, user: AuthUser) -> Result<Json<MeResponse>, ApiError> {
+    let org = accounts::organization_of(&ctx, &user.user).await?;
+    Ok(Json(MeResponse {
+        user: (&user.user).into(),
+        organization: (&org).into(),
+    }))
+}
+
+/// `POST /api/auth/logout`: ends the current session.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Success)))]
+pub async fn logout(State(ctx): State<Ctx>, user: AuthUser) -> Result<Json<Success>, ApiError> {
+    ctx.identity
+        .revoke_session(user.id(), user.session_id, "logout")
+        .await?;
+    ctx.identity
+        .log_event(Some(user.id()), None, "logout", &user.client, None)
+        .await;
+    Ok(Json(OK))
+}

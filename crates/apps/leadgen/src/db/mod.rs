@@ -1,0 +1,3 @@
+//! LeadGen's own tables and their queries.
+
+pub mod organizations;

@@ -1,0 +1,124 @@
+//! Accounts with organizations: registration creates the user, an organization they own and
+//! their profile; only verified accounts sign in.
+
+use platform::{
+    ApiError, ApiResult,
+    extract::ClientInfo,
+    identity::{IssuedTokens, NewUser, User},
+};
+use serde_json::json;
+
+use crate::{
+    Ctx,
+    db::organizations::{self, Organization},
+};
+
+/// Creates the user, then their organization; if the organization cannot be stored the user
+/// is removed again, so a failed registration leaves nothing half-made.
+pub async fn create_with_organization(
+    ctx: &Ctx,
+    email: &str,
+    password: &str,
+    name: &str,
+    organization_name: Option<&str>,
+    role: &str,
+    email_verified: bool,
+) -> ApiResult<(User, Organization)> {
+    let org_name = organization_name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned);
+    if org_name.as_ref().is_some_and(|n| n.chars().count() > 100) {
+        return Err(ApiError::validation(vec![platform::error::FieldError {
+            field: "organizationName".into(),
+            message: "must be at most 100 characters".into(),
+        }]));
+    }
+    let new = NewUser {
+        email: email.to_owned(),
+        password: Some(password.to_owned()),
+        name: name.to_owned(),
+        role: role.to_owned(),
+        email_verified,
+    };
+    let user = ctx.identity.create_user(new).await?;
+    let org_name = org_name.unwrap_or_else(|| format!("{}'s organization", user.name));
+    match organizations::create_owned(&ctx.db, user.id, &org_name).await {
+        Ok(org) => Ok((user, org)),
+        Err(e) => {
+            ctx.identity.delete_user(user.id).await.ok();
+            Err(e.into())
+        }
+    }
+}
+
+/// Self-service sign-up: user + organization + profile, and a verification mail.
+pub async fn register(
+    ctx: &Ctx,
+    email: &str,
+    password: &str,
+    name: &str,
+    organization_name: Option<&str>,
+    client: &ClientInfo,
+) -> ApiResult<(User, Organization)> {
+    let (user, org) = create_with_organization(
+        ctx,
+        email,
+        password,
+        name,
+        organization_name,
+        crate::service::access::USER,
+        false,
+    )
+    .await?;
+    ctx.identity
+        .log_event(Some(user.id), None, "register", client, None)
+        .await;
+    if let Err(e) = ctx.identity.send_verification(&user).await {
+        tracing::warn!(error = %e, "verification mail not sent at registration");
+    }
+    Ok((user, org))
+}
+
+/// Email and password; an unverified account is refused until it verifies.
+pub async fn login(
+    ctx: &Ctx,
+    email: &str,
+    password: &str,
+    client: &ClientInfo,
+) -> ApiResult<(User, IssuedTokens, Organization)> {
+    let (user, tokens) = ctx.identity.login(email, password, None, client).await?;
+    if !user.email_verified {
+        ctx.identity
+            .revoke_session(user.id, tokens.session_id, "email_not_verified")
+            .await?;
+        return Err(
+            ApiError::forbidden("verify your email address before signing in")
+                .with_details(json!({ "emailNotVerified": true })),
+        );
+    }
+    let org = organization_of(ctx, &user).await?;
+    Ok((user, tokens, org))
+}
+
+pub async fn organization_of(ctx: &Ctx, user: &User) -> ApiResult<Organization> {
+    organizations::of_user(&ctx.db, user.id)
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("user {} has no organization", user.id)))
+}
+
+/// Resends a verification link. The same answer, in the same time, whether or not the
+/// address is known: the lookup and mail happen after the response.
+pub async fn resend_verification(ctx: &Ctx, email: &str) -> ApiResult<()> {
+    ctx.identity.mailer.ensure_ready()?;
+    let (identity, email) = (ctx.identity.clone(), email.to_owned());
+    tokio::spawn(async move {
+        if let Ok(Some(u)) = identity.user_by_email(&email).await
+            && !u.email_verified
+            && let Err(e) = identity.send_verification(&u).await
+        {
+            tracing::warn!(error = %e, "verification mail not resent");
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! LeadGen API tests.
