@@ -42,8 +42,14 @@ pawfect)
     health=/readyz
     run_alone=("POST /api/v1/auth/logout" "POST /api/auth/logout")
     ;;
+leadgen)
+    api=/api
+    # LeadGen's seed names no health endpoint; the document answering means the server is up.
+    health=/openapi.json
+    run_alone=("POST /api/auth/logout")
+    ;;
 *)
-    echo "schemathesis.sh: unknown product '$product' (known: warroom, pawfect)" >&2
+    echo "schemathesis.sh: unknown product '$product' (known: warroom, pawfect, leadgen)" >&2
     exit 2
     ;;
 esac
@@ -146,8 +152,7 @@ for _ in $(seq 1 120); do
     }
     sleep 0.5
 done
-run curl -fsS "$base$health"
-echo
+run curl -fsS -o /dev/null -w '%{http_code}\n' "$base$health"
 
 # 4. An admin, signed in once per pass below.
 say "creating an admin and signing in"

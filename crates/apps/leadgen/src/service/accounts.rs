@@ -110,6 +110,12 @@ pub async fn organization_of(ctx: &Ctx, user: &User) -> ApiResult<Organization> 
 /// Resends a verification link. The same answer, in the same time, whether or not the
 /// address is known: the lookup and mail happen after the response.
 pub async fn resend_verification(ctx: &Ctx, email: &str) -> ApiResult<()> {
+    if !platform::identity::is_valid_email(&platform::identity::normalize_email(email)) {
+        return Err(ApiError::validation(vec![platform::error::FieldError {
+            field: "email".into(),
+            message: "must be a valid email address".into(),
+        }]));
+    }
     ctx.identity.mailer.ensure_ready()?;
     let (identity, email) = (ctx.identity.clone(), email.to_owned());
     tokio::spawn(async move {
