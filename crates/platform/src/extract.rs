@@ -16,7 +16,9 @@ use serde_json::json;
 
 use crate::error::ApiError;
 
-/// JSON body extractor and response; rejections become `invalid_argument`.
+/// JSON body extractor and response; rejections become `invalid_argument`. Request bodies
+/// are JSON objects: a top-level array is refused even where serde would read a struct from
+/// one positionally.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 
@@ -28,6 +30,20 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.map_err(|_| {
+            ApiError::new(
+                crate::error::ErrorCode::ResourceExhausted,
+                "request body too large",
+            )
+            .with_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+        })?;
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+            return Err(ApiError::invalid(
+                "request body must be a JSON object, not an array",
+            ));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         match <axum::Json<T> as FromRequest<S>>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Json(v)),
             Err(rejection) => Err(json_rejection(rejection)),

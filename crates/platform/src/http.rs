@@ -113,9 +113,18 @@ fn cors(origins: &[String], id_header: &HeaderName) -> CorsLayer {
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
+            header::IF_NONE_MATCH,
             id_header.clone(),
+            HeaderName::from_static(crate::cookies::CSRF_HEADER),
         ])
-        .expose_headers([id_header.clone(), header::RETRY_AFTER])
+        .expose_headers([
+            id_header.clone(),
+            header::RETRY_AFTER,
+            header::ETAG,
+            HeaderName::from_static("x-ratelimit-limit"),
+            HeaderName::from_static("x-ratelimit-remaining"),
+            HeaderName::from_static("x-ratelimit-reset"),
+        ])
         .allow_credentials(true)
         .max_age(Duration::from_secs(600))
 }

@@ -83,16 +83,19 @@ impl RateLimiter {
         }
     }
 
-    /// Counts in Redis, shared by every instance. `prefix` keeps products apart.
+    /// Counts in Redis, shared by every instance. `prefix` keeps products apart. The
+    /// connection is made on first use, so a Redis that is down at start delays nothing: hits
+    /// are counted in memory until it answers.
     pub async fn redis(url: &str, prefix: &str) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)?;
-        let conn = ConnectionManager::new(client).await?;
+        let redis = Redis {
+            client,
+            conn: tokio::sync::OnceCell::new(),
+            prefix: prefix.to_owned(),
+        };
         Ok(Self {
             memory: Memory::default(),
-            redis: Some(Redis {
-                conn,
-                prefix: prefix.to_owned(),
-            }),
+            redis: Some(redis),
         })
     }
 
@@ -149,7 +152,8 @@ impl Memory {
 }
 
 struct Redis {
-    conn: ConnectionManager,
+    client: redis::Client,
+    conn: tokio::sync::OnceCell<ConnectionManager>,
     prefix: String,
 }
 
@@ -164,7 +168,11 @@ return {n, ttl}
 
 impl Redis {
     async fn incr(&self, rule: &Rule, key: &str) -> redis::RedisResult<(u64, Duration)> {
-        let mut conn = self.conn.clone();
+        let conn = self
+            .conn
+            .get_or_try_init(|| ConnectionManager::new(self.client.clone()))
+            .await?;
+        let mut conn = conn.clone();
         let k = format!("{}:rl:{}:{}", self.prefix, rule.name, key);
         let (n, ttl): (u64, i64) = redis::Script::new(INCR_SCRIPT)
             .key(k)
