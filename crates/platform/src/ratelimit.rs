@@ -332,7 +332,8 @@ pub mod routes {
     }
 
     /// The key a rule counts by, when the request has one: IP always; email from the JSON
-    /// body's `email` (or, for token-only requests, the token, which stands for one address);
+    /// body's `email` (or, for token-only requests, the token, which stands for one address;
+    /// with neither, the client IP);
     /// user from the Bearer token's subject. Organization keys need the organization of the
     /// caller, which tokens do not carry yet: such rows count nothing until they do.
     fn key_for(
@@ -345,14 +346,16 @@ pub mod routes {
         match kind {
             KeyKind::Ip => Some(client.ip_string().unwrap_or_else(|| "unknown".into())),
             KeyKind::Email => {
-                let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-                match (v["email"].as_str(), v["token"].as_str()) {
-                    (Some(e), _) => Some(crate::identity::normalize_email(e)),
-                    (None, Some(t)) => {
-                        Some(format!("token:{}", crate::identity::crypto::token_hash(t)))
-                    }
-                    _ => None,
-                }
+                let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+                Some(match (v["email"].as_str(), v["token"].as_str()) {
+                    (Some(e), _) => crate::identity::normalize_email(e),
+                    (None, Some(t)) => format!("token:{}", crate::identity::crypto::token_hash(t)),
+                    // Neither: still counted (by address), so no request escapes the rule.
+                    _ => format!(
+                        "ip:{}",
+                        client.ip_string().unwrap_or_else(|| "unknown".into())
+                    ),
+                })
             }
             KeyKind::Organization => None,
             KeyKind::User => {

@@ -58,6 +58,7 @@ pub struct App {
 pub async fn build(settings: &ProductSettings) -> anyhow::Result<App> {
     let mut identity = IdentityConfig::new(PRODUCT, "LeadGen", settings.app_url.clone());
     identity.default_role = service::access::USER;
+    identity.require_verified_email = true;
     let ctx = Ctx {
         core: Core::build::<Migrator>(settings, identity).await?,
     };

@@ -42,6 +42,8 @@ pub struct IdentityConfig {
     pub reset_ttl: Duration,
     pub default_role: &'static str,
     pub admin_role: &'static str,
+    /// Refuse sign-in (403, `details.emailNotVerified`) until the address is verified.
+    pub require_verified_email: bool,
     /// Frontend base URL that links in mails point to.
     pub app_url: String,
     /// Origins a mailed sign-in link may redirect to (the app's, plus the CORS allow-list).
@@ -60,6 +62,7 @@ impl IdentityConfig {
             reset_ttl: Duration::from_secs(3600),
             default_role: "viewer",
             admin_role: "admin",
+            require_verified_email: false,
             redirect_origins: vec![origin_of(&app_url)],
             app_url,
         }

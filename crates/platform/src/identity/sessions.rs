@@ -138,6 +138,12 @@ impl Identity {
             return Err(invalid_credentials());
         }
         let user = user.ok_or_else(invalid_credentials)?;
+        if self.cfg.require_verified_email && !user.email_verified {
+            return Err(
+                ApiError::forbidden("verify your email address before signing in")
+                    .with_details(json!({ "emailNotVerified": true })),
+            );
+        }
         if user.totp_enabled {
             let Some(code) = second_factor.filter(|c| !c.trim().is_empty()) else {
                 return Err(ApiError::unauthenticated("two-factor code required")

@@ -54,10 +54,11 @@ fn check_name(name: &str, errors: &mut Vec<FieldError>) {
 }
 
 impl Identity {
-    pub async fn create_user(&self, new: NewUser) -> ApiResult<User> {
-        let email = normalize_email(&new.email);
+    /// Every problem with a new user's fields, so a product can report them together with
+    /// its own fields' problems.
+    pub fn validate_new_user(new: &NewUser) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        if !is_valid_email(&email) {
+        if !is_valid_email(&normalize_email(&new.email)) {
             errors.push(field("email", "must be a valid email address"));
         }
         if let Some(pw) = &new.password
@@ -66,9 +67,15 @@ impl Identity {
             errors.push(e);
         }
         check_name(&new.name, &mut errors);
+        errors
+    }
+
+    pub async fn create_user(&self, new: NewUser) -> ApiResult<User> {
+        let errors = Self::validate_new_user(&new);
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
         }
+        let email = normalize_email(&new.email);
         let password_hash = match &new.password {
             Some(pw) => Some(crypto::hash_password(pw).await?),
             None => None,

@@ -1,1 +1,9 @@
-//! LeadGen API tests.
+//! LeadGen API tests: black-box HTTP tests against a spawned server with a fresh database
+//! (SQLite, or PostgreSQL with `TEST_DATABASE_URL`; Redis-shared limits with `TEST_REDIS_URL`).
+
+mod accounts;
+mod admin;
+mod errors;
+mod helpers;
+mod rate_limits;
+mod tokens;
