@@ -88,6 +88,34 @@ impl Core {
     }
 }
 
+/// Applies a product's migrations (`basalt migrate`).
+pub async fn migrate<M: MigratorTrait>(database_url: &str) -> anyhow::Result<()> {
+    let db = crate::db::connect(database_url).await?;
+    M::up(&db, None).await?;
+    Ok(())
+}
+
+impl Core {
+    /// True when at least one user has `role` (the server hints how to create the first admin).
+    pub async fn has_role(&self, role: &str) -> anyhow::Result<bool> {
+        Ok(self.identity.count_with_role(role).await? > 0)
+    }
+}
+
+/// For `basalt user create`: an error listing the product's roles when `role` is not one.
+pub fn check_role(
+    roles: &crate::roles::RoleTable,
+    product: &str,
+    role: &str,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        roles.is_role(role),
+        "unknown role {role:?}; {product} roles are: {}",
+        roles.roles().collect::<Vec<_>>().join(", ")
+    );
+    Ok(())
+}
+
 impl HasIdentity for Core {
     fn identity(&self) -> &Identity {
         &self.identity

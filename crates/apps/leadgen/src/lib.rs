@@ -68,9 +68,7 @@ pub async fn build(settings: &ProductSettings) -> anyhow::Result<App> {
 
 /// Migrations only (`basalt migrate`).
 pub async fn migrate(database_url: &str) -> anyhow::Result<()> {
-    let db = platform::db::connect(database_url).await?;
-    Migrator::up(&db, None).await?;
-    Ok(())
+    platform::core::migrate::<Migrator>(database_url).await
 }
 
 /// The OpenAPI document (`basalt openapi leadgen`, `/openapi.json`).
@@ -86,12 +84,7 @@ pub async fn create_user(
     name: &str,
     role: &str,
 ) -> anyhow::Result<platform::identity::User> {
-    let roles = &service::access::ROLES;
-    anyhow::ensure!(
-        roles.is_role(role),
-        "unknown role {role:?}; LeadGen roles are: {}",
-        roles.roles().collect::<Vec<_>>().join(", ")
-    );
+    platform::core::check_role(&service::access::ROLES, "LeadGen", role)?;
     let app = build(settings).await?;
     let (user, _) = service::accounts::create_with_organization(
         &app.ctx, email, password, name, None, role, true,
@@ -103,5 +96,5 @@ pub async fn create_user(
 
 /// True when the product has at least one admin.
 pub async fn has_admin(ctx: &Ctx) -> anyhow::Result<bool> {
-    Ok(ctx.identity.count_with_role(service::access::ADMIN).await? > 0)
+    ctx.has_role(service::access::ADMIN).await
 }

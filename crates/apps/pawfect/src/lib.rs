@@ -73,9 +73,7 @@ pub async fn build(settings: &ProductSettings) -> anyhow::Result<App> {
 
 /// Migrations only (`basalt migrate`).
 pub async fn migrate(database_url: &str) -> anyhow::Result<()> {
-    let db = platform::db::connect(database_url).await?;
-    Migrator::up(&db, None).await?;
-    Ok(())
+    platform::core::migrate::<Migrator>(database_url).await
 }
 
 /// The OpenAPI document (`basalt openapi pawfect`, `/openapi.json`).
@@ -91,12 +89,7 @@ pub async fn create_user(
     name: &str,
     role: &str,
 ) -> anyhow::Result<platform::identity::User> {
-    let roles = &service::access::ROLES;
-    anyhow::ensure!(
-        roles.is_role(role),
-        "unknown role {role:?}; PawfectMatch roles are: {}",
-        roles.roles().collect::<Vec<_>>().join(", ")
-    );
+    platform::core::check_role(&service::access::ROLES, "PawfectMatch", role)?;
     let app = build(settings).await?;
     let new = platform::identity::NewUser {
         email: email.to_owned(),
@@ -114,5 +107,5 @@ pub async fn create_user(
 
 /// True when the product has at least one admin.
 pub async fn has_admin(ctx: &Ctx) -> anyhow::Result<bool> {
-    Ok(ctx.identity.count_with_role(service::access::ADMIN).await? > 0)
+    ctx.has_role(service::access::ADMIN).await
 }
