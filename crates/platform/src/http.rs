@@ -210,11 +210,6 @@ pub async fn etag(req: Request, next: Next) -> Response {
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
-/// A JSON 200 for endpoints whose body is just a flag (`{ "success": true }`).
-pub fn success() -> Response {
-    crate::extract::Json(serde_json::json!({ "success": true })).into_response()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

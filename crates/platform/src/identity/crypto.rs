@@ -127,10 +127,6 @@ impl JwtKeys {
         }
     }
 
-    pub fn issuer(&self) -> &str {
-        &self.issuer
-    }
-
     pub fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
         Ok(encode(&Header::default(), claims, &self.encoding)?)
     }

@@ -272,6 +272,27 @@ impl Identity {
         Ok(user)
     }
 
+    /// `POST …/verify-email` as War Room and PawfectMatch define it: a token verifies; a
+    /// signed-in caller without one gets a new mail (unless already verified); anyone else is
+    /// asked to sign in.
+    pub async fn verify_or_resend(
+        &self,
+        token: Option<&str>,
+        caller: Option<&User>,
+        client: &ClientInfo,
+    ) -> ApiResult<()> {
+        match (token, caller) {
+            (Some(token), _) => self.verify_email(token, client).await.map(|_| ()),
+            (None, Some(u)) if u.email_verified => {
+                Err(ApiError::precondition("email is already verified"))
+            }
+            (None, Some(u)) => self.send_verification(u).await,
+            (None, None) => Err(ApiError::unauthenticated(
+                "sign in to request a new verification mail",
+            )),
+        }
+    }
+
     /// Verifies `current` and sets `new`; every other session of the user is revoked.
     pub async fn change_password(
         &self,

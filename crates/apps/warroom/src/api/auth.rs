@@ -198,20 +198,11 @@ pub async fn verify_email(
     body: Option<Json<Option<VerifyEmailRequest>>>,
 ) -> Result<Json<Success>, ApiError> {
     ctx.limit_ip(&access::VERIFY_IP, &client).await?;
-    match (body.and_then(|Json(b)| b).and_then(|b| b.token), user) {
-        (Some(token), _) => {
-            ctx.identity.verify_email(&token, &client).await?;
-        }
-        (None, Some(user)) if user.user.email_verified => {
-            return Err(ApiError::precondition("email is already verified"));
-        }
-        (None, Some(user)) => ctx.identity.send_verification(&user.user).await?,
-        (None, None) => {
-            return Err(ApiError::unauthenticated(
-                "sign in to request a new verification mail",
-            ));
-        }
-    }
+    let token = body.and_then(|Json(b)| b).and_then(|b| b.token);
+    let caller = user.as_ref().map(|u| &u.user);
+    ctx.identity
+        .verify_or_resend(token.as_deref(), caller, &client)
+        .await?;
     Ok(Json(OK))
 }
 
