@@ -46,9 +46,7 @@ pub fn validate(
         }
     }
     if let Some(url) = avatar_url {
-        let ok = url.is_empty()
-            || (url.len() <= 2048
-                && url::Url::parse(&url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")));
+        let ok = url.is_empty() || (url.len() <= 2048 && is_http_url(&url));
         if ok {
             out.insert("avatarUrl".into(), cleared_if_empty(url));
         } else {
@@ -63,6 +61,27 @@ pub fn validate(
     } else {
         Err(ApiError::validation(errors))
     }
+}
+
+/// An http(s) URL as the schema states it: `http(s)://`, a host of letters, digits, dots and
+/// hyphens, an optional port, then an optional path without whitespace.
+pub fn is_http_url(s: &str) -> bool {
+    let Some(rest) = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
+    let (host, port) = authority
+        .split_once(':')
+        .map_or((authority, None), |(h, p)| (h, Some(p)));
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+        && !path.chars().any(char::is_whitespace)
 }
 
 fn cleared_if_empty(v: String) -> Value {
@@ -84,6 +103,16 @@ mod tests {
         assert!(!is_e164("+0123456789"));
         assert!(!is_e164("+1415555010012345"));
         assert!(!is_e164("+1415-555"));
+    }
+
+    #[test]
+    fn avatar_urls_follow_the_schema_pattern() {
+        assert!(is_http_url("https://cdn.example.com/a.png"));
+        assert!(is_http_url("http://localhost:8080"));
+        assert!(!is_http_url("https://0*"));
+        assert!(!is_http_url("javascript:alert(1)"));
+        assert!(!is_http_url("https://a.com:123456/x"));
+        assert!(!is_http_url("https:///path"));
     }
 
     #[test]
