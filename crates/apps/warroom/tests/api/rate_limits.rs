@@ -9,27 +9,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-/// Asserts a 429 in the contract's shape whose wait is within the rule's window.
-#[track_caller]
-fn assert_limited(r: &Resp, window_secs: u64) {
-    expect_error(r, 429, "resource_exhausted");
-    let header: u64 = r
-        .header("retry-after")
-        .unwrap_or_else(|| panic!("no Retry-After on {}", r.text))
-        .parse()
-        .expect("Retry-After is whole seconds");
-    assert!(
-        (1..=window_secs).contains(&header),
-        "Retry-After {header} outside 1..={window_secs}"
-    );
-    assert_eq!(
-        r.body["details"]["retryAfter"].as_u64(),
-        Some(header),
-        "{}",
-        r.text
-    );
-}
-
 async fn login(app: &TestApp, email: &str, password: &str) -> Resp {
     app.post(
         "/api/v1/auth/login",
@@ -69,7 +48,7 @@ async fn login_allows_30_attempts_a_minute_per_ip_and_refuses_the_31st() {
     let r = login(&app, "ann@example.com", PASSWORD).await;
     assert_eq!(r.status, 200, "the 30th attempt must pass: {}", r.text);
     let r = login(&app, "ann@example.com", PASSWORD).await;
-    assert_limited(&r, 60);
+    expect_limited(&r, 60);
     assert!(r.body.get("accessToken").is_none());
 }
 
@@ -90,7 +69,7 @@ async fn login_allows_10_attempts_per_account_even_with_wrong_passwords() {
     let r = login(&app, "ann@example.com", PASSWORD).await;
     assert_eq!(r.status, 200, "the 10th attempt must pass: {}", r.text);
     let r = login(&app, "Ann@Example.com", PASSWORD).await;
-    assert_limited(&r, 900);
+    expect_limited(&r, 900);
     // Another account from the same address is unaffected.
     assert_eq!(login(&app, "bob@example.com", PASSWORD).await.status, 200);
 }
@@ -106,7 +85,7 @@ async fn the_account_limit_holds_whatever_address_the_attempts_come_from() {
     }
     let body = json!({ "email": "ann@example.com", "password": PASSWORD });
     let r = post_via(&app, "/api/v1/auth/login", "198.51.100.200", body).await;
-    assert_limited(&r, 900);
+    expect_limited(&r, 900);
 }
 
 #[tokio::test]
@@ -125,7 +104,7 @@ async fn register_allows_10_accounts_an_hour_per_ip() {
             json!({ "email": "eleventh@example.com", "password": PASSWORD, "name": "U" }),
         )
         .await;
-    assert_limited(&r, 3600);
+    expect_limited(&r, 3600);
     assert!(
         app.ctx
             .identity
@@ -167,13 +146,13 @@ async fn reset_requests_are_limited_to_5_an_hour_per_email() {
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(r.body, json!({ "success": true }));
     }
-    assert_limited(&reset("ann@example.com").await, 3600);
+    expect_limited(&reset("ann@example.com").await, 3600);
     // Unknown addresses are limited the same way (no account enumeration through 429s).
     for _ in 0..5 {
         let r = reset("ghost@example.com").await;
         assert_eq!(r.status, 200, "{}", r.text);
     }
-    assert_limited(&reset("ghost@example.com").await, 3600);
+    expect_limited(&reset("ghost@example.com").await, 3600);
     // Another address is unaffected.
     assert_eq!(reset("bob@example.com").await.status, 200);
     // Five mails reached Ann (they are sent after the response), and no more.
@@ -202,7 +181,7 @@ async fn reset_requests_are_limited_to_10_an_hour_per_ip() {
             json!({ "email": "another@example.com" }),
         )
         .await;
-    assert_limited(&r, 3600);
+    expect_limited(&r, 3600);
 }
 
 #[tokio::test]
@@ -225,7 +204,7 @@ async fn verify_email_is_limited_to_30_an_hour_per_ip() {
             json!({ "token": "guess" }),
         )
         .await;
-    assert_limited(&r, 3600);
+    expect_limited(&r, 3600);
 }
 
 async fn setup_2fa(app: &TestApp, token: &str) -> String {
@@ -259,7 +238,7 @@ async fn two_factor_verification_is_limited_to_10_per_user() {
             json!({ "code": totp_now(&secret) }),
         )
         .await;
-    assert_limited(&r, 900);
+    expect_limited(&r, 900);
     assert_eq!(
         app.get("/api/v1/auth/me", Some(&ann.access)).await.body["twoFactorEnabled"],
         false
@@ -304,7 +283,7 @@ async fn login_with_a_second_factor_is_limited_to_10_per_account() {
             json!({ "email": "ann@example.com", "password": PASSWORD, "totpCode": "000000" }),
         )
         .await;
-    assert_limited(&r, 900);
+    expect_limited(&r, 900);
 }
 
 #[tokio::test]
@@ -323,7 +302,7 @@ async fn oauth_code_exchanges_are_limited_to_30_an_hour_per_ip() {
     let r = app
         .post("/api/v1/auth/oauth/meta", None, json!({ "code": "guess" }))
         .await;
-    assert_limited(&r, 3600);
+    expect_limited(&r, 3600);
 }
 
 #[tokio::test]
@@ -349,7 +328,7 @@ async fn mock_sign_in_mails_are_limited_to_5_an_hour_per_address() {
             body("ann@example.com"),
         )
         .await;
-    assert_limited(&r, 3600);
+    expect_limited(&r, 3600);
     assert_eq!(app.mails_to("ann@example.com").await.len(), 5);
     let r = app
         .post(
@@ -381,7 +360,7 @@ async fn behind_a_trusted_proxy_each_forwarded_address_has_its_own_bucket() {
         json!({ "email": "a10@example.com" }),
     )
     .await;
-    assert_limited(&r, 3600);
+    expect_limited(&r, 3600);
     // A client cannot escape by prepending addresses: the proxy appends the real one last.
     let r = post_via(
         &app,
@@ -435,7 +414,7 @@ async fn without_trusted_proxies_x_forwarded_for_is_ignored() {
         json!({ "email": "z@example.com" }),
     )
     .await;
-    assert_limited(&r, 3600);
+    expect_limited(&r, 3600);
 }
 
 #[tokio::test]

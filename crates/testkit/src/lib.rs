@@ -1,0 +1,38 @@
+//! The products' shared API-test harness (dev-only). testkit owns what does not depend on a
+//! product's contract: a fresh database per test ([`TestDb`]: a SQLite file, or a new
+//! `basalt_test_<uuid>` PostgreSQL database when `TEST_DATABASE_URL` is set), the product on a
+//! random port ([`spawn`] → [`TestServer`]), whole responses ([`Resp`], [`SetCookie`]), request
+//! helpers ([`TestServer::request`], [`Call`]), outbox readers, identity-table fixtures,
+//! [`jwt_claims`], and error assertions for each product's error body ([`ErrorShape`]).
+//!
+//! A product's `tests/api/helpers.rs` is a thin layer: it names its [`ErrorShape`], wraps
+//! `TestServer<its Ctx>` in its own `TestApp` (which derefs to the server, so `app.get(..)`,
+//! `app.ctx`, `app.mails_to(..)` work), builds the product in `spawn_app_with`, and adds only
+//! its own sign-in helpers:
+//!
+//! ```ignore
+//! pub const ERRORS: ErrorShape = ErrorShape::Flat;
+//! pub struct TestApp(TestServer<warroom::Ctx>);
+//! impl Deref for TestApp { type Target = TestServer<warroom::Ctx>; /* &self.0 */ }
+//!
+//! pub async fn spawn_app_with(adjust: impl FnOnce(&mut ProductSettings)) -> TestApp {
+//!     let build = async |s: &ProductSettings| {
+//!         warroom::build(s).await.map(|app| (app.router, app.ctx))
+//!     };
+//!     TestApp(testkit::spawn("warroom", ERRORS, adjust, build).await.expect("build app"))
+//! }
+//! ```
+
+mod db;
+mod errors;
+mod identity;
+mod outbox;
+mod resp;
+mod server;
+
+pub use db::TestDb;
+pub use errors::{ErrorShape, error_fields, expect_error, expect_limited, rate_headers};
+pub use identity::{PASSWORD, jwt_claims};
+pub use outbox::{Mail, extract_param, unique_email};
+pub use resp::{Resp, SetCookie, read};
+pub use server::{Call, JWT_SECRET, TestServer, spawn};

@@ -1,0 +1,242 @@
+//! `spawn`: a product on a random port with its own database, and `TestServer`, the handle
+//! tests speak HTTP through (`request`/`get`/`post`/`raw_request`, or a `Call` for exact headers
+//! and cookies). The client follows no redirects and keeps no cookies.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use platform::{secrets::Secret, settings::ProductSettings};
+use reqwest::Method;
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+use crate::{
+    db::TestDb,
+    errors::ErrorShape,
+    resp::{Resp, read},
+};
+
+/// The JWT secret every test server signs with.
+pub const JWT_SECRET: &str = "test-secret-0123456789abcdef0123456789";
+
+/// A running product: its address, a client, its context `C` and the settings it was built with.
+pub struct TestServer<C> {
+    pub addr: SocketAddr,
+    /// `http://<addr>`.
+    pub base: String,
+    pub client: reqwest::Client,
+    /// The product's context (database, identity, outbox, … through its `Core`).
+    pub ctx: C,
+    pub settings: ProductSettings,
+    /// Where this product's errors keep their code; every `Resp` read here carries it.
+    pub errors: ErrorShape,
+    _db: TestDb,
+}
+
+/// Starts the product `build` makes on `127.0.0.1:<random>` with a fresh database
+/// (`<name>.db` on SQLite, or a new PostgreSQL database with `TEST_DATABASE_URL`).
+///
+/// The settings are the platform defaults plus `app_url = http://app.test` and a fixed JWT
+/// secret; `adjust` changes them before `build` sees them. `build` returns the router and the
+/// context (`product::build(s).await.map(|app| (app.router, app.ctx))`); its error is returned.
+pub async fn spawn<C>(
+    name: &str,
+    errors: ErrorShape,
+    adjust: impl FnOnce(&mut ProductSettings),
+    build: impl AsyncFnOnce(&ProductSettings) -> anyhow::Result<(Router, C)>,
+) -> anyhow::Result<TestServer<C>> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let db = TestDb::fresh(name).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("bound address");
+    let mut settings = ProductSettings::new(addr, db.url.clone(), Secret::new(JWT_SECRET));
+    settings.app_url = "http://app.test".into();
+    adjust(&mut settings);
+    let (router, ctx) = build(&settings).await?;
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    Ok(TestServer {
+        addr,
+        base: format!("http://{addr}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client"),
+        ctx,
+        settings,
+        errors,
+        _db: db,
+    })
+}
+
+impl<C> TestServer<C> {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Reads a response made with `self.client` directly (custom headers, other schemes).
+    pub async fn read(&self, res: reqwest::Response) -> Resp {
+        read(res, self.errors).await
+    }
+
+    /// Starts a request to `path` that carries exactly what the test adds.
+    pub fn call(&self, method: Method, path: &str) -> Call<'_> {
+        Call {
+            client: &self.client,
+            url: self.url(path),
+            errors: self.errors,
+            method,
+            headers: Vec::new(),
+            cookies: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// Sends a request; `body` is sent as JSON when present.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut c = self.call(method, path);
+        if let Some(t) = token {
+            c = c.bearer(t);
+        }
+        if let Some(b) = body {
+            c = c.json(b);
+        }
+        c.send().await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
+        self.request(Method::DELETE, path, token, None).await
+    }
+
+    /// Sends `body` as raw bytes with exactly the given headers (plus a Bearer token when given).
+    pub async fn raw_request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Resp {
+        let mut c = self.call(method, path);
+        if let Some(t) = token {
+            c = c.bearer(t);
+        }
+        for (k, v) in headers {
+            c = c.header(k, v);
+        }
+        if let Some(b) = body {
+            c = c.raw(b);
+        }
+        c.send().await
+    }
+
+    /// A JSON POST with extra headers (`X-Forwarded-For`, `X-Request-Id`).
+    pub async fn post_with(&self, path: &str, headers: &[(&str, &str)], body: Value) -> Resp {
+        let mut c = self.call(Method::POST, path);
+        for (k, v) in headers {
+            c = c.header(k, v);
+        }
+        c.json(body).send().await
+    }
+}
+
+/// A request under construction: exactly the headers, cookies and body the test adds.
+pub struct Call<'a> {
+    client: &'a reqwest::Client,
+    url: String,
+    errors: ErrorShape,
+    method: Method,
+    headers: Vec<(String, String)>,
+    cookies: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+}
+
+impl Call<'_> {
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn cookie(mut self, name: &str, value: &str) -> Self {
+        self.cookies.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The `refresh_token` cookie, when `Some`.
+    pub fn refresh_cookie(self, value: Option<&str>) -> Self {
+        match value {
+            Some(v) => self.cookie("refresh_token", v),
+            None => self,
+        }
+    }
+
+    /// The `csrf_token` cookie and the `X-CSRF-Token` header, each when `Some`.
+    pub fn csrf(self, cookie: Option<&str>, header: Option<&str>) -> Self {
+        let s = match cookie {
+            Some(v) => self.cookie("csrf_token", v),
+            None => self,
+        };
+        match header {
+            Some(v) => s.header("x-csrf-token", v),
+            None => s,
+        }
+    }
+
+    /// `body` as JSON, with `Content-Type: application/json`.
+    pub fn json(mut self, body: Value) -> Self {
+        self.headers
+            .push(("content-type".into(), "application/json".into()));
+        self.body = Some(body.to_string().into_bytes());
+        self
+    }
+
+    /// `body` as it is, with no content type unless the test adds one.
+    pub fn raw(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
+    pub async fn send(self) -> Resp {
+        let mut req = self.client.request(self.method, self.url);
+        for (k, v) in &self.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        if !self.cookies.is_empty() {
+            let line = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            req = req.header("cookie", line);
+        }
+        if let Some(b) = self.body {
+            req = req.body(b);
+        }
+        read(req.send().await.expect("request sent"), self.errors).await
+    }
+}
