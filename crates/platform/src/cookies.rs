@@ -1,6 +1,8 @@
-//! Browser sessions in cookies: the refresh token in an httpOnly cookie, and CSRF protection
-//! by double submit (a readable `csrf_token` cookie echoed in `X-CSRF-Token`) for every
-//! state-changing request a cookie authenticates.
+//! Browser sessions in cookies: the refresh token (and, for products that keep no token in
+//! script reach at all, the access token) in httpOnly cookies, and CSRF protection by double
+//! submit (a readable `csrf_token` cookie echoed in `X-CSRF-Token`) for every state-changing
+//! request a cookie authenticates. `AuthUser` applies the check to cookie-authenticated
+//! requests itself, so no handler can forget it.
 
 use std::time::Duration;
 
@@ -15,6 +17,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Names, scope and flags of a product's session cookies.
 #[derive(Clone, Debug)]
 pub struct CookiePolicy {
+    /// The access-token cookie (path `/`), for products whose access token lives in a cookie.
+    pub access_name: Option<&'static str>,
     pub refresh_name: &'static str,
     /// Path the refresh cookie is sent to (the auth routes only).
     pub refresh_path: String,
@@ -27,6 +31,7 @@ pub struct CookiePolicy {
 impl CookiePolicy {
     pub fn new(refresh_path: impl Into<String>, secure: bool) -> Self {
         Self {
+            access_name: None,
             refresh_name: "refresh_token",
             refresh_path: refresh_path.into(),
             csrf_name: "csrf_token",
@@ -56,10 +61,51 @@ impl CookiePolicy {
         jar.add(refresh).add(csrf)
     }
 
-    /// Expires both cookies.
+    /// Also keeps the access token in an httpOnly cookie named `name`.
+    pub fn with_access_cookie(mut self, name: &'static str) -> Self {
+        self.access_name = Some(name);
+        self
+    }
+
+    /// Sets the access cookie (when the policy has one), living as long as the token.
+    pub fn set_access(&self, jar: CookieJar, access_token: &str, max_age: Duration) -> CookieJar {
+        let Some(name) = self.access_name else {
+            return jar;
+        };
+        let access = Cookie::build((name, access_token.to_owned()))
+            .http_only(true)
+            .secure(self.secure)
+            .same_site(self.same_site)
+            .path("/")
+            .max_age(cookie_age(max_age))
+            .build();
+        jar.add(access)
+    }
+
+    /// Expires every session cookie, with the attributes they were set with.
     pub fn clear_session(&self, jar: CookieJar) -> CookieJar {
-        jar.remove(Cookie::build(self.refresh_name).path(self.refresh_path.clone()))
-            .remove(Cookie::build(self.csrf_name).path("/"))
+        let gone = |name: &'static str, path: String| {
+            let mut c = Cookie::build((name, ""))
+                .path(path)
+                .secure(self.secure)
+                .same_site(self.same_site)
+                .build();
+            c.make_removal();
+            c
+        };
+        let jar = jar
+            .add(gone(self.refresh_name, self.refresh_path.clone()))
+            .add(gone(self.csrf_name, "/".into()));
+        match self.access_name {
+            Some(name) => jar.add(gone(name, "/".into())),
+            None => jar,
+        }
+    }
+
+    pub fn access_token<'a>(&self, jar: &'a CookieJar) -> Option<&'a str> {
+        jar.get(self.access_name?)
+            .map(|c| c.value())
+            .filter(|v| !v.is_empty())
     }
 
     pub fn refresh_token<'a>(&self, jar: &'a CookieJar) -> Option<&'a str> {

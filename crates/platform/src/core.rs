@@ -10,7 +10,13 @@ use crate::{
     datamode::DataMode,
     error::ApiError,
     extract::ClientInfo,
-    identity::{Identity, IdentityConfig, auth::HasIdentity, oauth::OAuthProviders},
+    identity::{
+        Identity, IdentityConfig,
+        auth::HasIdentity,
+        google::{GoogleProof, MockAuthorizeRequest, MockTokenRequest, MockTokenResponse},
+        mockidp::MockIdp,
+        oauth::{CodeGrant, ExternalProfile, MockAuthorization, OAuthProviders, Provider},
+    },
     mail::Mailer,
     outbox::Outbox,
     ratelimit::{Allowance, RateLimiter, Rule},
@@ -25,6 +31,7 @@ pub struct Core {
     pub outbox: Outbox,
     pub data_mode: DataMode,
     pub limiter: Arc<RateLimiter>,
+    mock_idp: Arc<tokio::sync::OnceCell<Arc<MockIdp>>>,
 }
 
 impl Core {
@@ -70,7 +77,93 @@ impl Core {
             outbox,
             data_mode,
             limiter: Arc::new(limiter),
+            mock_idp: Arc::default(),
         })
+    }
+
+    /// The person a Google sign-in proves: a verified ID token, or an exchanged code.
+    pub async fn google_profile(&self, proof: GoogleProof) -> Result<ExternalProfile, ApiError> {
+        match proof {
+            GoogleProof::Credential(token) => {
+                self.oauth
+                    .verify_google_id_token(&token, async || self.mock_idp().await)
+                    .await
+            }
+            GoogleProof::Code(grant) => {
+                self.oauth
+                    .exchange(&self.identity, Provider::Google, &grant)
+                    .await
+            }
+        }
+    }
+
+    /// The mock Google provider exists in MOCK mode only; elsewhere `failed_precondition`.
+    pub fn require_mock_google(&self) -> Result<(), ApiError> {
+        if self.oauth.is_mock() {
+            Ok(())
+        } else {
+            Err(ApiError::precondition(
+                "the mock provider is available in MOCK data mode only",
+            ))
+        }
+    }
+
+    /// MOCK mode's mail step: mails `req.email` a link with a single-use code.
+    pub async fn mock_google_authorize(
+        &self,
+        req: &MockAuthorizeRequest,
+        client: &ClientInfo,
+        limits: (&Rule, &Rule),
+    ) -> Result<(), ApiError> {
+        self.require_mock_google()?;
+        self.limit_ip(limits.0, client).await?;
+        self.limit(limits.1, &crate::identity::normalize_email(&req.email))
+            .await?;
+        self.identity
+            .mock_authorize(MockAuthorization {
+                provider: Provider::Google,
+                email: &req.email,
+                name: req.name.as_deref(),
+                redirect_uri: &req.redirect_uri,
+                state: req.state.as_deref(),
+                code_challenge: req.code_challenge.as_deref(),
+            })
+            .await
+    }
+
+    /// MOCK mode's token endpoint: redeems a mailed code for an ID token of the mock issuer.
+    pub async fn mock_google_token(
+        &self,
+        req: MockTokenRequest,
+    ) -> Result<MockTokenResponse, ApiError> {
+        const TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+        self.require_mock_google()?;
+        let grant = CodeGrant {
+            code: req.code,
+            redirect_uri: req.redirect_uri,
+            code_verifier: req.code_verifier,
+        };
+        let profile = self
+            .oauth
+            .exchange(&self.identity, Provider::Google, &grant)
+            .await?;
+        let id_token =
+            self.mock_idp()
+                .await?
+                .google_id_token(&profile, self.oauth.google_audience(), TTL);
+        Ok(MockTokenResponse {
+            id_token,
+            expires_in: TTL.as_secs() as i64,
+        })
+    }
+
+    /// The mock identity provider's key (MOCK mode), loaded or generated on first use.
+    pub async fn mock_idp(&self) -> Result<Arc<MockIdp>, ApiError> {
+        self.mock_idp
+            .get_or_try_init(|| async { MockIdp::load(&self.db).await.map(Arc::new) })
+            .await
+            .cloned()
+            .map_err(ApiError::from)
     }
 
     /// Counts a hit of `rule` for `key` (an IP, a normalised email, a user id).

@@ -50,6 +50,11 @@ pub fn finish(
         ),
     );
     let error_ref = RefOr::Ref(utoipa::openapi::Ref::from_schema_name(error_schema_name));
+    for_each_operation(&mut api, |op| add_errors(op, &error_ref));
+    api
+}
+
+fn for_each_operation(api: &mut OpenApi, mut f: impl FnMut(&mut Operation)) {
     for item in api.paths.paths.values_mut() {
         for method in [
             HttpMethod::Get,
@@ -59,11 +64,10 @@ pub fn finish(
             HttpMethod::Delete,
         ] {
             if let Some(op) = operation_mut(item, method) {
-                add_errors(op, &error_ref);
+                f(op);
             }
         }
     }
-    api
 }
 
 fn operation_mut(
@@ -94,28 +98,66 @@ fn add_errors(op: &mut Operation, error_ref: &RefOr<utoipa::openapi::schema::Sch
         ("503", "Dependency unavailable or not configured"),
     ];
     for (status, description) in ERRORS {
-        op.responses
-            .responses
-            .entry(status.to_owned())
-            .or_insert_with(|| {
-                RefOr::T(
-                    ResponseBuilder::new()
-                        .description(description)
-                        .content(
-                            "application/json",
-                            ContentBuilder::new()
-                                .schema(Some(error_ref.clone()))
-                                .build(),
-                        )
-                        .build(),
-                )
-            });
+        add_error_response(op, error_ref, status, description);
     }
+}
+
+fn add_error_response(
+    op: &mut Operation,
+    error_ref: &RefOr<utoipa::openapi::schema::Schema>,
+    status: &str,
+    description: &str,
+) {
+    op.responses
+        .responses
+        .entry(status.to_owned())
+        .or_insert_with(|| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(error_ref.clone()))
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+}
+
+/// Documents one more error status on every operation (a product's own, e.g. Crenoir's 422),
+/// with the error schema `finish` registered.
+pub fn add_error_status(
+    api: &mut OpenApi,
+    error_schema_name: &str,
+    status: &str,
+    description: &str,
+) {
+    let error_ref = RefOr::Ref(utoipa::openapi::Ref::from_schema_name(error_schema_name));
+    for_each_operation(api, |op| {
+        add_error_response(op, &error_ref, status, description)
+    });
 }
 
 /// Convenience: the schema of a type, for `finish`.
 pub fn schema_of<T: PartialSchema>() -> RefOr<utoipa::openapi::schema::Schema> {
     T::schema()
+}
+
+/// Crenoir X MAP's error body: `{ "error": { code, message, details? } }`.
+#[derive(Serialize, ToSchema)]
+pub struct NestedError {
+    pub error: NestedErrorBody,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NestedErrorBody {
+    pub code: String,
+    pub message: String,
+    /// Present on validation failures: `{ fields: [{ field, message }] }`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 /// LeadGen's error body: `{ "error": { code, message, details, requestId } }`.

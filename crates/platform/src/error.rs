@@ -179,6 +179,17 @@ pub struct ErrorPayload {
     pub cause: Option<String>,
 }
 
+impl ErrorPayload {
+    /// An invalid argument that names its offending fields.
+    pub fn is_validation(&self) -> bool {
+        self.code == ErrorCode::InvalidArgument
+            && self
+                .details
+                .as_ref()
+                .is_some_and(|d| d.get("fields").is_some())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut res = Response::new(Body::empty());
@@ -202,7 +213,8 @@ impl IntoResponse for ApiError {
 pub enum ErrorFormat {
     /// `{ code, message, details }` (War Room's Encore shape; PawfectMatch).
     Flat,
-    /// `{ "error": { code, message } }` (Crenoir X MAP).
+    /// `{ "error": { code, message, details? } }` (Crenoir X MAP); `details` only when the
+    /// error has some (the offending fields of a validation failure).
     Nested,
     /// `{ "error": { code, message, details, requestId } }` (LeadGen).
     NestedWithRequestId,
@@ -212,7 +224,12 @@ impl ErrorFormat {
     pub fn body(self, p: &ErrorPayload, request_id: Option<&str>) -> Value {
         match self {
             Self::Flat => json!({ "code": p.code, "message": p.message, "details": p.details }),
-            Self::Nested => json!({ "error": { "code": p.code, "message": p.message } }),
+            Self::Nested => match &p.details {
+                Some(d) => {
+                    json!({ "error": { "code": p.code, "message": p.message, "details": d } })
+                }
+                None => json!({ "error": { "code": p.code, "message": p.message } }),
+            },
             Self::NestedWithRequestId => json!({ "error": {
                 "code": p.code, "message": p.message, "details": p.details, "requestId": request_id,
             }}),
@@ -225,6 +242,9 @@ impl ErrorFormat {
 pub struct ErrorShape {
     pub format: ErrorFormat,
     pub request_id_header: header::HeaderName,
+    /// The status of a validation failure (an error naming offending fields), when the
+    /// product's contract gives it its own (Crenoir X MAP: 422); `None` keeps the code's.
+    pub validation_status: Option<StatusCode>,
 }
 
 /// Middleware that writes every error response in the product's shape: `ApiError`s, and the
@@ -259,6 +279,11 @@ pub async fn error_shape_layer(
     }
     let (mut parts, _) = res.into_parts();
     parts.extensions.remove::<Arc<ErrorPayload>>();
+    if let Some(v) = shape.validation_status
+        && payload.is_validation()
+    {
+        parts.status = v;
+    }
     parts.headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

@@ -39,6 +39,8 @@ pub struct HttpOptions {
     pub request_timeout: Duration,
     /// `ETag` on JSON GET responses and `304` on a matching `If-None-Match`.
     pub etag: bool,
+    /// See `ErrorShape::validation_status`.
+    pub validation_status: Option<axum::http::StatusCode>,
 }
 
 impl HttpOptions {
@@ -52,6 +54,7 @@ impl HttpOptions {
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             etag: false,
+            validation_status: None,
         }
     }
 }
@@ -61,6 +64,7 @@ pub fn serve_stack(routes: Router, opts: &HttpOptions) -> Router {
     let shape = Arc::new(ErrorShape {
         format: opts.error_format,
         request_id_header: opts.request_id_header.clone(),
+        validation_status: opts.validation_status,
     });
     let product = opts.product;
     let handle = metrics_handle();

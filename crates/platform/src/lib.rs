@@ -10,12 +10,14 @@ pub mod error;
 pub mod extract;
 pub mod http;
 pub mod identity;
+pub mod keys;
 pub mod mail;
 pub mod migrations;
 pub mod observability;
 pub mod outbox;
 pub mod ratelimit;
 pub mod roles;
+pub mod saml;
 pub mod secrets;
 pub mod settings;
 

@@ -11,7 +11,7 @@ use sea_orm_migration::{
 
 /// Platform migrations, in order. Products append theirs after these.
 pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(M0001Identity)]
+    vec![Box::new(M0001Identity), Box::new(M0002Keys)]
 }
 
 struct M0001Identity;
@@ -184,5 +184,29 @@ impl MigrationTrait for M0001Identity {
         .await?;
         m.create_index(index("outbox", &["created_at"], false))
             .await
+    }
+}
+
+/// Keys the platform generates for itself (`crate::keys`).
+struct M0002Keys;
+
+impl MigrationName for M0002Keys {
+    fn name(&self) -> &str {
+        "m0002_platform_keys"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0002Keys {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(a("platform_keys"))
+                .col(string(a("name")).primary_key())
+                .col(text(a("value")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .take(),
+        )
+        .await
     }
 }

@@ -26,6 +26,27 @@ pub struct ProductSettings {
     pub trusted_proxies: Vec<IpAddr>,
     pub google: ProviderSettings,
     pub meta: ProviderSettings,
+    /// The enterprise SAML identity provider, for products that offer SAML sign-in.
+    pub saml: SamlSettings,
+}
+
+/// A SAML 2.0 identity provider as its operator describes it, and our service provider's
+/// entity id (default: the metadata URL).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamlSettings {
+    pub idp_entity_id: Option<String>,
+    pub idp_sso_url: Option<String>,
+    /// The IdP's signing certificate, PEM (or its base64 body).
+    pub idp_certificate: Option<String>,
+    pub sp_entity_id: Option<String>,
+}
+
+impl SamlSettings {
+    /// True when everything LIVE mode needs is set.
+    pub fn configured(&self) -> bool {
+        self.idp_entity_id.is_some() && self.idp_sso_url.is_some() && self.idp_certificate.is_some()
+    }
 }
 
 impl ProductSettings {
@@ -48,6 +69,7 @@ impl ProductSettings {
             trusted_proxies: Vec::new(),
             google: ProviderSettings::google(),
             meta: ProviderSettings::meta(),
+            saml: SamlSettings::default(),
         }
     }
 }

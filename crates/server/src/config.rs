@@ -12,7 +12,7 @@ use platform::{
     datamode::Mode,
     identity::oauth::ProviderSettings,
     secrets::{self, Secret},
-    settings::ProductSettings,
+    settings::{ProductSettings, SamlSettings},
 };
 use serde::Deserialize;
 
@@ -47,6 +47,8 @@ pub struct ProductFile {
     pub google: ProviderFile,
     #[serde(default)]
     pub meta: ProviderFile,
+    #[serde(default)]
+    pub saml: SamlSettings,
 }
 
 /// `[products.<name>.google]` / `.meta`: any key given replaces the built-in default.
@@ -58,6 +60,8 @@ pub struct ProviderFile {
     pub token_url: Option<String>,
     pub userinfo_url: Option<String>,
     pub redirect_uri: Option<String>,
+    pub jwks_url: Option<String>,
+    pub issuers: Option<Vec<String>>,
 }
 
 impl ProviderFile {
@@ -67,6 +71,8 @@ impl ProviderFile {
         p.token_url = self.token_url.clone().unwrap_or(p.token_url);
         p.userinfo_url = self.userinfo_url.clone().unwrap_or(p.userinfo_url);
         p.redirect_uri = self.redirect_uri.clone().or(p.redirect_uri);
+        p.jwks_url = self.jwks_url.clone().or(p.jwks_url);
+        p.issuers = self.issuers.clone().unwrap_or(p.issuers);
         p
     }
 }
@@ -180,6 +186,18 @@ pub fn product_settings(
         "GOOGLE_CLIENT_SECRET",
         "GOOGLE_REDIRECT_URI",
     );
+    // Google's endpoints and issuer, for proxies and test issuers.
+    s.google.token_url = env("GOOGLE_TOKEN_URL").unwrap_or(s.google.token_url);
+    s.google.userinfo_url = env("GOOGLE_USERINFO_URL").unwrap_or(s.google.userinfo_url);
+    s.google.jwks_url = env("GOOGLE_JWKS_URL").or(s.google.jwks_url);
+    s.google.issuers = env("GOOGLE_ISSUERS").map(list).unwrap_or(s.google.issuers);
+    s.saml = pf.saml.clone();
+    s.saml.idp_entity_id = env("SAML_IDP_ENTITY_ID").or(s.saml.idp_entity_id);
+    s.saml.idp_sso_url = env("SAML_IDP_SSO_URL").or(s.saml.idp_sso_url);
+    s.saml.sp_entity_id = env(&format!("{upper}_SAML_SP_ENTITY_ID")).or(s.saml.sp_entity_id);
+    if let Some(cert) = env("SAML_IDP_CERT").or(s.saml.idp_certificate.take()) {
+        s.saml.idp_certificate = Some(certificate_text(cert)?);
+    }
     s.meta = provider(
         pf.meta.over(ProviderSettings::meta()),
         "META_APP_ID",
@@ -187,6 +205,15 @@ pub fn product_settings(
         "META_REDIRECT_URI",
     );
     Ok(s)
+}
+
+/// A certificate given inline (PEM or base64) or as the path of a PEM file.
+fn certificate_text(v: String) -> anyhow::Result<String> {
+    let looks_inline = v.contains("BEGIN CERTIFICATE") || (v.len() > 200 && !v.contains('/'));
+    if looks_inline {
+        return Ok(v);
+    }
+    std::fs::read_to_string(&v).with_context(|| format!("reading the SAML IdP certificate {v}"))
 }
 
 fn provider(mut p: ProviderSettings, id: &str, secret: &str, redirect: &str) -> ProviderSettings {

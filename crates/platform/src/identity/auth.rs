@@ -1,19 +1,26 @@
 //! `AuthUser`: the authenticated caller, extracted from a Bearer token (or, for products
-//! that keep tokens in cookies, a cookie), checked against its live session on every request.
+//! that keep tokens in cookies, the access cookie), checked against its live session on every
+//! request. A cookie-authenticated state-changing request must pass the CSRF double submit.
 
 use axum::{
     extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri},
     http::{header, request::Parts},
 };
+use axum_extra::extract::CookieJar;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{Identity, User};
-use crate::{error::ApiError, extract::ClientInfo};
+use crate::{cookies::CookiePolicy, error::ApiError, extract::ClientInfo};
 
 /// Product state that carries an identity service.
 pub trait HasIdentity {
     fn identity(&self) -> &Identity;
+
+    /// The product's session cookies when its access token travels in one.
+    fn session_cookies(&self) -> Option<&CookiePolicy> {
+        None
+    }
 }
 
 /// The caller of an authenticated endpoint.
@@ -32,6 +39,30 @@ impl AuthUser {
     }
 }
 
+/// The access token of the request: the Bearer header, else the access cookie, which for a
+/// state-changing method must come with the CSRF header. `Ok(None)`: no credentials at all.
+fn presented_token(
+    parts: &Parts,
+    cookies: Option<&CookiePolicy>,
+) -> Result<Option<String>, ApiError> {
+    if parts.headers.contains_key(header::AUTHORIZATION) {
+        return bearer(parts)
+            .map(|t| Some(t.to_owned()))
+            .ok_or_else(|| ApiError::unauthenticated("malformed Authorization header"));
+    }
+    let Some(policy) = cookies else {
+        return Ok(None);
+    };
+    let jar = CookieJar::from_headers(&parts.headers);
+    let Some(token) = policy.access_token(&jar) else {
+        return Ok(None);
+    };
+    if !parts.method.is_safe() {
+        policy.check_csrf(&jar, &parts.headers)?;
+    }
+    Ok(Some(token.to_owned()))
+}
+
 fn bearer(parts: &Parts) -> Option<&str> {
     let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
@@ -44,10 +75,14 @@ impl<S: HasIdentity + Send + Sync> FromRequestParts<S> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let token =
-            bearer(parts).ok_or_else(|| ApiError::unauthenticated("missing bearer token"))?;
+        let token = presented_token(parts, state.session_cookies())?.ok_or_else(|| {
+            ApiError::unauthenticated(match state.session_cookies() {
+                Some(_) => "not signed in",
+                None => "missing bearer token",
+            })
+        })?;
         let identity = state.identity();
-        let (user, session, claims) = identity.authenticate(token).await?;
+        let (user, session, claims) = identity.authenticate(&token).await?;
         let client = ClientInfo::from_parts(parts);
         identity.touch_session(&session).await?;
         if let Some(admin) = claims.imp {
@@ -76,8 +111,9 @@ impl<S: HasIdentity + Send + Sync> FromRequestParts<S> for AuthUser {
     }
 }
 
-/// `Option<AuthUser>`: `None` without an `Authorization` header; a present but bad token is
-/// still an error (a client that sent credentials should learn they failed).
+/// `Option<AuthUser>`: `None` without credentials (no `Authorization` header, no access
+/// cookie); present but bad ones are still an error (a client that sent credentials should
+/// learn they failed).
 impl<S: HasIdentity + Send + Sync> OptionalFromRequestParts<S> for AuthUser {
     type Rejection = ApiError;
 
@@ -85,7 +121,12 @@ impl<S: HasIdentity + Send + Sync> OptionalFromRequestParts<S> for AuthUser {
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        if !parts.headers.contains_key(header::AUTHORIZATION) {
+        let cookies = state.session_cookies();
+        let has_cookie = cookies.is_some_and(|p| {
+            p.access_token(&CookieJar::from_headers(&parts.headers))
+                .is_some()
+        });
+        if !parts.headers.contains_key(header::AUTHORIZATION) && !has_cookie {
             return Ok(None);
         }
         <Self as FromRequestParts<S>>::from_request_parts(parts, state)

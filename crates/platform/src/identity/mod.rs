@@ -5,8 +5,11 @@
 pub mod auth;
 pub mod crypto;
 pub mod entities;
+pub mod google;
+pub mod mockidp;
 pub mod oauth;
 mod onetime;
+pub mod saml_login;
 mod sessions;
 mod totp2fa;
 mod users;

@@ -14,7 +14,10 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{Identity, IssuedTokens, NewUser, User, auth::AuthUser, entities::oauth_identity};
+use super::{
+    Identity, IssuedTokens, NewUser, User, auth::AuthUser, entities::oauth_identity,
+    google::IdTokenVerifier, mockidp::MockIdp,
+};
 use crate::{
     datamode::{DataMode, VendorState},
     db::is_unique_violation,
@@ -30,6 +33,8 @@ const MOCK_CODE_TTL: Duration = Duration::from_secs(600);
 pub enum Provider {
     Google,
     Meta,
+    /// A SAML 2.0 identity provider (subjects are `<IdP entity id>|<NameID>`).
+    Saml,
 }
 
 impl Provider {
@@ -37,6 +42,7 @@ impl Provider {
         match self {
             Self::Google => "google",
             Self::Meta => "meta",
+            Self::Saml => "saml",
         }
     }
 
@@ -48,6 +54,7 @@ impl Provider {
         }
     }
 
+    /// The OAuth providers (SAML is configured per product, not here).
     pub const ALL: [Provider; 2] = [Provider::Google, Provider::Meta];
 }
 
@@ -71,6 +78,10 @@ pub struct ProviderSettings {
     pub userinfo_url: String,
     /// Used when the client does not send `redirectUri`.
     pub redirect_uri: Option<String>,
+    /// Where the provider publishes the keys of its ID tokens (OpenID Connect providers).
+    pub jwks_url: Option<String>,
+    /// Accepted `iss` values of its ID tokens.
+    pub issuers: Vec<String>,
 }
 
 impl ProviderSettings {
@@ -81,6 +92,12 @@ impl ProviderSettings {
             token_url: "https://oauth2.googleapis.com/token".into(),
             userinfo_url: "https://openidconnect.googleapis.com/v1/userinfo".into(),
             redirect_uri: None,
+            jwks_url: Some("https://www.googleapis.com/oauth2/v3/certs".into()),
+            // Google documents both spellings.
+            issuers: vec![
+                "https://accounts.google.com".into(),
+                "accounts.google.com".into(),
+            ],
         }
     }
 
@@ -91,6 +108,8 @@ impl ProviderSettings {
             token_url: "https://graph.facebook.com/v19.0/oauth/access_token".into(),
             userinfo_url: "https://graph.facebook.com/v19.0/me".into(),
             redirect_uri: None,
+            jwks_url: None,
+            issuers: Vec::new(),
         }
     }
 
@@ -113,6 +132,8 @@ pub struct OAuthProviders {
     meta: ProviderSettings,
     http: reqwest::Client,
     mode: DataMode,
+    /// Google ID tokens, checked against Google's published keys (LIVE).
+    google_ids: std::sync::Arc<IdTokenVerifier>,
 }
 
 #[derive(Deserialize)]
@@ -143,23 +164,60 @@ impl OAuthProviders {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("static reqwest configuration is valid");
+        let google_ids = std::sync::Arc::new(IdTokenVerifier::new(
+            http.clone(),
+            google.jwks_url.clone().unwrap_or_default(),
+            google.issuers.clone(),
+            google.client_id.clone().unwrap_or_default(),
+        ));
         Self {
             google,
             meta,
             http,
             mode,
+            google_ids,
         }
     }
 
-    fn settings(&self, p: Provider) -> &ProviderSettings {
+    /// The `aud` Google ID tokens must carry: our client id (the mock issuer's own without one).
+    pub fn google_audience(&self) -> &str {
+        self.google
+            .client_id
+            .as_deref()
+            .unwrap_or(super::google::MOCK_CLIENT_ID)
+    }
+
+    /// Verifies a Google ID token (a Sign in with Google `credential`): against Google's keys
+    /// in LIVE mode, against the mock issuer's key (`mock`, loaded on demand) in MOCK mode.
+    pub async fn verify_google_id_token<F>(
+        &self,
+        token: &str,
+        mock: F,
+    ) -> ApiResult<ExternalProfile>
+    where
+        F: AsyncFnOnce() -> ApiResult<std::sync::Arc<MockIdp>>,
+    {
+        match self.state(Provider::Google) {
+            VendorState::Mock => mock().await?.verify_google(token, self.google_audience()),
+            VendorState::Live if self.google.jwks_url.is_some() => {
+                self.google_ids.verify(token).await
+            }
+            _ => Err(ApiError::unavailable(
+                "Google sign-in is not configured: set GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET (and GOOGLE_JWKS_URL)",
+            )),
+        }
+    }
+
+    fn settings(&self, p: Provider) -> Option<&ProviderSettings> {
         match p {
-            Provider::Google => &self.google,
-            Provider::Meta => &self.meta,
+            Provider::Google => Some(&self.google),
+            Provider::Meta => Some(&self.meta),
+            Provider::Saml => None,
         }
     }
 
     pub fn state(&self, p: Provider) -> VendorState {
-        VendorState::of(&self.mode, self.settings(p).configured())
+        VendorState::of(&self.mode, self.settings(p).is_some_and(|s| s.configured()))
     }
 
     pub fn is_mock(&self) -> bool {
@@ -174,22 +232,31 @@ impl OAuthProviders {
         p: Provider,
         grant: &CodeGrant,
     ) -> ApiResult<ExternalProfile> {
+        let Some(s) = self.settings(p) else {
+            return Err(ApiError::invalid(
+                "this provider does not sign in with an authorization code",
+            ));
+        };
         match self.state(p) {
-            VendorState::Mock => identity.redeem_mock_code(p, &grant.code).await,
-            VendorState::Live => self.exchange_live(p, grant).await,
+            VendorState::Mock => identity.redeem_mock_code(p, grant).await,
+            VendorState::Live => self.exchange_live(p, s, grant).await,
             VendorState::Unconfigured => Err(ApiError::unavailable(match p {
-                Provider::Google => {
-                    "Google sign-in is not configured: set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET"
-                }
                 Provider::Meta => {
                     "Meta sign-in is not configured: set META_APP_ID and META_APP_SECRET"
+                }
+                _ => {
+                    "Google sign-in is not configured: set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET"
                 }
             })),
         }
     }
 
-    async fn exchange_live(&self, p: Provider, grant: &CodeGrant) -> ApiResult<ExternalProfile> {
-        let s = self.settings(p);
+    async fn exchange_live(
+        &self,
+        p: Provider,
+        s: &ProviderSettings,
+        grant: &CodeGrant,
+    ) -> ApiResult<ExternalProfile> {
         let client_id = s.client_id.clone().unwrap_or_default();
         let secret = s
             .client_secret
@@ -211,14 +278,14 @@ impl OAuthProviders {
         if let Some(v) = &grant.code_verifier {
             form.push(("code_verifier", v.clone()));
         }
+        // Google's token endpoint takes a form POST; Meta's Graph API documents a GET.
         let token_req = match p {
-            // Google's token endpoint takes a form POST; Meta's Graph API documents a GET.
-            Provider::Google => self.http.post(&s.token_url).form(&form),
             Provider::Meta => self.http.get(&s.token_url).query(&form),
+            _ => self.http.post(&s.token_url).form(&form),
         };
         let token: TokenResponse = read_json(token_req, p, "token").await?;
         match p {
-            Provider::Google => {
+            Provider::Google | Provider::Saml => {
                 let info: GoogleUserInfo = read_json(
                     self.http
                         .get(&s.userinfo_url)
@@ -285,6 +352,31 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// What the mock provider's authorization step receives.
+#[derive(Clone, Copy, Debug)]
+pub struct MockAuthorization<'a> {
+    pub provider: Provider,
+    pub email: &'a str,
+    pub name: Option<&'a str>,
+    pub redirect_uri: &'a str,
+    pub state: Option<&'a str>,
+    /// PKCE S256 challenge, when the client uses PKCE.
+    pub code_challenge: Option<&'a str>,
+}
+
+/// The S256 PKCE challenge of a verifier (RFC 7636 §4.2).
+pub fn pkce_challenge(verifier: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// A PKCE verifier or S256 challenge: 43 to 128 unreserved characters (RFC 7636 §4.1).
+pub fn is_pkce_value(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
 fn mock_subject(p: Provider, email: &str) -> String {
     let digest = Sha256::digest(format!("{}:{}", p.as_str(), email).as_bytes());
     format!("mock-{}", &hex::encode(digest)[..24])
@@ -292,14 +384,16 @@ fn mock_subject(p: Provider, email: &str) -> String {
 
 impl Identity {
     /// MOCK mode's authorization step: mails a sign-in link with a single-use code to `email`.
-    pub async fn mock_authorize(
-        &self,
-        p: Provider,
-        email: &str,
-        name: Option<&str>,
-        redirect_uri: &str,
-        state: Option<&str>,
-    ) -> ApiResult<()> {
+    /// A PKCE `code_challenge` (S256) binds the code to the client's verifier, as at Google.
+    pub async fn mock_authorize(&self, req: MockAuthorization<'_>) -> ApiResult<()> {
+        let MockAuthorization {
+            provider: p,
+            email,
+            name,
+            redirect_uri,
+            state,
+            code_challenge,
+        } = req;
         let email = super::normalize_email(email);
         if !super::is_valid_email(&email) {
             return Err(ApiError::validation(vec![super::field(
@@ -309,19 +403,23 @@ impl Identity {
         }
         let mut url = url::Url::parse(redirect_uri)
             .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .filter(|u| {
-                self.cfg
-                    .redirect_origins
-                    .contains(&u.origin().ascii_serialization())
-            })
+            .filter(|_| self.is_app_url(redirect_uri))
             .ok_or_else(|| {
                 ApiError::validation(vec![super::field(
                     "redirectUri",
                     "must be a URL of this app",
                 )])
             })?;
-        let data = json!({ "provider": p.as_str(), "email": email, "name": name });
+        if code_challenge.is_some_and(|c| !is_pkce_value(c)) {
+            return Err(ApiError::validation(vec![super::field(
+                "codeChallenge",
+                "must be the base64url SHA-256 of the code verifier (43 characters)",
+            )]));
+        }
+        let data = json!({
+            "provider": p.as_str(), "email": email, "name": name,
+            "redirectUri": redirect_uri, "codeChallenge": code_challenge,
+        });
         let code = self
             .issue_one_time(None, MOCK_SIGN_IN, MOCK_CODE_TTL, Some(data))
             .await?;
@@ -344,16 +442,29 @@ impl Identity {
             .await
     }
 
-    async fn redeem_mock_code(&self, p: Provider, code: &str) -> ApiResult<ExternalProfile> {
+    async fn redeem_mock_code(&self, p: Provider, grant: &CodeGrant) -> ApiResult<ExternalProfile> {
         let bad =
             || ApiError::unauthenticated(format!("{} rejected the authorization code", p.as_str()));
         let row = self
-            .consume_one_time(code, MOCK_SIGN_IN)
+            .consume_one_time(&grant.code, MOCK_SIGN_IN)
             .await?
             .ok_or_else(bad)?;
         let data = row.data.unwrap_or_default();
         if data["provider"] != p.as_str() {
             return Err(bad());
+        }
+        // As at a real provider: the redirect URI, when sent, must be the one authorized, and
+        // a code issued for a PKCE challenge needs the verifier that hashes to it.
+        if let Some(uri) = &grant.redirect_uri
+            && data["redirectUri"].as_str().is_some_and(|r| r != uri)
+        {
+            return Err(bad());
+        }
+        if let Some(challenge) = data["codeChallenge"].as_str() {
+            let verifier = grant.code_verifier.as_deref().ok_or_else(bad)?;
+            if pkce_challenge(verifier) != challenge {
+                return Err(bad());
+            }
         }
         let email = data["email"].as_str().ok_or_else(bad)?.to_owned();
         Ok(ExternalProfile {
@@ -409,6 +520,14 @@ impl Identity {
                             "an account with this email exists: sign in to it and link {provider} from there"
                         )));
                     }
+                    // A product that admits verified addresses only creates no account for
+                    // an address the provider has not verified.
+                    None if self.cfg.require_verified_email && !profile.email_verified => {
+                        return Err(ApiError::forbidden(format!(
+                            "{provider} has not verified this email address"
+                        ))
+                        .with_details(json!({ "emailNotVerified": true })));
+                    }
                     None => {
                         let name = profile
                             .name
@@ -437,6 +556,7 @@ impl Identity {
                 }
             }
         };
+        self.check_may_sign_in(&user)?;
         let tokens = self.start_session(&user, client, None).await?;
         let user = self.touch_login(user).await?;
         self.log_event(

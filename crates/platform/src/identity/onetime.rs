@@ -33,6 +33,31 @@ impl Identity {
         Ok(token)
     }
 
+    /// Records `key` under `purpose` as spent, for `ttl`: true the first time, false when it
+    /// was recorded before (a replay). The unique hash makes concurrent claims yield one true.
+    pub(crate) async fn claim_once(
+        &self,
+        purpose: &str,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<bool, sea_orm::DbErr> {
+        let row = ott::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(None),
+            purpose: Set(purpose.to_owned()),
+            token_hash: Set(crypto::token_hash(&format!("{purpose}:{key}"))),
+            data: Set(None),
+            created_at: Set(now()),
+            expires_at: Set(now() + chrono_dur(ttl)),
+            used_at: Set(Some(now())),
+        };
+        match row.insert(&self.db).await {
+            Ok(_) => Ok(true),
+            Err(e) if crate::db::is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Marks the token used and returns it, if it exists for `purpose`, is unused and
     /// unexpired. The conditional update makes two concurrent uses yield one success.
     pub(crate) async fn consume_one_time(

@@ -138,12 +138,7 @@ impl Identity {
             return Err(invalid_credentials());
         }
         let user = user.ok_or_else(invalid_credentials)?;
-        if self.cfg.require_verified_email && !user.email_verified {
-            return Err(
-                ApiError::forbidden("verify your email address before signing in")
-                    .with_details(json!({ "emailNotVerified": true })),
-            );
-        }
+        self.check_may_sign_in(&user)?;
         if user.totp_enabled {
             let Some(code) = second_factor.filter(|c| !c.trim().is_empty()) else {
                 return Err(ApiError::unauthenticated("two-factor code required")
@@ -410,5 +405,19 @@ impl Identity {
         )
         .await;
         Ok((target, tokens))
+    }
+}
+
+impl Identity {
+    /// The policy's sign-in gate: with `require_verified_email`, an unverified account gets
+    /// 403 (`details.emailNotVerified`) whichever way it signs in.
+    pub(crate) fn check_may_sign_in(&self, user: &User) -> ApiResult<()> {
+        if self.cfg.require_verified_email && !user.email_verified {
+            return Err(
+                ApiError::forbidden("verify your email address before signing in")
+                    .with_details(json!({ "emailNotVerified": true })),
+            );
+        }
+        Ok(())
     }
 }

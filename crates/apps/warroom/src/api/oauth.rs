@@ -8,7 +8,7 @@ use platform::{
     extract::{ClientInfo, Json},
     identity::{
         auth::AuthUser,
-        oauth::{CodeGrant, Provider},
+        oauth::{CodeGrant, MockAuthorization, Provider},
     },
 };
 use serde::{Deserialize, Serialize};
@@ -135,6 +135,14 @@ pub struct MockAuthorizeRequest {
     #[schema(format = "uri")]
     pub redirect_uri: String,
     pub state: Option<String>,
+    /// PKCE: base64url SHA-256 of the verifier; the code is then redeemed only with
+    /// `codeVerifier`.
+    #[schema(
+        min_length = 43,
+        max_length = 128,
+        pattern = "^[A-Za-z0-9._~-]{43,128}$"
+    )]
+    pub code_challenge: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -168,13 +176,14 @@ pub async fn mock_authorize(
         ProviderName::Meta => Provider::Meta,
     };
     ctx.identity
-        .mock_authorize(
-            p,
-            &req.email,
-            req.name.as_deref(),
-            &req.redirect_uri,
-            req.state.as_deref(),
-        )
+        .mock_authorize(MockAuthorization {
+            provider: p,
+            email: &req.email,
+            name: req.name.as_deref(),
+            redirect_uri: &req.redirect_uri,
+            state: req.state.as_deref(),
+            code_challenge: req.code_challenge.as_deref(),
+        })
         .await?;
     Ok((
         StatusCode::ACCEPTED,
