@@ -26,6 +26,9 @@
 set -euo pipefail
 
 product=${1:-warroom}
+# How the admin signs in: email + password at $api/auth/login, or (Crenoir X MAP, which has no
+# password sign-in) the mock Google provider, its mailed code read from the product's database.
+signin=password
 # Per product: where sign-in lives, what answers when the server is up, and the operations
 # that change what every later request sees (fuzzed alone, last; see below).
 case "$product" in
@@ -42,6 +45,12 @@ pawfect)
     health=/readyz
     run_alone=("POST /api/v1/auth/logout" "POST /api/auth/logout")
     ;;
+crenoir)
+    api=/auth
+    health=/api/health
+    signin=mock_google
+    run_alone=("POST /auth/logout")
+    ;;
 leadgen)
     api=/api
     # LeadGen's seed names no health endpoint; the document answering means the server is up.
@@ -49,7 +58,7 @@ leadgen)
     run_alone=("POST /api/auth/logout")
     ;;
 *)
-    echo "schemathesis.sh: unknown product '$product' (known: warroom, pawfect, leadgen)" >&2
+    echo "schemathesis.sh: unknown product '$product' (known: warroom, pawfect, crenoir, leadgen)" >&2
     exit 2
     ;;
 esac
@@ -165,6 +174,23 @@ printf '+ %s user create %s --email %s --password <generated> --role admin --dat
 
 login() {
     local body
+    if [ "$signin" = mock_google ]; then
+        # The mock provider mails a single-use code (MOCK mode's outbox, in the product's SQLite
+        # database); the sign-in sets the access token as a cookie, which also works as Bearer.
+        curl -fsS -o /dev/null -X POST "$base/auth/google/mock/authorize" -H 'Content-Type: application/json' \
+            -d "{\"email\": \"$email\", \"redirectUri\": \"$base/signed-in\"}"
+        body=$(python3 - "$data_dir/$product.db" "$email" <<'PY'
+import json, re, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+(text,) = db.execute("select body from outbox where recipient = ? order by created_at desc limit 1",
+                     (sys.argv[2],)).fetchone()
+print(json.dumps({"code": re.search(r"[?&]code=([^&\s]+)", text).group(1)}))
+PY
+)
+        curl -fsS -D - -o /dev/null -X POST "$base$api/google/login" -H 'Content-Type: application/json' -d "$body" |
+            python3 -c 'import re, sys; print(re.search(r"(?im)^set-cookie: access_token=([^;]+)", sys.stdin.read()).group(1))'
+        return
+    fi
     body=$(python3 -c 'import json, sys; print(json.dumps({"email": sys.argv[1], "password": sys.argv[2]}))' \
         "$email" "$password")
     curl -fsS -X POST "$base$api/auth/login" -H 'Content-Type: application/json' -d "$body" |
@@ -173,8 +199,7 @@ login() {
 # Operations that change what every later request sees (run_alone, per product above) are
 # fuzzed alone, each with a session of its own, after the main pass, so that the main pass
 # keeps a working token and MOCK mode.
-printf '+ curl -fsS -X POST %s%s/auth/login -d {"email": "%s", "password": ...}  (%d sessions)\n' \
-    "$base" "$api" "$email" $((${#run_alone[@]} + 1))
+printf '+ sign in (%s) as %s at %s  (%d sessions)\n' "$signin" "$email" "$base" $((${#run_alone[@]} + 1))
 token=$(login)
 alone_tokens=()
 for _ in "${run_alone[@]}"; do

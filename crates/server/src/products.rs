@@ -10,11 +10,17 @@ use tokio::net::TcpListener;
 pub enum Product {
     Warroom,
     Pawfect,
+    Crenoir,
     Leadgen,
 }
 
 impl Product {
-    pub const ALL: [Product; 3] = [Product::Warroom, Product::Pawfect, Product::Leadgen];
+    pub const ALL: [Product; 4] = [
+        Product::Warroom,
+        Product::Pawfect,
+        Product::Crenoir,
+        Product::Leadgen,
+    ];
 
     pub fn or_all(named: Vec<Product>) -> Vec<Product> {
         if named.is_empty() {
@@ -28,6 +34,7 @@ impl Product {
         match self {
             Self::Warroom => warroom::PRODUCT,
             Self::Pawfect => pawfect::PRODUCT,
+            Self::Crenoir => crenoir::PRODUCT,
             Self::Leadgen => leadgen::PRODUCT,
         }
     }
@@ -36,6 +43,7 @@ impl Product {
         match self {
             Self::Warroom => warroom::DEFAULT_PORT,
             Self::Pawfect => pawfect::DEFAULT_PORT,
+            Self::Crenoir => crenoir::DEFAULT_PORT,
             Self::Leadgen => leadgen::DEFAULT_PORT,
         }
     }
@@ -44,6 +52,7 @@ impl Product {
         match self {
             Self::Warroom => "/api/v1",
             Self::Pawfect => "/api/v1 (web), /api (mobile)",
+            Self::Crenoir => "/auth, /api",
             Self::Leadgen => "/api",
         }
     }
@@ -52,6 +61,7 @@ impl Product {
         match self {
             Self::Warroom => warroom::migrate(&s.database_url).await,
             Self::Pawfect => pawfect::migrate(&s.database_url).await,
+            Self::Crenoir => crenoir::migrate(&s.database_url).await,
             Self::Leadgen => leadgen::migrate(&s.database_url).await,
         }
     }
@@ -73,6 +83,10 @@ impl Product {
                 .await?
                 .id
                 .to_string()),
+            Self::Crenoir => Ok(crenoir::create_user(s, email, password, name, role)
+                .await?
+                .id
+                .to_string()),
             Self::Leadgen => Ok(leadgen::create_user(s, email, password, name, role)
                 .await?
                 .id
@@ -85,6 +99,7 @@ impl Product {
         let doc = match self {
             Self::Warroom => warroom::openapi(),
             Self::Pawfect => pawfect::openapi(),
+            Self::Crenoir => crenoir::openapi(),
             Self::Leadgen => leadgen::openapi(),
         };
         Ok(doc.to_pretty_json()?)
@@ -108,6 +123,11 @@ pub async fn serve(products: Vec<(Product, ProductSettings)>) -> anyhow::Result<
             Product::Pawfect => {
                 let app = pawfect::build(&settings).await?;
                 let needs_admin = !pawfect::has_admin(&app.ctx).await?;
+                (app.router, needs_admin)
+            }
+            Product::Crenoir => {
+                let app = crenoir::build(&settings).await?;
+                let needs_admin = !crenoir::has_admin(&app.ctx).await?;
                 (app.router, needs_admin)
             }
             Product::Leadgen => {

@@ -195,3 +195,74 @@ fn serve_prints_urls_and_the_first_admin_command_then_stops_on_sigterm() {
         key
     );
 }
+
+#[test]
+fn crenoir_documents_its_sign_in_endpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = basalt(dir.path())
+        .args(["openapi", "crenoir"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for path in [
+        "/auth/google/login",
+        "/auth/saml/login",
+        "/auth/saml/metadata",
+        "/auth/user/profile",
+        "/auth/logout",
+        "/auth/refresh",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+    assert!(doc["paths"]["/auth/google/login"]["post"]["responses"]["422"].is_object());
+}
+
+/// `basalt serve` with no product names starts all four, each on its own port.
+#[test]
+fn serve_without_names_starts_every_product() {
+    let dir = tempfile::tempdir().unwrap();
+    let products = [
+        ("warroom", "War Room"),
+        ("pawfect", "PawfectMatch"),
+        ("crenoir", "Crenoir X MAP"),
+        ("leadgen", "LeadGen"),
+    ];
+    let mut cmd = basalt(dir.path());
+    cmd.arg("serve")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let ports: Vec<u16> = products.iter().map(|_| free_port()).collect();
+    for ((name, _), port) in products.iter().zip(&ports) {
+        cmd.env(
+            format!("{}_LISTEN", name.to_uppercase()),
+            format!("127.0.0.1:{port}"),
+        );
+    }
+    let mut child = cmd.spawn().unwrap();
+    for ((name, title), port) in products.iter().zip(&ports) {
+        wait_healthy(*port);
+        let doc = http_get(*port, "/openapi.json");
+        assert!(
+            doc.contains(title),
+            "{name} on {port} serves another document"
+        );
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// A minimal HTTP/1.1 GET (the binary's tests need no HTTP client for one request).
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
