@@ -5,13 +5,21 @@ use axum::{extract::State, http::StatusCode};
 use platform::{
     ApiError,
     extract::{ClientInfo, Json},
-    identity::auth::AuthUser,
+    identity::{
+        IssuedTokens, User,
+        auth::AuthUser,
+        google::{GoogleSignIn, MockAuthorizeRequest, MockTokenRequest, MockTokenResponse},
+    },
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::types::{OK, OrganizationView, Success, UserView};
-use crate::{Ctx, service::accounts};
+use crate::{
+    Ctx,
+    db::organizations::Organization,
+    service::{access, accounts},
+};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -87,13 +95,60 @@ pub async fn login(
     Json(req): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let (user, t, org) = accounts::login(&ctx, &req.email, &req.password, &client).await?;
-    Ok(Json(LoginResponse {
+    Ok(login_response(&user, t, &org))
+}
+
+fn login_response(user: &User, t: IssuedTokens, org: &Organization) -> Json<LoginResponse> {
+    Json(LoginResponse {
         access_token: t.access_token,
         refresh_token: t.refresh_token.unwrap_or_default(),
         expires_in: t.expires_in,
-        user: (&user).into(),
-        organization: (&org).into(),
-    }))
+        user: user.into(),
+        organization: org.into(),
+    })
+}
+
+/// `POST /api/auth/google`: signs in with Google, `{ credential }` (an ID token from Sign in
+/// with Google) or `{ code, redirectUri?, codeVerifier? }`. A new person gets an organization
+/// as at registration; Google must have verified the address.
+#[utoipa::path(post, path = "/auth/google", tag = "auth", request_body = GoogleSignIn,
+    responses((status = 200, body = LoginResponse)))]
+pub async fn google(
+    State(ctx): State<Ctx>,
+    client: ClientInfo,
+    Json(req): Json<GoogleSignIn>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let (user, t, org) = accounts::google_sign_in(&ctx, req.proof()?, &client).await?;
+    Ok(login_response(&user, t, &org))
+}
+
+/// `POST /api/auth/google/mock/authorize` (MOCK mode only): the mock Google consent step. It
+/// mails a sign-in link with a single-use `code` to the address (see the outbox); knowing an
+/// address is not enough to sign in.
+#[utoipa::path(post, path = "/auth/google/mock/authorize", tag = "mock", request_body = MockAuthorizeRequest,
+    responses((status = 202, body = Success)))]
+pub async fn google_mock_authorize(
+    State(ctx): State<Ctx>,
+    client: ClientInfo,
+    Json(req): Json<MockAuthorizeRequest>,
+) -> Result<(StatusCode, Json<Success>), ApiError> {
+    let limits = (&access::MOCK_GOOGLE_IP, &access::MOCK_GOOGLE_EMAIL);
+    ctx.mock_google_authorize(&req, &client, limits).await?;
+    Ok((StatusCode::ACCEPTED, Json(OK)))
+}
+
+/// `POST /api/auth/google/mock/token` (MOCK mode only): redeems a mailed code for an ID token
+/// of the mock issuer, accepted as `credential` by `POST /api/auth/google`.
+#[utoipa::path(post, path = "/auth/google/mock/token", tag = "mock", request_body = MockTokenRequest,
+    responses((status = 200, body = MockTokenResponse)))]
+pub async fn google_mock_token(
+    State(ctx): State<Ctx>,
+    client: ClientInfo,
+    Json(req): Json<MockTokenRequest>,
+) -> Result<Json<MockTokenResponse>, ApiError> {
+    ctx.require_mock_google()?;
+    ctx.limit_ip(&access::MOCK_GOOGLE_IP, &client).await?;
+    Ok(Json(ctx.mock_google_token(req).await?))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -24,7 +24,9 @@ use crate::{Ctx, service::access};
     description = "AI lead generation (seed 004), served by Basalt. \
     Errors are `{ \"error\": { code, message, details, requestId } }`. Rate-limited routes answer with \
     `X-RateLimit-Limit/Remaining/Reset` and, when exceeded, 429 with `Retry-After`. Authenticate with \
-    `Authorization: Bearer <accessToken>` from `/api/auth/login`; accounts must verify their email first."
+    `Authorization: Bearer <accessToken>` from `/api/auth/login` or `/api/auth/google`; accounts must verify their \
+    email first. In MOCK data mode Google sign-in works offline through `/api/auth/google/mock/*`, which mails a \
+    sign-in link to the address (see the outbox)."
 ))]
 struct ApiDoc;
 
@@ -33,6 +35,9 @@ pub fn openapi_router() -> OpenApiRouter<Ctx> {
     let api = OpenApiRouter::new()
         .routes(routes!(auth::register))
         .routes(routes!(auth::login))
+        .routes(routes!(auth::google))
+        .routes(routes!(auth::google_mock_authorize))
+        .routes(routes!(auth::google_mock_token))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::verify))
         .routes(routes!(auth::reset_password))

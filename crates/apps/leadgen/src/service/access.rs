@@ -39,6 +39,12 @@ pub const LIMITS: &[RouteLimit] = &[
         route: "/api/auth/login",
         rule: Rule::new("login_ip", 20, MINUTE, KeyKind::Ip),
     },
+    // Google sign-in is a login: the same 20 per minute per IP.
+    RouteLimit {
+        method: "POST",
+        route: "/api/auth/google",
+        rule: Rule::new("google_login_ip", 20, MINUTE, KeyKind::Ip),
+    },
     RouteLimit {
         method: "POST",
         route: "/api/auth/verify",
@@ -50,6 +56,11 @@ pub const LIMITS: &[RouteLimit] = &[
         rule: Rule::new("reset_email", 5, HOUR, KeyKind::Email),
     },
 ];
+
+/// The mock Google provider (MOCK mode), which mails links: per IP, and per address so the
+/// outbox cannot be flooded for one person.
+pub const MOCK_GOOGLE_IP: Rule = Rule::new("mock_google_ip", 20, MINUTE, KeyKind::Ip);
+pub const MOCK_GOOGLE_EMAIL: Rule = Rule::new("mock_google_email", 5, 15 * MINUTE, KeyKind::Email);
 
 impl Ctx {
     /// `permission_denied` unless the caller's role grants `action` on `resource`.

@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod errors;
+mod google;
 mod helpers;
 mod rate_limits;
 mod tokens;
