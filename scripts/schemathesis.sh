@@ -29,6 +29,8 @@ product=${1:-warroom}
 # How the admin signs in: email + password at $api/auth/login, or (Crenoir X MAP, which has no
 # password sign-in) the mock Google provider, its mailed code read from the product's database.
 signin=password
+# Where the signed-in caller reads themselves (checks that the admin's session survived).
+me=
 # Per product: where sign-in lives, what answers when the server is up, and the operations
 # that change what every later request sees (fuzzed alone, last; see below).
 case "$product" in
@@ -49,6 +51,7 @@ crenoir)
     api=/auth
     health=/api/health
     signin=mock_google
+    me=/auth/user/profile
     run_alone=("POST /auth/logout")
     ;;
 leadgen)
@@ -215,6 +218,18 @@ failed=0
 schemathesis() { # TOKEN-LABEL TOKEN ARGS...
     local label=$1 tok=$2
     shift 2
+    if [ "$signin" = mock_google ]; then
+        # Crenoir X MAP documents its session as the `access_token` cookie (security scheme
+        # `cookie`); Schemathesis sends it (and leaves it out where it probes missing
+        # credentials) from an `[auth.openapi.cookie]` block in a per-pass copy of the settings.
+        local cfg=$work/schemathesis-$label.toml
+        { [ "$config" != none ] && [ -f "$config" ] && cat "$config"; printf '\n[auth.openapi.cookie]\napi_key = "%s"\n' "$tok"; } >"$cfg"
+        printf '+ %s --config-file <settings + [auth.openapi.cookie] api_key = <%s>> run %s' "$venv/bin/schemathesis" "$label" "$base/openapi.json"
+        printf ' %q' "$@"
+        echo
+        (cd "$work" && "$venv/bin/schemathesis" --config-file "$cfg" run "$base/openapi.json" "$@") || failed=1
+        return
+    fi
     printf '+ %s run %s --header "Authorization: Bearer <%s>"' "${st[*]}" "$base/openapi.json" "$label"
     printf ' %q' "$@"
     echo
@@ -232,7 +247,7 @@ if [ "$product" = warroom ] && ! curl -fsS "$base$health" | grep -q '"data_mode"
     echo "switched it to run_alone" >&2
     failed=1
 fi
-if ! curl -fsS -o /dev/null -H "Authorization: Bearer $token" "$base$api/auth/me"; then
+if ! curl -fsS -o /dev/null -H "Authorization: Bearer $token" "$base${me:-$api/auth/me}"; then
     echo "schemathesis.sh: the admin's session was revoked during the run, so later requests were" >&2
     echo "answered 401 and tested little: add the operation that revoked it to run_alone" >&2
     failed=1

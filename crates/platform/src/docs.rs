@@ -148,6 +148,8 @@ pub fn schema_of<T: PartialSchema>() -> RefOr<utoipa::openapi::schema::Schema> {
 /// Crenoir X MAP's error body: `{ "error": { code, message, details? } }`.
 #[derive(Serialize, ToSchema)]
 pub struct NestedError {
+    // Inline: `finish` registers the top-level schema only.
+    #[schema(inline)]
     pub error: NestedErrorBody,
 }
 
@@ -163,6 +165,8 @@ pub struct NestedErrorBody {
 /// LeadGen's error body: `{ "error": { code, message, details, requestId } }`.
 #[derive(Serialize, ToSchema)]
 pub struct NestedErrorWithRequestId {
+    // Inline: `finish` registers the top-level schema only.
+    #[schema(inline)]
     pub error: NestedErrorDetail,
 }
 

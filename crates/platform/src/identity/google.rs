@@ -236,6 +236,42 @@ pub struct GoogleSignIn {
     pub code_verifier: Option<String>,
 }
 
+/// The documented shape of `GoogleSignIn`: exactly one of the two proofs. (Requests are read
+/// leniently as `GoogleSignIn`, so that a wrong one gets an answer naming the field.)
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum GoogleSignInBody {
+    Credential(CredentialSignIn),
+    Code(CodeSignIn),
+}
+
+/// Sign in with the ID token of a Sign in with Google button.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct CredentialSignIn {
+    #[schema(min_length = 1, pattern = r"\S")]
+    credential: String,
+}
+
+/// Sign in with an authorization code (and its PKCE verifier, when the client used PKCE).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct CodeSignIn {
+    #[schema(min_length = 1, pattern = r"\S")]
+    code: String,
+    #[schema(format = "uri")]
+    redirect_uri: Option<String>,
+    #[schema(
+        min_length = 43,
+        max_length = 128,
+        pattern = "^[A-Za-z0-9._~-]{43,128}$"
+    )]
+    code_verifier: Option<String>,
+}
+
 /// A checked `GoogleSignIn`.
 pub enum GoogleProof {
     Credential(String),

@@ -12,7 +12,10 @@ use platform::{
     identity::{
         IssuedTokens, User,
         auth::AuthUser,
-        google::{GoogleSignIn, MockAuthorizeRequest, MockTokenRequest, MockTokenResponse},
+        google::{
+            GoogleSignIn, GoogleSignInBody, MockAuthorizeRequest, MockTokenRequest,
+            MockTokenResponse,
+        },
     },
 };
 use serde::Serialize;
@@ -49,7 +52,7 @@ pub(super) fn signed_in(
 /// `POST /auth/google/login`: signs in with Google and sets the session cookies. A new
 /// person is provisioned as a `member`; an existing account with the same verified address
 /// is linked.
-#[utoipa::path(post, path = "/auth/google/login", tag = "auth", request_body = GoogleSignIn,
+#[utoipa::path(post, path = "/auth/google/login", tag = "auth", request_body = GoogleSignInBody,
     responses((status = 200, body = Data<SessionView>)))]
 pub async fn google_login(
     State(ctx): State<Ctx>,

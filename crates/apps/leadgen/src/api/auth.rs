@@ -8,7 +8,10 @@ use platform::{
     identity::{
         IssuedTokens, User,
         auth::AuthUser,
-        google::{GoogleSignIn, MockAuthorizeRequest, MockTokenRequest, MockTokenResponse},
+        google::{
+            GoogleSignIn, GoogleSignInBody, MockAuthorizeRequest, MockTokenRequest,
+            MockTokenResponse,
+        },
     },
 };
 use serde::{Deserialize, Serialize};
@@ -111,7 +114,7 @@ fn login_response(user: &User, t: IssuedTokens, org: &Organization) -> Json<Logi
 /// `POST /api/auth/google`: signs in with Google, `{ credential }` (an ID token from Sign in
 /// with Google) or `{ code, redirectUri?, codeVerifier? }`. A new person gets an organization
 /// as at registration; Google must have verified the address.
-#[utoipa::path(post, path = "/auth/google", tag = "auth", request_body = GoogleSignIn,
+#[utoipa::path(post, path = "/auth/google", tag = "auth", request_body = GoogleSignInBody,
     responses((status = 200, body = LoginResponse)))]
 pub async fn google(
     State(ctx): State<Ctx>,
