@@ -138,6 +138,12 @@ impl Core {
     ) -> Result<MockTokenResponse, ApiError> {
         const TTL: std::time::Duration = std::time::Duration::from_secs(3600);
         self.require_mock_google()?;
+        if req.code.trim().is_empty() {
+            return Err(ApiError::validation(vec![crate::error::FieldError {
+                field: "code".into(),
+                message: "is required".into(),
+            }]));
+        }
         let grant = CodeGrant {
             code: req.code,
             redirect_uri: req.redirect_uri,
@@ -192,6 +198,34 @@ impl Core {
     /// True when at least one user has `role` (the server hints how to create the first admin).
     pub async fn has_role(&self, role: &str) -> anyhow::Result<bool> {
         Ok(self.identity.count_with_role(role).await? > 0)
+    }
+}
+
+/// `basalt user create`: an account whose address the operator vouches for (verified).
+pub struct OperatorUser<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub name: &'a str,
+    pub role: &'a str,
+}
+
+impl Core {
+    /// Creates an operator's account; the caller has checked the role (`check_role`).
+    pub async fn create_operator_user(
+        &self,
+        u: OperatorUser<'_>,
+    ) -> anyhow::Result<crate::identity::User> {
+        let new = crate::identity::NewUser {
+            email: u.email.to_owned(),
+            password: Some(u.password.to_owned()),
+            name: u.name.to_owned(),
+            role: u.role.to_owned(),
+            email_verified: true,
+        };
+        self.identity
+            .create_user(new)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))
     }
 }
 

@@ -112,18 +112,13 @@ pub async fn create_user(
 ) -> anyhow::Result<platform::identity::User> {
     platform::core::check_role(&service::access::ROLES, "Crenoir X MAP", role)?;
     let app = build(settings).await?;
-    let new = platform::identity::NewUser {
-        email: email.to_owned(),
-        password: Some(password.to_owned()),
-        name: name.to_owned(),
-        role: role.to_owned(),
-        email_verified: true,
+    let user = platform::core::OperatorUser {
+        email,
+        password,
+        name,
+        role,
     };
-    app.ctx
-        .identity
-        .create_user(new)
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", e.message))
+    app.ctx.create_operator_user(user).await
 }
 
 /// True when the product has at least one admin.

@@ -352,6 +352,41 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// The name a new account gets from a provider: the provider's, trimmed and cut to the
+/// account's 100 characters, or the address's local part when the provider sends none. A
+/// provider's long or blank name must never block the sign-in.
+pub(crate) fn display_name(provided: Option<&str>, email: &str) -> String {
+    let name: String = provided
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| email.split('@').next().unwrap_or(email))
+        .chars()
+        .take(100)
+        .collect();
+    if name.trim().is_empty() {
+        "user".to_owned()
+    } else {
+        name
+    }
+}
+
+/// The limits the mock providers' forms document: a name of at most 100 characters, a
+/// `state` of at most 500.
+pub(crate) fn check_mock_name_and_state(name: Option<&str>, state: Option<&str>) -> ApiResult<()> {
+    let mut errors = Vec::new();
+    if name.is_some_and(|n| n.chars().count() > 100) {
+        errors.push(super::field("name", "must be at most 100 characters"));
+    }
+    if state.is_some_and(|s| s.chars().count() > 500) {
+        errors.push(super::field("state", "must be at most 500 characters"));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
 /// What the mock provider's authorization step receives.
 #[derive(Clone, Copy, Debug)]
 pub struct MockAuthorization<'a> {
@@ -394,13 +429,8 @@ impl Identity {
             state,
             code_challenge,
         } = req;
-        let email = super::normalize_email(email);
-        if !super::is_valid_email(&email) {
-            return Err(ApiError::validation(vec![super::field(
-                "email",
-                "must be a valid email address",
-            )]));
-        }
+        let email = Self::checked_email(email)?;
+        check_mock_name_and_state(name, state)?;
         let mut url = url::Url::parse(redirect_uri)
             .ok()
             .filter(|_| self.is_app_url(redirect_uri))
@@ -427,19 +457,35 @@ impl Identity {
         if let Some(s) = state {
             url.query_pairs_mut().append_pair("state", s);
         }
-        let body = format!(
-            "Sign in to {} with {} (mock provider):\n\n{}\n\nThe link works once, for 10 minutes.",
-            self.cfg.display_name,
-            p.as_str(),
-            url
-        );
-        self.mailer
-            .send(
-                &email,
-                &format!("Sign in to {}", self.cfg.display_name),
-                &body,
-            )
+        self.send_mock_sign_in(&email, &format!("{} (mock provider)", p.as_str()), url.as_str())
             .await
+    }
+
+    /// Mails a mock provider's sign-in link (the outbox, in MOCK mode).
+    pub(crate) async fn send_mock_sign_in(
+        &self,
+        email: &str,
+        provider: &str,
+        link: &str,
+    ) -> ApiResult<()> {
+        let body = format!(
+            "Sign in to {} with {provider}:\n\n{link}\n\nThe link works once, for 10 minutes.",
+            self.cfg.display_name
+        );
+        let subject = format!("Sign in to {}", self.cfg.display_name);
+        self.mailer.send(email, &subject, &body).await
+    }
+
+    /// A normalised address, or a validation error naming `email`.
+    pub(crate) fn checked_email(email: &str) -> ApiResult<String> {
+        let email = super::normalize_email(email);
+        if !super::is_valid_email(&email) {
+            return Err(ApiError::validation(vec![super::field(
+                "email",
+                "must be a valid email address",
+            )]));
+        }
+        Ok(email)
     }
 
     async fn redeem_mock_code(&self, p: Provider, grant: &CodeGrant) -> ApiResult<ExternalProfile> {
@@ -529,10 +575,7 @@ impl Identity {
                         .with_details(json!({ "emailNotVerified": true })));
                     }
                     None => {
-                        let name = profile
-                            .name
-                            .clone()
-                            .unwrap_or_else(|| email.split('@').next().unwrap_or("").to_owned());
+                        let name = display_name(profile.name.as_deref(), &email);
                         let u = self
                             .create_user(NewUser {
                                 email,

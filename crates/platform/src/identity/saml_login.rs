@@ -1,8 +1,11 @@
 //! SAML sign-in on top of `crate::saml`: outstanding AuthnRequest ids (single use, 10
 //! minutes), the replay cache of assertion ids, and turning a validated assertion into a
 //! session. Only SP-initiated sign-in is accepted: a response must answer a request we made
-//! (`InResponseTo`), which also stops an attacker from pushing their own assertion into a
-//! victim's browser (login CSRF) without first starting a sign-in there.
+//! (`InResponseTo`), and that request must have been started in the browser that posts the
+//! response (the product keeps the request id in a cookie and hands it back here). Without
+//! that binding an attacker could start a sign-in, authenticate as themselves, and make a
+//! victim's browser post the result (login CSRF): the victim would work in the attacker's
+//! account.
 
 use std::time::Duration;
 
@@ -59,10 +62,12 @@ impl Identity {
     /// Validates a posted `SAMLResponse`, spends the request it answers, refuses a replayed
     /// assertion, and signs the person in (provisioned on first sign-in). Returns the page
     /// to send the browser to.
+    /// `started_here` is the request id the posting browser holds (see the module docs).
     pub async fn saml_sign_in(
         &self,
         sp: &SpConfig,
         saml_response: &str,
+        started_here: Option<&str>,
         client: &ClientInfo,
     ) -> ApiResult<(User, IssuedTokens, Option<String>)> {
         let refused = |why: String| {
@@ -71,11 +76,18 @@ impl Identity {
         };
         let assertion = saml::validate_response(sp, saml_response, Utc::now())
             .map_err(|e| refused(e.to_string()))?;
-        let request_id = assertion
+        let in_response_to = assertion
             .in_response_to
             .as_deref()
-            .and_then(|id| id.strip_prefix('_'))
             .ok_or_else(|| refused("unsolicited response (no InResponseTo)".into()))?;
+        if started_here != Some(in_response_to) {
+            return Err(refused(
+                "this sign-in was not started in this browser".into(),
+            ));
+        }
+        let request_id = in_response_to
+            .strip_prefix('_')
+            .ok_or_else(|| refused("the sign-in request is unknown".into()))?;
         let request = self
             .consume_one_time(request_id, REQUEST)
             .await?
@@ -141,13 +153,8 @@ impl Identity {
         name: Option<&str>,
         continue_url: &str,
     ) -> ApiResult<()> {
-        let email = super::normalize_email(email);
-        if !super::is_valid_email(&email) {
-            return Err(ApiError::validation(vec![super::field(
-                "email",
-                "must be a valid email address",
-            )]));
-        }
+        let email = Self::checked_email(email)?;
+        super::oauth::check_mock_name_and_state(name, None)?;
         let req = saml::decode_redirect_request(saml_request)
             .map_err(|e| ApiError::validation(vec![super::field("SAMLRequest", &e.to_string())]))?;
         if req.issuer.as_deref().is_some_and(|i| i != sp.entity_id)
@@ -166,16 +173,7 @@ impl Identity {
             .await?;
         let mut link = url::Url::parse(continue_url).map_err(ApiError::internal)?;
         link.query_pairs_mut().append_pair("token", &token);
-        let body = format!(
-            "Sign in to {} with the mock SAML identity provider:\n\n{link}\n\nThe link works once, for 10 minutes.",
-            self.cfg.display_name
-        );
-        self.mailer
-            .send(
-                &email,
-                &format!("Sign in to {}", self.cfg.display_name),
-                &body,
-            )
+        self.send_mock_sign_in(&email, "the mock SAML identity provider", link.as_str())
             .await
     }
 

@@ -8,6 +8,7 @@ use axum::{extract::State, http::HeaderMap, http::StatusCode};
 use axum_extra::extract::CookieJar;
 use platform::{
     ApiError, ApiResult,
+    error::ErrorCode,
     extract::{ClientInfo, Json},
     identity::{
         IssuedTokens, User,
@@ -118,6 +119,9 @@ pub async fn logout(
                 .await?;
             u.id()
         }
+        // A present access cookie without its CSRF header is refused as such, not retried
+        // through the refresh cookie.
+        Err(e) if e.code == ErrorCode::PermissionDenied => return Err(e),
         Err(_) => {
             let token = refresh_cookie(&ctx, &jar, &headers)?;
             ctx.identity

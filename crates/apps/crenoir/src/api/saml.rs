@@ -14,7 +14,10 @@ use axum::{
     http::{StatusCode, header},
     response::{Html, IntoResponse, Redirect, Response},
 };
-use axum_extra::extract::CookieJar;
+use axum_extra::extract::{
+    CookieJar,
+    cookie::{Cookie, SameSite},
+};
 use platform::{
     ApiError,
     error::FieldError,
@@ -28,7 +31,13 @@ use super::{
     auth::signed_in,
     types::{Data, SessionView, data},
 };
-use crate::{Ctx, service::access};
+use crate::{
+    Ctx,
+    service::{access, saml::ACS_PATH},
+};
+
+/// The cookie holding the id of the sign-in this browser started.
+pub const BINDING_COOKIE: &str = "saml_request";
 
 #[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
@@ -43,11 +52,42 @@ pub struct StartQuery {
 pub async fn start(
     State(ctx): State<Ctx>,
     info: ClientInfo,
+    jar: CookieJar,
     Query(q): Query<StartQuery>,
-) -> Result<Redirect, ApiError> {
+) -> Result<(CookieJar, Redirect), ApiError> {
     ctx.limit_ip(&access::SIGN_IN_IP, &info).await?;
-    let url = ctx.saml.begin(&ctx, q.redirect_to.as_deref()).await?;
-    Ok(Redirect::to(&url))
+    let begun = ctx.saml.begin(&ctx, q.redirect_to.as_deref()).await?;
+    let jar = jar.add(binding_cookie(&ctx, begun.request_id));
+    Ok((jar, Redirect::to(&begun.redirect_url)))
+}
+
+/// Keeps the started request's id in this browser, for the assertion consumer to check (the
+/// login-CSRF defence of `platform::identity::saml_login`). The IdP's form post is
+/// cross-site, so the cookie must be `SameSite=None`, which browsers accept only with
+/// `Secure`; on plain-http development it falls back to `Lax`, which then works only with an
+/// IdP on the same site (the built-in mock).
+fn binding_cookie(ctx: &Ctx, request_id: String) -> Cookie<'static> {
+    let same_site = if ctx.cookies.secure {
+        SameSite::None
+    } else {
+        SameSite::Lax
+    };
+    Cookie::build((BINDING_COOKIE, request_id))
+        .http_only(true)
+        .secure(ctx.cookies.secure)
+        .same_site(same_site)
+        .path(ACS_PATH)
+        .max_age(cookie::time::Duration::minutes(10))
+        .build()
+}
+
+fn started_here(jar: &CookieJar) -> Option<String> {
+    jar.get(BINDING_COOKIE).map(|c| c.value().to_owned())
+}
+
+/// Ends the binding once the sign-in it guarded is done.
+fn spent_binding(jar: CookieJar) -> CookieJar {
+    jar.remove(Cookie::build(BINDING_COOKIE).path(ACS_PATH))
 }
 
 /// The HTTP-POST binding's form.
@@ -114,19 +154,37 @@ pub async fn login(
             .await
             .map_err(|_| ApiError::invalid("unreadable request body"))?;
         let form = acs_form(&body)?;
-        let (user, tokens, land) = ctx.saml.finish(&ctx, &form.saml_response, &info).await?;
-        let (jar, _) = signed_in(&ctx, jar, &user, tokens);
+        let here = started_here(&jar);
+        let (user, tokens, land) = ctx
+            .saml
+            .finish(&ctx, &form.saml_response, here.as_deref(), &info)
+            .await?;
+        let (jar, _) = signed_in(&ctx, spent_binding(jar), &user, tokens);
         return Ok((jar, Redirect::to(&land)).into_response());
     }
     let Json(body) = Json::<SamlLoginRequest>::from_request(req, &()).await?;
     match body.saml_response {
+        Some(response) if response.trim().is_empty() => {
+            Err(ApiError::validation(vec![FieldError {
+                field: "samlResponse".into(),
+                message: "must not be empty".into(),
+            }]))
+        }
         Some(response) => {
-            let (user, tokens, _) = ctx.saml.finish(&ctx, &response, &info).await?;
-            Ok(signed_in(&ctx, jar, &user, tokens).into_response())
+            let here = started_here(&jar);
+            let (user, tokens, _) = ctx
+                .saml
+                .finish(&ctx, &response, here.as_deref(), &info)
+                .await?;
+            Ok(signed_in(&ctx, spent_binding(jar), &user, tokens).into_response())
         }
         None => {
-            let redirect_url = ctx.saml.begin(&ctx, body.redirect_to.as_deref()).await?;
-            Ok(data(SamlLoginAnswer::Start(SamlStart { redirect_url })).into_response())
+            let begun = ctx.saml.begin(&ctx, body.redirect_to.as_deref()).await?;
+            let jar = jar.add(binding_cookie(&ctx, begun.request_id));
+            let start = SamlStart {
+                redirect_url: begun.redirect_url,
+            };
+            Ok((jar, data(SamlLoginAnswer::Start(start))).into_response())
         }
     }
 }

@@ -101,12 +101,15 @@ impl Saml {
     }
 
     /// Starts an SP-initiated sign-in: the IdP URL (HTTP-Redirect binding) to send the
-    /// browser to.
-    pub async fn begin(&self, core: &Core, return_to: Option<&str>) -> ApiResult<String> {
+    /// browser to, and the request id the browser must keep (`BINDING_COOKIE`).
+    pub async fn begin(&self, core: &Core, return_to: Option<&str>) -> ApiResult<SamlBegun> {
         let sp = self.sp(core).await?;
         let start = core.identity.saml_begin(return_to).await?;
         let req = saml::authn_request(&sp, &start.request_id, chrono::Utc::now());
-        Ok(saml::redirect_url(&sp, &req, return_to))
+        Ok(SamlBegun {
+            redirect_url: saml::redirect_url(&sp, &req, return_to),
+            request_id: req.id,
+        })
     }
 
     /// Consumes a posted `SAMLResponse`; returns the session and the page to land on.
@@ -114,12 +117,13 @@ impl Saml {
         &self,
         core: &Core,
         saml_response: &str,
+        started_here: Option<&str>,
         client: &ClientInfo,
     ) -> ApiResult<(User, IssuedTokens, String)> {
         let sp = self.sp(core).await?;
         let (user, tokens, return_to) = core
             .identity
-            .saml_sign_in(&sp, saml_response, client)
+            .saml_sign_in(&sp, saml_response, started_here, client)
             .await?;
         let land = return_to.unwrap_or_else(|| core.identity.cfg.app_url.clone());
         Ok((user, tokens, land))
@@ -169,6 +173,12 @@ impl Saml {
             )),
         }
     }
+}
+
+/// A started sign-in.
+pub struct SamlBegun {
+    pub redirect_url: String,
+    pub request_id: String,
 }
 
 pub struct MockAnswer {
