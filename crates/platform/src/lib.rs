@@ -16,6 +16,7 @@ pub mod migrations;
 pub mod observability;
 pub mod outbox;
 pub mod ratelimit;
+pub mod realtime;
 pub mod roles;
 pub mod saml;
 pub mod secrets;
