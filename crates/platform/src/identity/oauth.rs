@@ -457,8 +457,12 @@ impl Identity {
         if let Some(s) = state {
             url.query_pairs_mut().append_pair("state", s);
         }
-        self.send_mock_sign_in(&email, &format!("{} (mock provider)", p.as_str()), url.as_str())
-            .await
+        self.send_mock_sign_in(
+            &email,
+            &format!("{} (mock provider)", p.as_str()),
+            url.as_str(),
+        )
+        .await
     }
 
     /// Mails a mock provider's sign-in link (the outbox, in MOCK mode).
