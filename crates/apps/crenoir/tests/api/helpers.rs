@@ -393,7 +393,9 @@ impl TestApp {
         let (response, relay) = self.mock_saml_response(email, name, None).await;
         let r = self.acs(&response, relay.as_deref()).await;
         assert_eq!(r.status, 303, "SAML consumer failed: {}", r.text);
-        let binding = r.cookie("saml_request").expect("the consumer ends the binding");
+        let binding = r
+            .cookie("saml_request")
+            .expect("the consumer ends the binding");
         assert!(binding.is_cleared(), "{}", binding.raw);
         Session::from_resp(&r)
     }
