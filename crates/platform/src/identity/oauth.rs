@@ -297,7 +297,7 @@ impl OAuthProviders {
                 Ok(ExternalProfile {
                     provider: p,
                     subject: info.sub,
-                    email: info.email,
+                    email: info.email.as_deref().map(super::normalize_email),
                     email_verified: info.email_verified,
                     name: info.name,
                 })
@@ -313,7 +313,7 @@ impl OAuthProviders {
                 Ok(ExternalProfile {
                     provider: p,
                     subject: me.id,
-                    email: me.email,
+                    email: me.email.as_deref().map(super::normalize_email),
                     email_verified: false,
                     name: me.name,
                 })

@@ -168,7 +168,7 @@ async fn a_live_code_is_exchanged_with_secret_redirect_and_verifier() {
         .and(path("/v1/userinfo"))
         .and(header("authorization", "Bearer ya29.fake-access"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "sub": "g-2002", "email": "coder@corp.test", "email_verified": true, "name": "Cody Code"
+            "sub": "g-2002", "email": "Coder@Corp.Test", "email_verified": true, "name": "Cody Code"
         })))
         .expect(1)
         .mount(&fake.server)
@@ -183,6 +183,10 @@ async fn a_live_code_is_exchanged_with_secret_redirect_and_verifier() {
     let user = &r.body["data"]["user"];
     assert_eq!(user["email"], "coder@corp.test");
     assert_eq!(user["name"], "Cody Code");
+    // The linked identity keeps the address as the account does: normalised.
+    let id = user["id"].as_str().unwrap().parse().unwrap();
+    let links = app.ctx.identity.external_identities(id).await.unwrap();
+    assert_eq!(links[0].email.as_deref(), Some("coder@corp.test"));
     assert_eq!(user["role"], "member");
     let s = Session::from_resp(&r);
     assert_eq!(app.profile(&s.access).await.body["data"]["id"], user["id"]);
