@@ -2,6 +2,7 @@
 //! `build` opens the database, applies migrations and returns the product's router.
 
 pub mod api;
+pub mod integrations;
 pub mod service;
 
 use std::ops::Deref;

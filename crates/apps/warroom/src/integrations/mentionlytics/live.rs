@@ -1,0 +1,1 @@
+//! Mentionlytics LIVE: the vendor HTTP API (to be written).

@@ -1,0 +1,1 @@
+//! Mentionlytics MOCK: a deterministic mention stream (to be written).
