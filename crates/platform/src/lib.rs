@@ -21,5 +21,6 @@ pub mod roles;
 pub mod saml;
 pub mod secrets;
 pub mod settings;
+pub mod vendor;
 
 pub use error::{ApiError, ApiResult};

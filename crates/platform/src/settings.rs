@@ -3,7 +3,9 @@
 
 use std::{net::IpAddr, net::SocketAddr};
 
-use crate::{datamode::Mode, identity::oauth::ProviderSettings, secrets::Secret};
+use crate::{
+    datamode::Mode, identity::oauth::ProviderSettings, secrets::Secret, vendor::VendorSettings,
+};
 
 #[derive(Clone, Debug)]
 pub struct ProductSettings {
@@ -28,6 +30,8 @@ pub struct ProductSettings {
     pub meta: ProviderSettings,
     /// The enterprise SAML identity provider, for products that offer SAML sign-in.
     pub saml: SamlSettings,
+    /// Vendor credentials and overrides by the seeds' names (`TWILIO_SID`, ...).
+    pub vendors: VendorSettings,
 }
 
 /// A SAML 2.0 identity provider as its operator describes it, and our service provider's
@@ -70,6 +74,7 @@ impl ProductSettings {
             google: ProviderSettings::google(),
             meta: ProviderSettings::meta(),
             saml: SamlSettings::default(),
+            vendors: VendorSettings::default(),
         }
     }
 }
