@@ -13,6 +13,7 @@ use platform::{
     identity::oauth::ProviderSettings,
     secrets::{self, Secret},
     settings::{ProductSettings, SamlSettings},
+    vendor::{VENDOR_SETTINGS, VendorSettings},
 };
 use serde::Deserialize;
 
@@ -25,6 +26,9 @@ pub struct FileConfig {
     pub smtp_url: Option<Secret>,
     pub redis_url: Option<Secret>,
     pub mail_from: Option<String>,
+    /// `[vendors]`: vendor settings by the seeds' names (`TWILIO_SID = "AC…"`), for every product.
+    #[serde(default)]
+    pub vendors: HashMap<String, Secret>,
     #[serde(default)]
     pub products: HashMap<String, ProductFile>,
 }
@@ -49,6 +53,9 @@ pub struct ProductFile {
     pub meta: ProviderFile,
     #[serde(default)]
     pub saml: SamlSettings,
+    /// `[products.<name>.vendors]`: this product's vendor settings, over the top-level table.
+    #[serde(default)]
+    pub vendors: HashMap<String, Secret>,
 }
 
 /// `[products.<name>.google]` / `.meta`: any key given replaces the built-in default.
@@ -204,7 +211,23 @@ pub fn product_settings(
         "META_APP_SECRET",
         "META_REDIRECT_URI",
     );
+    s.vendors = vendors(file, pf);
     Ok(s)
+}
+
+/// Vendor settings: `[vendors]`, then `[products.<name>.vendors]`, then the environment
+/// (the names in `VENDOR_SETTINGS`).
+fn vendors(file: &FileConfig, pf: &ProductFile) -> VendorSettings {
+    let mut v = VendorSettings::default();
+    for (name, value) in file.vendors.iter().chain(&pf.vendors) {
+        v.set(name, value.clone());
+    }
+    for name in VENDOR_SETTINGS {
+        if let Some(value) = env(name) {
+            v.set(name, Secret::new(value));
+        }
+    }
+    v
 }
 
 /// A certificate given inline (PEM or base64) or as the path of a PEM file.
@@ -259,5 +282,31 @@ mod tests {
         let bad = dir.path().join("bad.toml");
         std::fs::write(&bad, "data_mood = \"LIVE\"\n").unwrap();
         assert!(load_file(Some(&bad)).is_err());
+    }
+
+    #[test]
+    fn vendor_settings_come_from_the_file_with_the_products_table_over_the_shared_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vendors.toml");
+        std::fs::write(
+            &path,
+            "[vendors]\nTWILIO_SID = \"AC-shared\"\nTWILIO_TOKEN = \"tok-shared\"\n\
+             [products.warroom.vendors]\nTWILIO_SID = \"AC-warroom\"\nslack_webhook_url = \"https://hooks.slack.test/x\"\n",
+        )
+        .unwrap();
+        let file = load_file(Some(&path)).unwrap();
+        let s = product_settings(&file, dir.path(), "warroom", 4000, None).unwrap();
+        assert_eq!(s.vendors.text("TWILIO_SID"), Some("AC-warroom"));
+        assert_eq!(s.vendors.text("TWILIO_TOKEN"), Some("tok-shared"));
+        assert_eq!(
+            s.vendors.text("SLACK_WEBHOOK_URL"),
+            Some("https://hooks.slack.test/x")
+        );
+        assert!(
+            !format!("{s:?}").contains("tok-shared"),
+            "secrets never print"
+        );
+        let other = product_settings(&file, dir.path(), "crenoir", 4001, None).unwrap();
+        assert_eq!(other.vendors.text("TWILIO_SID"), Some("AC-shared"));
     }
 }
