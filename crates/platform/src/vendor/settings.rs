@@ -52,6 +52,18 @@ impl VendorSettings {
         self.get(name).map(Secret::expose)
     }
 
+    /// A setting that must be an http(s) URL when set (a base URL, a webhook). The error
+    /// names the setting, never its value (a webhook URL is a credential).
+    pub fn url(&self, name: &str) -> anyhow::Result<Option<&str>> {
+        let Some(raw) = self.text(name) else {
+            return Ok(None);
+        };
+        match url::Url::parse(raw) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(Some(raw)),
+            _ => anyhow::bail!("{} must be an http(s) URL", name.to_ascii_uppercase()),
+        }
+    }
+
     pub fn is_set(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
@@ -76,5 +88,16 @@ mod tests {
         assert!(!format!("{v:?}").contains("s3cr3t"));
         v.set("TWILIO_TOKEN", Secret::new("  "));
         assert!(!v.is_set("TWILIO_TOKEN"));
+    }
+
+    #[test]
+    fn a_url_setting_must_be_http_and_its_error_hides_the_value() {
+        let v = VendorSettings::default()
+            .with("A_URL", "https://api.example.test/v1")
+            .with("B_URL", "hooks.example.test/T/secret");
+        assert_eq!(v.url("A_URL").unwrap(), Some("https://api.example.test/v1"));
+        assert_eq!(v.url("C_URL").unwrap(), None);
+        let err = v.url("B_URL").unwrap_err().to_string();
+        assert_eq!(err, "B_URL must be an http(s) URL");
     }
 }

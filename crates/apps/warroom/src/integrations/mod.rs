@@ -3,3 +3,5 @@
 //! mode switch picks between them on every call.
 
 pub mod mentionlytics;
+pub mod slack;
+pub mod twilio;
