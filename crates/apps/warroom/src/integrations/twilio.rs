@@ -254,8 +254,9 @@ impl Messaging for LiveTwilio {
     }
 }
 
-/// MOCK: each message lands in the outbox (channel `sms` or `whatsapp`) with a well-formed
-/// sid, `SM` and the outbox row's 32 hex digits, and status `queued`.
+/// MOCK: each message lands in the outbox (channel `sms` or `whatsapp`, the sid, status and
+/// sender in its metadata) and gets a well-formed sid, `SM` and 32 hex digits (a UUIDv7, so
+/// sids sort by time), and status `queued`.
 #[derive(Clone)]
 pub struct MockTwilio {
     outbox: Outbox,

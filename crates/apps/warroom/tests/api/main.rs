@@ -14,3 +14,4 @@ mod sessions;
 mod smoke;
 mod two_factor;
 mod users;
+mod vendors_live;

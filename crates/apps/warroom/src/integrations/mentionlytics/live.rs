@@ -234,7 +234,7 @@ fn read_mentions(items: &[Value], query: &MentionQuery) -> Vec<SourceMention> {
             "Mentionlytics: skipped mentions without an id, text or timestamp"
         );
     }
-    mentions.sort_by(|a, b| b.timestamp.cmp(&a.timestamp));
+    mentions.sort_by_key(|m| std::cmp::Reverse(m.timestamp));
     mentions.truncate(query.limit);
     mentions
 }
