@@ -106,77 +106,96 @@ pub(crate) async fn claim(
         contended: false,
     };
     for id in candidates {
-        let won = job::Entity::update_many()
-            .col_expr(
-                job::Column::Status,
-                Expr::value(JobStatus::Running.as_str()),
-            )
-            .col_expr(job::Column::LockedUntil, Expr::value(plus(now, lease)))
-            .col_expr(job::Column::LockedBy, Expr::value(worker))
-            .col_expr(
-                job::Column::Attempts,
-                Expr::col(job::Column::Attempts).add(1),
-            )
-            .col_expr(job::Column::UpdatedAt, Expr::value(now))
-            .filter(job::Column::Id.eq(id))
-            .filter(claimable(now))
-            .exec(db)
-            .await?
-            .rows_affected
-            == 1;
-        if !won {
-            round.contended = true;
-            continue;
+        match claim_one(db, id, worker, lease, now).await {
+            Ok(Some(claim)) => round.claimed.push(claim),
+            Ok(None) => round.contended = true,
+            Err(e) if round.claimed.is_empty() => return Err(e),
+            // Keep what we hold; a job won but not recorded comes back when its lease expires.
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming a job failed");
+                break;
+            }
         }
-        // A run left unfinished belongs to a worker that died holding this job.
-        attempt::Entity::update_many()
-            .col_expr(
-                attempt::Column::Outcome,
-                Expr::value(AttemptOutcome::Abandoned.as_str()),
-            )
-            .col_expr(attempt::Column::FinishedAt, Expr::value(now))
-            .col_expr(
-                attempt::Column::Error,
-                Expr::value("the worker stopped before finishing (lease expired)"),
-            )
-            .filter(attempt::Column::JobId.eq(id))
-            .filter(attempt::Column::FinishedAt.is_null())
-            .exec(db)
-            .await?;
-        let Some(row) = job::Entity::find_by_id(id).one(db).await? else {
-            continue;
-        };
-        let claim = Claim {
-            job: row,
-            worker: worker.to_owned(),
-            attempt_id: Uuid::now_v7(),
-        };
-        if claim.job.attempts > claim.job.max_attempts {
-            // Its last allowed run was lost with a dead worker: the job may be what kills
-            // workers, so it does not get another.
-            let error = format!(
-                "attempt {} of {} never finished: the worker running it stopped (lease expired)",
-                claim.job.attempts - 1,
-                claim.job.max_attempts
-            );
-            finish_job(db, &claim, &Finish::Dead { error }).await?;
-            continue;
-        }
-        attempt::ActiveModel {
-            id: Set(claim.attempt_id),
-            job_id: Set(id),
-            attempt: Set(claim.job.attempts),
-            worker: Set(worker.to_owned()),
-            started_at: Set(now),
-            finished_at: Set(None),
-            outcome: Set(None),
-            error: Set(None),
-        }
-        .insert(db)
-        .await?;
-        round.claimed.push(claim);
     }
     Ok(round)
+}
+
+/// `None` when another worker took the job first (or it is dead: see below).
+async fn claim_one(
+    db: &DatabaseConnection,
+    id: Uuid,
+    worker: &str,
+    lease: Duration,
+    now: DateTime<Utc>,
+) -> Result<Option<Claim>, DbErr> {
+    let won = job::Entity::update_many()
+        .col_expr(
+            job::Column::Status,
+            Expr::value(JobStatus::Running.as_str()),
+        )
+        .col_expr(job::Column::LockedUntil, Expr::value(plus(now, lease)))
+        .col_expr(job::Column::LockedBy, Expr::value(worker))
+        .col_expr(
+            job::Column::Attempts,
+            Expr::col(job::Column::Attempts).add(1),
+        )
+        .col_expr(job::Column::UpdatedAt, Expr::value(now))
+        .filter(job::Column::Id.eq(id))
+        .filter(claimable(now))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1;
+    if !won {
+        return Ok(None);
+    }
+    // A run left unfinished belongs to a worker that died holding this job.
+    attempt::Entity::update_many()
+        .col_expr(
+            attempt::Column::Outcome,
+            Expr::value(AttemptOutcome::Abandoned.as_str()),
+        )
+        .col_expr(attempt::Column::FinishedAt, Expr::value(now))
+        .col_expr(
+            attempt::Column::Error,
+            Expr::value("the worker stopped before finishing (lease expired)"),
+        )
+        .filter(attempt::Column::JobId.eq(id))
+        .filter(attempt::Column::FinishedAt.is_null())
+        .exec(db)
+        .await?;
+    let Some(row) = job::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    let claim = Claim {
+        job: row,
+        worker: worker.to_owned(),
+        attempt_id: Uuid::now_v7(),
+    };
+    if claim.job.attempts > claim.job.max_attempts {
+        // Its last allowed run was lost with a dead worker: the job may be what kills
+        // workers, so it does not get another.
+        let error = format!(
+            "attempt {} of {} never finished: the worker running it stopped (lease expired)",
+            claim.job.attempts - 1,
+            claim.job.max_attempts
+        );
+        finish_job(db, &claim, &Finish::Dead { error }).await?;
+        return Ok(None);
+    }
+    attempt::ActiveModel {
+        id: Set(claim.attempt_id),
+        job_id: Set(id),
+        attempt: Set(claim.job.attempts),
+        worker: Set(worker.to_owned()),
+        started_at: Set(now),
+        finished_at: Set(None),
+        outcome: Set(None),
+        error: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(Some(claim))
 }
 
 /// When the earliest pending job in scope is due.
