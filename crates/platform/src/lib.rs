@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod http;
 pub mod identity;
+pub mod jobs;
 pub mod keys;
 pub mod mail;
 pub mod migrations;

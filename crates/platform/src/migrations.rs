@@ -11,7 +11,11 @@ use sea_orm_migration::{
 
 /// Platform migrations, in order. Products append theirs after these.
 pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(M0001Identity), Box::new(M0002Keys)]
+    vec![
+        Box::new(M0001Identity),
+        Box::new(M0002Keys),
+        Box::new(M0003Jobs),
+    ]
 }
 
 struct M0001Identity;
@@ -208,5 +212,64 @@ impl MigrationTrait for M0002Keys {
                 .take(),
         )
         .await
+    }
+}
+
+/// The durable job queue (`crate::jobs`) and its per-attempt log.
+struct M0003Jobs;
+
+impl MigrationName for M0003Jobs {
+    fn name(&self) -> &str {
+        "m0003_platform_jobs"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0003Jobs {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        use sea_orm_migration::schema::{integer, text_null};
+        m.create_table(
+            Table::create()
+                .table(a("jobs"))
+                .col(pk("id"))
+                .col(string(a("queue")))
+                .col(string(a("kind")))
+                .col(json_binary(a("payload")))
+                .col(string(a("status")))
+                .col(integer(a("attempts")))
+                .col(integer(a("max_attempts")))
+                .col(timestamp_with_time_zone(a("run_at")))
+                .col(timestamp_with_time_zone_null(a("locked_until")))
+                .col(string_null(a("locked_by")))
+                .col(text_null(a("last_error")))
+                .col(string_null(a("idempotency_key")).unique_key())
+                .col(timestamp_with_time_zone(a("created_at")))
+                .col(timestamp_with_time_zone(a("updated_at")))
+                .col(timestamp_with_time_zone_null(a("finished_at")))
+                .take(),
+        )
+        .await?;
+        // Claiming scans `status = 'pending' AND run_at <= now` (and expired `running` leases).
+        m.create_index(index("jobs", &["status", "run_at"], false))
+            .await?;
+        m.create_index(index("jobs", &["created_at"], false))
+            .await?;
+        m.create_table(
+            Table::create()
+                .table(a("job_attempts"))
+                .col(pk("id"))
+                .col(uuid(a("job_id")))
+                .col(integer(a("attempt")))
+                .col(string(a("worker")))
+                .col(timestamp_with_time_zone(a("started_at")))
+                .col(timestamp_with_time_zone_null(a("finished_at")))
+                .col(string_null(a("outcome")))
+                .col(text_null(a("error")))
+                .foreign_key(&mut fk("job_attempts", "job_id", "jobs"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("job_attempts", &["job_id", "started_at"], false))
+            .await
     }
 }
