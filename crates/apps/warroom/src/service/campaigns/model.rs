@@ -19,7 +19,7 @@ pub const BUDGET_MIN: f64 = 100.0;
 pub const BUDGET_MAX: f64 = 1_000_000.0;
 /// Audience ages.
 pub const AGES: std::ops::RangeInclusive<i64> = 13..=120;
-/// A keyword's length in characters once trimmed (the column is `VARCHAR(255)`).
+/// A keyword's length in characters as sent, not blank; stored trimmed (`VARCHAR(255)`).
 pub const KEYWORD_CHARS: std::ops::RangeInclusive<usize> = 1..=255;
 pub const KEYWORDS_MAX: usize = 100;
 /// A keyword's weight (the column is `DECIMAL(3,2)`); 1.0 when not given.
