@@ -2,6 +2,7 @@
 //! `build` opens the database, applies migrations and returns the product's router.
 
 pub mod api;
+pub mod db;
 pub mod integrations;
 pub mod service;
 
@@ -18,12 +19,14 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 pub const PRODUCT: &str = "warroom";
 pub const DEFAULT_PORT: u16 = 4000;
 
-/// Platform tables first, then War Room's own (none yet: identity is all platform).
+/// Platform tables first, then War Room's own (`db::migrations`).
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        platform::migrations::migrations()
+        let mut all = platform::migrations::migrations();
+        all.extend(db::migrations::migrations());
+        all
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod campaigns;
 pub mod health;
 pub mod oauth;
 pub mod sessions;
@@ -53,6 +54,11 @@ pub fn openapi_router() -> OpenApiRouter<Ctx> {
         // users
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::update, users::delete))
+        // campaigns
+        .routes(routes!(campaigns::list, campaigns::create))
+        .routes(routes!(campaigns::get, campaigns::update))
+        .routes(routes!(campaigns::actions))
+        .routes(routes!(campaigns::audit))
         // health
         .routes(routes!(health::health))
         .routes(routes!(health::status));

@@ -1,4 +1,5 @@
 //! War Room's rules: who may do what, and how often.
 
 pub mod access;
+pub mod campaigns;
 pub mod profile;

@@ -4,6 +4,7 @@
 mod access;
 mod admin;
 mod auth;
+mod campaigns;
 mod errors;
 mod helpers;
 mod mail;

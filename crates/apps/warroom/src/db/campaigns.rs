@@ -1,0 +1,243 @@
+//! Seed 001 `campaigns` and `campaign_keywords`, and Basalt's `campaign_audit`: the entities and
+//! every query on them. Rows come back as stored; `service::campaigns` turns them into `Campaign`s.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
+};
+use uuid::Uuid;
+
+pub mod campaign {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "campaigns")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub name: String,
+        pub description: String,
+        /// `draft`, `active`, `paused` or `completed`.
+        pub status: String,
+        pub start_date: DateTimeUtc,
+        pub end_date: DateTimeUtc,
+        /// The seed's `DECIMAL(12,2)` budget, in cents.
+        pub budget_cents: i64,
+        /// Seed 001 `TargetAudience`, as its camelCase JSON.
+        pub target_audience: Json,
+        /// Seed 001 `CampaignMetrics`, as its camelCase JSON.
+        pub metrics: Json,
+        pub created_by: Uuid,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod keyword {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "campaign_keywords")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub campaign_id: Uuid,
+        pub keyword: String,
+        /// 0 to 9.99, two decimals (the seed's `DECIMAL(3,2)`).
+        pub weight: f64,
+        /// The keyword's place in the campaign's list, from 0.
+        pub position: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod audit {
+    use sea_orm::entity::prelude::*;
+
+    /// One change to a campaign: who, which action, the status before and after, and the
+    /// action's particulars (old and new budget, reason, changed fields).
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "campaign_audit")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub campaign_id: Uuid,
+        pub actor_id: Option<Uuid>,
+        pub action: String,
+        pub from_status: Option<String>,
+        pub to_status: Option<String>,
+        pub details: Option<Json>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub type CampaignRow = campaign::Model;
+pub type KeywordRow = keyword::Model;
+pub type AuditRow = audit::Model;
+
+pub async fn insert(conn: &impl ConnectionTrait, row: CampaignRow) -> Result<CampaignRow, DbErr> {
+    row.into_active_model().reset_all().insert(conn).await
+}
+
+/// Writes every column of `row` over the stored campaign with its id.
+pub async fn save(conn: &impl ConnectionTrait, row: CampaignRow) -> Result<CampaignRow, DbErr> {
+    row.into_active_model().reset_all().update(conn).await
+}
+
+pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<CampaignRow>, DbErr> {
+    campaign::Entity::find_by_id(id).one(conn).await
+}
+
+/// `find`, locking the row until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite
+/// transactions that write are begun `IMMEDIATE` instead, see `service::campaigns`).
+pub async fn find_for_update(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<CampaignRow>, DbErr> {
+    campaign::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(conn)
+        .await
+}
+
+pub async fn exists(conn: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr> {
+    let n = campaign::Entity::find()
+        .filter(campaign::Column::Id.eq(id))
+        .count(conn)
+        .await?;
+    Ok(n > 0)
+}
+
+/// One page of campaigns, newest first, optionally of one status; and how many there are.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    status: Option<&str>,
+    page: u64,
+    limit: u64,
+) -> Result<(Vec<CampaignRow>, u64), DbErr> {
+    let mut q = campaign::Entity::find();
+    if let Some(s) = status {
+        q = q.filter(campaign::Column::Status.eq(s));
+    }
+    let total = q.clone().count(conn).await?;
+    let rows = q
+        .order_by_desc(campaign::Column::CreatedAt)
+        .order_by_desc(campaign::Column::Id)
+        .offset((page - 1) * limit)
+        .limit(limit)
+        .all(conn)
+        .await?;
+    Ok((rows, total))
+}
+
+/// The ids of every campaign with `status`, oldest first.
+pub async fn ids_with_status(
+    conn: &impl ConnectionTrait,
+    status: &str,
+) -> Result<Vec<Uuid>, DbErr> {
+    campaign::Entity::find()
+        .select_only()
+        .column(campaign::Column::Id)
+        .filter(campaign::Column::Status.eq(status))
+        .order_by_asc(campaign::Column::CreatedAt)
+        .order_by_asc(campaign::Column::Id)
+        .into_tuple()
+        .all(conn)
+        .await
+}
+
+/// Replaces a campaign's metrics JSON; false when there is no such campaign.
+pub async fn set_metrics(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    metrics: serde_json::Value,
+) -> Result<bool, DbErr> {
+    let res = campaign::Entity::update_many()
+        .col_expr(campaign::Column::Metrics, Expr::value(metrics))
+        .filter(campaign::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+/// The keywords of the given campaigns, each campaign's in its order.
+pub async fn keywords_of(
+    conn: &impl ConnectionTrait,
+    campaign_ids: &[Uuid],
+) -> Result<Vec<KeywordRow>, DbErr> {
+    if campaign_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    keyword::Entity::find()
+        .filter(keyword::Column::CampaignId.is_in(campaign_ids.iter().copied()))
+        .order_by_asc(keyword::Column::CampaignId)
+        .order_by_asc(keyword::Column::Position)
+        .all(conn)
+        .await
+}
+
+/// Sets a campaign's keywords to `keywords` (text, weight), in that order.
+pub async fn replace_keywords(
+    conn: &impl ConnectionTrait,
+    campaign_id: Uuid,
+    keywords: &[(String, f64)],
+) -> Result<(), DbErr> {
+    keyword::Entity::delete_many()
+        .filter(keyword::Column::CampaignId.eq(campaign_id))
+        .exec(conn)
+        .await?;
+    if keywords.is_empty() {
+        return Ok(());
+    }
+    let rows = keywords
+        .iter()
+        .zip(0..)
+        .map(|((text, weight), position)| keyword::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            campaign_id: Set(campaign_id),
+            keyword: Set(text.clone()),
+            weight: Set(*weight),
+            position: Set(position),
+        });
+    keyword::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_audit(conn: &impl ConnectionTrait, row: AuditRow) -> Result<AuditRow, DbErr> {
+    row.into_active_model().reset_all().insert(conn).await
+}
+
+/// One page of a campaign's audit trail, newest first; and how long the trail is.
+pub async fn audit_of(
+    conn: &impl ConnectionTrait,
+    campaign_id: Uuid,
+    page: u64,
+    limit: u64,
+) -> Result<(Vec<AuditRow>, u64), DbErr> {
+    let q = audit::Entity::find().filter(audit::Column::CampaignId.eq(campaign_id));
+    let total = q.clone().count(conn).await?;
+    let rows = q
+        .order_by_desc(audit::Column::CreatedAt)
+        .order_by_desc(audit::Column::Id)
+        .offset((page - 1) * limit)
+        .limit(limit)
+        .all(conn)
+        .await?;
+    Ok((rows, total))
+}

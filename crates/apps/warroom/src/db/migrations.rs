@@ -1,0 +1,115 @@
+//! War Room's migrations, run after the platform's (`crate::Migrator`). Named `m01xx_warroom_*`
+//! so they never collide with the platform's `m00xx_platform_*`.
+
+use sea_orm_migration::{
+    prelude::*,
+    schema::{
+        big_integer, double, integer, json_binary, json_binary_null, string, string_len,
+        string_null, text, timestamp_with_time_zone, uuid, uuid_null,
+    },
+};
+
+/// War Room's migrations, in order.
+pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+    vec![Box::new(M0100Campaigns)]
+}
+
+fn a(s: &'static str) -> Alias {
+    Alias::new(s)
+}
+
+fn cascade(table: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .from(a(table), a(col))
+        .to(a(to), a("id"))
+        .on_delete(ForeignKeyAction::Cascade)
+        .take()
+}
+
+fn index(table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
+    let mut idx = Index::create();
+    idx.name(format!("idx_{table}_{}", cols.join("_")))
+        .table(a(table));
+    for c in cols {
+        idx.col(a(c));
+    }
+    idx.take()
+}
+
+/// Seed 001 `campaigns` and `campaign_keywords`, plus `campaign_audit` (Basalt's: who changed
+/// what, written in the same transaction as the change).
+///
+/// Differences from the seed's SQL, for one schema on SQLite and PostgreSQL: the budget is
+/// integer cents (`budget_cents`) instead of `DECIMAL(12,2)`, a keyword's weight a double
+/// rounded to two places instead of `DECIMAL(3,2)`, and keywords keep their order
+/// (`position`). `created_by` and `actor_id` have no foreign key: the trail outlives the
+/// accounts it names.
+struct M0100Campaigns;
+
+impl MigrationName for M0100Campaigns {
+    fn name(&self) -> &str {
+        "m0100_warroom_campaigns"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0100Campaigns {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(a("campaigns"))
+                .col(uuid(a("id")).primary_key())
+                .col(string(a("name")))
+                .col(text(a("description")))
+                .col(string(a("status")))
+                .col(timestamp_with_time_zone(a("start_date")))
+                .col(timestamp_with_time_zone(a("end_date")))
+                .col(big_integer(a("budget_cents")))
+                .col(json_binary(a("target_audience")))
+                .col(json_binary(a("metrics")))
+                .col(uuid(a("created_by")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .col(timestamp_with_time_zone(a("updated_at")))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("campaigns", &["created_at"])).await?;
+        m.create_index(index("campaigns", &["status", "created_at"]))
+            .await?;
+        m.create_table(
+            Table::create()
+                .table(a("campaign_keywords"))
+                .col(uuid(a("id")).primary_key())
+                .col(uuid(a("campaign_id")))
+                .col(string_len(a("keyword"), 255))
+                .col(double(a("weight")))
+                .col(integer(a("position")))
+                .foreign_key(&mut cascade(
+                    "campaign_keywords",
+                    "campaign_id",
+                    "campaigns",
+                ))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("campaign_keywords", &["campaign_id"]))
+            .await?;
+        m.create_table(
+            Table::create()
+                .table(a("campaign_audit"))
+                .col(uuid(a("id")).primary_key())
+                .col(uuid(a("campaign_id")))
+                .col(uuid_null(a("actor_id")))
+                .col(string(a("action")))
+                .col(string_null(a("from_status")))
+                .col(string_null(a("to_status")))
+                .col(json_binary_null(a("details")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .foreign_key(&mut cascade("campaign_audit", "campaign_id", "campaigns"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("campaign_audit", &["campaign_id", "created_at"]))
+            .await
+    }
+}

@@ -1,0 +1,4 @@
+//! War Room's own tables (after the platform's identity tables) and every query on them.
+
+pub mod campaigns;
+pub mod migrations;
