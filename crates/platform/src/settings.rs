@@ -32,6 +32,11 @@ pub struct ProductSettings {
     pub saml: SamlSettings,
     /// Vendor credentials and overrides by the seeds' names (`TWILIO_SID`, ...).
     pub vendors: VendorSettings,
+    /// Prefix of this product's keys in Redis (default: the product's name). Instances of one
+    /// deployment share it; two deployments on one Redis (or two tests) keep apart with it.
+    pub redis_prefix: Option<String>,
+    /// Live streams: how often a `HEARTBEAT` goes out (seed 000: every 30 s).
+    pub stream_heartbeat: std::time::Duration,
 }
 
 /// A SAML 2.0 identity provider as its operator describes it, and our service provider's
@@ -54,6 +59,13 @@ impl SamlSettings {
 }
 
 impl ProductSettings {
+    /// The Redis key prefix for `product`.
+    pub fn redis_prefix_for(&self, product: &str) -> String {
+        self.redis_prefix
+            .clone()
+            .unwrap_or_else(|| product.to_owned())
+    }
+
     /// Settings for a product on `database_url` with everything else at its default; the
     /// server overrides from configuration, tests from their needs.
     pub fn new(listen: SocketAddr, database_url: String, jwt_secret: Secret) -> Self {
@@ -75,6 +87,8 @@ impl ProductSettings {
             meta: ProviderSettings::meta(),
             saml: SamlSettings::default(),
             vendors: VendorSettings::default(),
+            redis_prefix: None,
+            stream_heartbeat: std::time::Duration::from_secs(30),
         }
     }
 }

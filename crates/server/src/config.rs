@@ -212,6 +212,15 @@ pub fn product_settings(
         "META_REDIRECT_URI",
     );
     s.vendors = vendors(file, pf);
+    s.redis_prefix = env("REDIS_PREFIX").map(|p| format!("{p}:{product}"));
+    if let Some(secs) = env(&format!("{upper}_STREAM_HEARTBEAT_SECS")) {
+        let secs: u64 = secs
+            .parse()
+            .ok()
+            .filter(|s| (1..=3600).contains(s))
+            .with_context(|| format!("{upper}_STREAM_HEARTBEAT_SECS must be 1 to 3600"))?;
+        s.stream_heartbeat = std::time::Duration::from_secs(secs);
+    }
     Ok(s)
 }
 

@@ -6,7 +6,7 @@ pub mod db;
 pub mod integrations;
 pub mod service;
 
-use std::ops::Deref;
+use std::{ops::Deref, sync::Arc};
 
 use axum::Router;
 use platform::{
@@ -35,6 +35,10 @@ impl MigratorTrait for Migrator {
 #[derive(Clone)]
 pub struct Ctx {
     core: Core,
+    /// Live streams (WebSocket, SSE) and the publishing side of them.
+    pub streams: service::stream::Streams,
+    /// Origins allowed to open WebSockets (the CORS allow-list).
+    pub cors_origins: Arc<Vec<String>>,
 }
 
 impl Deref for Ctx {
@@ -60,8 +64,12 @@ pub struct App {
 /// Connects, migrates, and wires the product.
 pub async fn build(settings: &ProductSettings) -> anyhow::Result<App> {
     let identity = IdentityConfig::new(PRODUCT, "War Room", settings.app_url.clone());
+    let core = Core::build::<Migrator>(settings, identity).await?;
+    let streams = service::stream::Streams::build(settings, core.db.clone()).await?;
     let ctx = Ctx {
-        core: Core::build::<Migrator>(settings, identity).await?,
+        core,
+        streams,
+        cors_origins: Arc::new(settings.cors_origins.clone()),
     };
     let router = api::router(ctx.clone(), settings);
     Ok(App { router, ctx })

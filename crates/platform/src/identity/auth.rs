@@ -71,18 +71,15 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .then_some(token.trim())
 }
 
-impl<S: HasIdentity + Send + Sync> FromRequestParts<S> for AuthUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let token = presented_token(parts, state.session_cookies())?.ok_or_else(|| {
-            ApiError::unauthenticated(match state.session_cookies() {
-                Some(_) => "not signed in",
-                None => "missing bearer token",
-            })
-        })?;
-        let identity = state.identity();
-        let (user, session, claims) = identity.authenticate(&token).await?;
+impl AuthUser {
+    /// Checks `token` against its live session and builds the caller; what the extractors
+    /// share once they have found the token.
+    pub async fn from_token(
+        identity: &Identity,
+        token: &str,
+        parts: &Parts,
+    ) -> Result<Self, ApiError> {
+        let (user, session, claims) = identity.authenticate(token).await?;
         let client = ClientInfo::from_parts(parts);
         identity.touch_session(&session).await?;
         if let Some(admin) = claims.imp {
@@ -109,6 +106,89 @@ impl<S: HasIdentity + Send + Sync> FromRequestParts<S> for AuthUser {
             client,
         })
     }
+}
+
+impl<S: HasIdentity + Send + Sync> FromRequestParts<S> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let token = presented_token(parts, state.session_cookies())?.ok_or_else(|| {
+            ApiError::unauthenticated(match state.session_cookies() {
+                Some(_) => "not signed in",
+                None => "missing bearer token",
+            })
+        })?;
+        Self::from_token(state.identity(), &token, parts).await
+    }
+}
+
+/// The caller of a live-stream endpoint (WebSocket upgrade or SSE). Browsers cannot set an
+/// `Authorization` header on `new WebSocket(...)` or `new EventSource(...)`, so besides the
+/// header (and the access cookie of cookie products) the access token is accepted:
+///
+/// * as a WebSocket subprotocol pair, `Sec-WebSocket-Protocol: bearer, <token>`
+///   (`new WebSocket(url, ["bearer", token])`); the upgrade then selects `bearer`, as
+///   browsers require ([`StreamUser::protocol`]);
+/// * as the `access_token` query parameter (`EventSource` has no other way). Request logs
+///   record the path only, never the query, so the token does not reach them.
+pub struct StreamUser {
+    pub user: AuthUser,
+    /// The subprotocol the upgrade must answer with, when the token came in one.
+    pub protocol: Option<&'static str>,
+}
+
+/// The subprotocol name that introduces an access token in `Sec-WebSocket-Protocol`.
+pub const BEARER_PROTOCOL: &str = "bearer";
+
+impl<S: HasIdentity + Send + Sync> FromRequestParts<S> for StreamUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let (token, protocol) = match presented_token(parts, state.session_cookies())? {
+            Some(t) => (t, None),
+            None => match protocol_token(parts) {
+                Some(t) => (t, Some(BEARER_PROTOCOL)),
+                None => (
+                    query_token(parts).ok_or_else(|| {
+                        ApiError::unauthenticated(
+                            "missing access token (Authorization header, `bearer` subprotocol \
+                             or access_token parameter)",
+                        )
+                    })?,
+                    None,
+                ),
+            },
+        };
+        let user = AuthUser::from_token(state.identity(), &token, parts).await?;
+        Ok(Self { user, protocol })
+    }
+}
+
+/// `Sec-WebSocket-Protocol: bearer, <token>`: the value after the `bearer` entry.
+fn protocol_token(parts: &Parts) -> Option<String> {
+    let offered = parts
+        .headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    let at = offered
+        .iter()
+        .position(|p| p.eq_ignore_ascii_case(BEARER_PROTOCOL))?;
+    offered
+        .get(at + 1)
+        .filter(|t| !t.is_empty())
+        .map(|t| (*t).to_owned())
+}
+
+/// `?access_token=<token>`.
+fn query_token(parts: &Parts) -> Option<String> {
+    url::form_urlencoded::parse(parts.uri.query()?.as_bytes())
+        .find(|(k, _)| k == "access_token")
+        .map(|(_, v)| v.into_owned())
+        .filter(|t| !t.is_empty())
 }
 
 /// `Option<AuthUser>`: `None` without credentials (no `Authorization` header, no access

@@ -7,6 +7,7 @@ pub mod campaigns;
 pub mod health;
 pub mod oauth;
 pub mod sessions;
+pub mod stream;
 pub mod two_factor;
 pub mod types;
 pub mod users;
@@ -59,11 +60,16 @@ pub fn openapi_router() -> OpenApiRouter<Ctx> {
         .routes(routes!(campaigns::get, campaigns::update))
         .routes(routes!(campaigns::actions))
         .routes(routes!(campaigns::audit))
+        // live streams
+        .routes(routes!(stream::monitoring_sse))
+        .routes(routes!(stream::stream_info))
         // health
         .routes(routes!(health::health))
         .routes(routes!(health::status));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api_v1)
+        .routes(routes!(stream::monitoring_ws))
+        .routes(routes!(stream::campaign_ws))
         .routes(routes!(admin::toggle_mode))
         .routes(routes!(admin::outbox))
 }

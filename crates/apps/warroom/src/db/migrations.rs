@@ -5,13 +5,14 @@ use sea_orm_migration::{
     prelude::*,
     schema::{
         big_integer, double, integer, json_binary, json_binary_null, string, string_len,
-        string_null, text, timestamp_with_time_zone, uuid, uuid_null,
+        string_null, text, text_null, timestamp_with_time_zone, timestamp_with_time_zone_null,
+        uuid, uuid_null,
     },
 };
 
 /// War Room's migrations, in order.
 pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(M0100Campaigns)]
+    vec![Box::new(M0100Campaigns), Box::new(M0110Monitoring)]
 }
 
 fn a(s: &'static str) -> Alias {
@@ -111,5 +112,85 @@ impl MigrationTrait for M0100Campaigns {
         .await?;
         m.create_index(index("campaign_audit", &["campaign_id", "created_at"]))
             .await
+    }
+}
+
+/// Seed 001 `MonitoringConfig` as `monitoring_configs` (the seed gives no table), and seed
+/// 001 `mentions` with its provenance: `source_id` unique per campaign (mentions are
+/// deduplicated on it), `config_id`, `matched`, `sentiment_source`, `ingested_at`.
+/// `(campaign_id, timestamp)` serves every windowed read and the crisis detector.
+struct M0110Monitoring;
+
+impl MigrationName for M0110Monitoring {
+    fn name(&self) -> &str {
+        "m0110_warroom_monitoring"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0110Monitoring {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(a("monitoring_configs"))
+                .col(uuid(a("id")).primary_key())
+                .col(uuid(a("campaign_id")))
+                .col(json_binary(a("keywords")))
+                .col(json_binary(a("competitors")))
+                .col(json_binary(a("influencers")))
+                .col(json_binary(a("platforms")))
+                .col(json_binary(a("alert_thresholds")))
+                .col(integer(a("refresh_interval")))
+                .col(string(a("status")))
+                .col(uuid_null(a("created_by")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .col(timestamp_with_time_zone(a("updated_at")))
+                .col(timestamp_with_time_zone_null(a("stopped_at")))
+                .col(timestamp_with_time_zone_null(a("polled_until")))
+                .col(timestamp_with_time_zone(a("next_poll_at")))
+                .col(timestamp_with_time_zone_null(a("last_polled_at")))
+                .col(text_null(a("last_error")))
+                .col(big_integer(a("mentions_ingested")))
+                .foreign_key(&mut cascade(
+                    "monitoring_configs",
+                    "campaign_id",
+                    "campaigns",
+                ))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("monitoring_configs", &["campaign_id"]))
+            .await?;
+        m.create_index(index("monitoring_configs", &["status", "next_poll_at"]))
+            .await?;
+        m.create_table(
+            Table::create()
+                .table(a("mentions"))
+                .col(uuid(a("id")).primary_key())
+                .col(uuid(a("campaign_id")))
+                .col(uuid_null(a("config_id")))
+                .col(string(a("source_id")))
+                .col(text(a("text")))
+                .col(string(a("author")))
+                .col(string(a("platform")))
+                .col(text(a("url")))
+                .col(double(a("sentiment")))
+                .col(string(a("sentiment_source")))
+                .col(big_integer(a("reach")))
+                .col(big_integer(a("engagement")))
+                .col(timestamp_with_time_zone(a("timestamp")))
+                .col(string_null(a("location")))
+                .col(string(a("language")))
+                .col(string_null(a("matched")))
+                .col(timestamp_with_time_zone(a("ingested_at")))
+                .foreign_key(&mut cascade("mentions", "campaign_id", "campaigns"))
+                .take(),
+        )
+        .await?;
+        let mut unique = index("mentions", &["campaign_id", "source_id"]);
+        m.create_index(unique.unique().take()).await?;
+        m.create_index(index("mentions", &["campaign_id", "timestamp"]))
+            .await?;
+        m.create_index(index("mentions", &["timestamp"])).await
     }
 }

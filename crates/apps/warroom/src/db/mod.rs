@@ -2,3 +2,4 @@
 
 pub mod campaigns;
 pub mod migrations;
+pub mod monitoring;

@@ -2,4 +2,6 @@
 
 pub mod access;
 pub mod campaigns;
+pub mod crisis;
 pub mod profile;
+pub mod stream;

@@ -13,6 +13,7 @@ mod rate_limits;
 mod reset_verify;
 mod sessions;
 mod smoke;
+mod streams;
 mod two_factor;
 mod users;
 mod vendors_live;

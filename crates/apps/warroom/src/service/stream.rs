@@ -1,0 +1,186 @@
+//! War Room's live streams on the platform hub: the topics (`campaign:<id>` per campaign, and
+//! `monitoring`, the feed of every campaign that seed 000's `/api/monitoring/stream` carries),
+//! the message payload (seed 001 `StreamingData`), and who may follow what.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use platform::{
+    identity::auth::AuthUser,
+    realtime::{Authorize, Gateway, Hub, HubConfig, RealtimeError, StreamConfig},
+    settings::ProductSettings,
+};
+use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::access::ROLES;
+
+/// The feed of every campaign's events.
+pub const FEED_TOPIC: &str = "monitoring";
+
+/// The topic of one campaign's events.
+pub fn campaign_topic(id: Uuid) -> String {
+    format!("campaign:{id}")
+}
+
+/// The campaign a `campaign:<uuid>` topic names.
+pub fn topic_campaign(topic: &str) -> Option<Uuid> {
+    topic.strip_prefix("campaign:")?.parse().ok()
+}
+
+/// Seed 000's message types, the `type` of every event on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    /// A new mention (`StreamingData.type` MENTION).
+    LivePost,
+    /// Sentiment or volume moved (SENTIMENT, ENGAGEMENT, ...).
+    TrendUpdate,
+    /// A crisis alert was raised (CRISIS).
+    CrisisAlert,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LivePost => "live_post",
+            Self::TrendUpdate => "trend_update",
+            Self::CrisisAlert => "crisis_alert",
+        }
+    }
+}
+
+/// Seed 001 `StreamingData.type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum StreamingKind {
+    Mention,
+    Sentiment,
+    Crisis,
+    Engagement,
+    Competitor,
+    Influencer,
+    Audit,
+    Document,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// Seed 001 `StreamingData`: the `data` of every War Room event. On the wire an event is
+/// `{ "type": "live_post", "seq", "topic", "at", "data": StreamingData }`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamingData<T> {
+    #[serde(rename = "type")]
+    pub kind: StreamingKind,
+    pub campaign_id: Uuid,
+    pub timestamp: DateTime<Utc>,
+    pub data: T,
+    pub priority: Priority,
+}
+
+/// Publishes War Room events on the hub: each goes to its campaign's topic and to the feed.
+#[derive(Clone, Debug)]
+pub struct Streams {
+    gateway: Gateway<AuthUser>,
+}
+
+impl Streams {
+    /// The hub on Redis when `REDIS_URL` is set (every instance's clients see every event),
+    /// else in memory; the heartbeat from settings.
+    pub async fn build(
+        settings: &ProductSettings,
+        db: DatabaseConnection,
+    ) -> Result<Self, RealtimeError> {
+        let hub = match &settings.redis_url {
+            Some(url) => {
+                let prefix = settings.redis_prefix_for(crate::PRODUCT);
+                Hub::redis(url.expose(), &prefix, HubConfig::default()).await?
+            }
+            None => Hub::memory(HubConfig::default()),
+        };
+        let config = StreamConfig {
+            heartbeat: settings.stream_heartbeat,
+            idle_timeout: settings.stream_heartbeat * 2 + std::time::Duration::from_secs(5),
+            ..StreamConfig::default()
+        };
+        let gateway = Gateway::new(hub, CampaignReaders { db }, config);
+        Ok(Self { gateway })
+    }
+
+    pub fn gateway(&self) -> &Gateway<AuthUser> {
+        &self.gateway
+    }
+
+    /// Publishes `data` as an event of `kind` for `campaign_id`, on the campaign's topic and
+    /// on the feed. A hub failure (Redis down) is logged, not returned: the change that caused
+    /// the event is already stored, and clients that miss it are told to resync.
+    pub async fn publish<T: Serialize>(
+        &self,
+        event: EventType,
+        message: &StreamingData<T>,
+    ) -> Option<u64> {
+        let hub = self.gateway.hub();
+        let topic = campaign_topic(message.campaign_id);
+        let published = hub.publish(&topic, event.as_str(), message).await;
+        if let Err(e) = hub.publish(FEED_TOPIC, event.as_str(), message).await {
+            tracing::warn!(error = %e, "realtime: feed publish failed");
+        }
+        match published {
+            Ok(e) => Some(e.seq),
+            Err(e) => {
+                tracing::warn!(error = %e, %topic, "realtime: publish failed");
+                None
+            }
+        }
+    }
+}
+
+/// Who may follow what: anyone whose role reads monitoring data follows the feed and the
+/// topic of any campaign that exists (a War Room deployment is one campaign team: every
+/// reader sees every campaign). Other topics are refused.
+struct CampaignReaders {
+    db: DatabaseConnection,
+}
+
+#[async_trait]
+impl Authorize<AuthUser> for CampaignReaders {
+    async fn may_subscribe(&self, user: &AuthUser, topic: &str) -> bool {
+        if !ROLES.allows(&user.user.role, "monitoring", "read") {
+            return false;
+        }
+        if topic == FEED_TOPIC {
+            return true;
+        }
+        match topic_campaign(topic) {
+            Some(id) => match crate::db::campaigns::exists(&self.db, id).await {
+                Ok(exists) => exists,
+                Err(e) => {
+                    tracing::error!(error = %e, "realtime: campaign lookup failed");
+                    false
+                }
+            },
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_campaign_topic_names_its_campaign() {
+        let id = Uuid::now_v7();
+        assert_eq!(topic_campaign(&campaign_topic(id)), Some(id));
+        assert_eq!(topic_campaign("campaign:not-a-uuid"), None);
+        assert_eq!(topic_campaign(FEED_TOPIC), None);
+    }
+}
