@@ -125,7 +125,10 @@ impl MockMentionlytics {
     /// The last `hours` hours before `query.until` (ignoring `query.since`), newest first, at
     /// most `query.limit`: history to backfill when monitoring starts.
     pub fn history(&self, query: &MentionQuery, hours: u32) -> Vec<SourceMention> {
-        let since = query.until - chrono::Duration::hours(i64::from(hours));
+        let since = query
+            .until
+            .checked_sub_signed(chrono::Duration::hours(i64::from(hours)))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
         self.generate(&MentionQuery {
             since,
             ..query.clone()
@@ -233,9 +236,9 @@ fn config_seed(config_id: Uuid) -> u64 {
 struct Terms<'q> {
     seed: u64,
     id_prefix: String,
-    keywords: &'q [String],
-    competitors: &'q [String],
-    influencers: &'q [String],
+    keywords: Vec<&'q str>,
+    competitors: Vec<&'q str>,
+    influencers: Vec<&'q str>,
     /// Platforms with their weight in the mix.
     platforms: Vec<(&'q str, u64)>,
 }
@@ -250,22 +253,29 @@ enum Tone {
 
 impl<'q> Terms<'q> {
     fn of(query: &'q MentionQuery) -> Self {
-        let platforms = if query.platforms.is_empty() {
-            DEFAULT_PLATFORMS.to_vec()
-        } else {
-            query
-                .platforms
+        // Blank entries (a stray "" in a config) are skipped, not turned into mentions.
+        let present = |terms: &'q [String]| -> Vec<&'q str> {
+            terms
                 .iter()
-                .map(|p| (p.as_str(), platform_weight(p)))
+                .map(String::as_str)
+                .filter(|t| !t.trim().is_empty())
                 .collect()
         };
+        let platforms: Vec<_> = present(&query.platforms)
+            .into_iter()
+            .map(|p| (p, platform_weight(p)))
+            .collect();
         Self {
             seed: config_seed(query.config_id),
             id_prefix: format!("mock-{}", query.config_id.simple()),
-            keywords: &query.keywords,
-            competitors: &query.competitors,
-            influencers: &query.influencers,
-            platforms,
+            keywords: present(&query.keywords),
+            competitors: present(&query.competitors),
+            influencers: present(&query.influencers),
+            platforms: if platforms.is_empty() {
+                DEFAULT_PLATFORMS.to_vec()
+            } else {
+                platforms
+            },
         }
     }
 
@@ -274,21 +284,31 @@ impl<'q> Terms<'q> {
         let competitor =
             !self.competitors.is_empty() && (self.keywords.is_empty() || m.below(100) < 30);
         let pool = if competitor {
-            self.competitors
+            &self.competitors
         } else {
-            self.keywords
+            &self.keywords
         };
-        (!pool.is_empty()).then(|| m.pick(pool).as_str())
+        (!pool.is_empty()).then(|| *m.pick(pool))
     }
 
-    /// A burst is about one campaign keyword (or competitor, if the config has no keyword).
+    /// A burst is about one campaign keyword: a name-like one (a candidate, the campaign) when
+    /// the config has any, since "healthcare must resign" reads wrong; else any keyword, else a
+    /// competitor.
     fn burst_subject(&self, burst_seed: u64) -> Option<&'q str> {
-        let pool = if self.keywords.is_empty() {
-            self.competitors
+        let names: Vec<&str> = self
+            .keywords
+            .iter()
+            .copied()
+            .filter(|k| is_name(k))
+            .collect();
+        let pool = if !names.is_empty() {
+            &names
+        } else if !self.keywords.is_empty() {
+            &self.keywords
         } else {
-            self.keywords
+            &self.competitors
         };
-        (!pool.is_empty()).then(|| pool[(burst_seed % pool.len() as u64) as usize].as_str())
+        (!pool.is_empty()).then(|| pool[(burst_seed % pool.len() as u64) as usize])
     }
 
     fn mention(
@@ -313,27 +333,16 @@ impl<'q> Terms<'q> {
         let platform = m.weighted(&self.platforms);
         let kind = platform.to_ascii_lowercase();
         let news = matches!(kind.as_str(), "news" | "google");
-        let spanish = !crisis && !news && m.chance(SPANISH_SHARE);
-        let bank = match (tone, news, spanish) {
-            (Tone::Positive, _, true) => text::SPANISH_POSITIVE,
-            (Tone::Neutral, _, true) => text::SPANISH_NEUTRAL,
-            (_, _, true) => text::SPANISH_NEGATIVE,
-            (Tone::Positive, true, _) => text::NEWS_POSITIVE,
-            (Tone::Neutral, true, _) => text::NEWS_NEUTRAL,
-            (Tone::Negative, true, _) => text::NEWS_NEGATIVE,
-            (Tone::Crisis, true, _) => text::NEWS_CRISIS,
-            (Tone::Positive, false, _) => text::POSITIVE,
-            (Tone::Neutral, false, _) => text::NEUTRAL,
-            (Tone::Negative, false, _) => text::NEGATIVE,
-            (Tone::Crisis, false, _) => text::CRISIS,
-        };
         let term = subject.unwrap_or("the campaign");
+        let issue = !is_name(term);
+        let spanish = !crisis && !news && !issue && m.chance(SPANISH_SHARE);
         let (city, state, state_name) = *m.pick(text::PLACES);
         let mut body = m
-            .pick(bank)
+            .pick(bank(tone, issue, news, spanish))
             .replace("{k}", term)
             .replace("{city}", city)
             .replace("{state}", state_name);
+
         if matches!(kind.as_str(), "twitter" | "x" | "instagram" | "tiktok") && m.chance(0.35) {
             let tag: String = term.split_whitespace().collect();
             body.push_str(&format!(" #{tag}"));
@@ -345,7 +354,7 @@ impl<'q> Terms<'q> {
         let timestamp = Utc.timestamp_millis_opt(ms).single().unwrap_or_default();
         let influencer = !self.influencers.is_empty() && m.chance(INFLUENCER_SHARE);
         let author = if influencer {
-            m.pick(self.influencers).clone()
+            m.pick(&self.influencers).to_string()
         } else if news {
             m.pick(text::OUTLETS).0.to_string()
         } else {
@@ -362,10 +371,10 @@ impl<'q> Terms<'q> {
         // the tone: a burst raises engagement by its volume alone, so per-mention engagement
         // does not "drop" when a burst ends.
         let per_10k = match reach {
-            ..2_000 => m.range(200, 800),
-            ..20_000 => m.range(100, 400),
-            ..200_000 => m.range(30, 120),
-            ..1_000_000 => m.range(10, 40),
+            0..2_000 => m.range(200, 800),
+            2_000..20_000 => m.range(100, 400),
+            20_000..200_000 => m.range(30, 120),
+            200_000..1_000_000 => m.range(10, 40),
             _ => m.range(5, 20),
         };
         let sentiment =
@@ -387,6 +396,33 @@ impl<'q> Terms<'q> {
     }
 }
 
+/// The text bank for a mention: Spanish, about an issue, a headline, or a post about a person.
+fn bank(tone: Tone, issue: bool, news: bool, spanish: bool) -> &'static [&'static str] {
+    match (tone, issue, news, spanish) {
+        (Tone::Positive, _, _, true) => text::SPANISH_POSITIVE,
+        (Tone::Neutral, _, _, true) => text::SPANISH_NEUTRAL,
+        (_, _, _, true) => text::SPANISH_NEGATIVE,
+        (Tone::Positive, true, _, _) => text::ISSUE_POSITIVE,
+        (Tone::Neutral, true, _, _) => text::ISSUE_NEUTRAL,
+        (Tone::Negative, true, _, _) => text::ISSUE_NEGATIVE,
+        (Tone::Crisis, true, _, _) => text::ISSUE_CRISIS,
+        (Tone::Positive, _, true, _) => text::NEWS_POSITIVE,
+        (Tone::Neutral, _, true, _) => text::NEWS_NEUTRAL,
+        (Tone::Negative, _, true, _) => text::NEWS_NEGATIVE,
+        (Tone::Crisis, _, true, _) => text::NEWS_CRISIS,
+        (Tone::Positive, ..) => text::POSITIVE,
+        (Tone::Neutral, ..) => text::NEUTRAL,
+        (Tone::Negative, ..) => text::NEGATIVE,
+        (Tone::Crisis, ..) => text::CRISIS,
+    }
+}
+
+/// Whether a term reads as a person or a campaign ("Jane Smith", "Smith for Senate") rather
+/// than an issue ("healthcare"): it starts with a capital.
+fn is_name(term: &str) -> bool {
+    term.chars().next().is_some_and(char::is_uppercase)
+}
+
 /// Weight of a configured platform in the mix (a platform the mock does not know gets 10).
 fn platform_weight(platform: &str) -> u64 {
     let kind = platform.to_ascii_lowercase();
@@ -399,10 +435,10 @@ fn platform_weight(platform: &str) -> u64 {
 /// Audience of an ordinary author: heavy-tailed, most small, a few large.
 fn reach(m: &mut Rng) -> i64 {
     match m.below(1000) {
-        ..700 => m.range(50, 2_000),
-        ..920 => m.range(2_000, 20_000),
-        ..985 => m.range(20_000, 200_000),
-        ..998 => m.range(200_000, 1_000_000),
+        0..700 => m.range(50, 2_000),
+        700..920 => m.range(2_000, 20_000),
+        920..985 => m.range(20_000, 200_000),
+        985..998 => m.range(200_000, 1_000_000),
         _ => m.range(1_000_000, 5_000_000),
     }
 }
@@ -410,8 +446,8 @@ fn reach(m: &mut Rng) -> i64 {
 /// Audience of a news article: thousands for a local story, millions for a national one.
 fn outlet_reach(m: &mut Rng) -> i64 {
     match m.below(100) {
-        ..70 => m.range(5_000, 50_000),
-        ..95 => m.range(50_000, 300_000),
+        0..70 => m.range(5_000, 50_000),
+        70..95 => m.range(50_000, 300_000),
         _ => m.range(300_000, 2_000_000),
     }
 }

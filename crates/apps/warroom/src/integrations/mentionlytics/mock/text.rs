@@ -213,3 +213,30 @@ pub const PLACES: &[(&str, &str, &str)] = &[
     ("Chicago", "IL", "Illinois"),
     ("Manchester", "NH", "New Hampshire"),
 ];
+
+/// Mentions of an issue keyword (`healthcare`, `border security`) rather than a person or a
+/// campaign: the same tones, phrased about the issue.
+pub const ISSUE_POSITIVE: &[&str] = &[
+    "Finally a smart plan on {k}. This campaign gets it!",
+    "Great town hall on {k} in {city} tonight, so many thoughtful questions",
+    "Proud to see {k} at the center of this race. Good news for families.",
+    "The debate segment on {k} was excellent, clear and honest",
+    "Love the new ideas on {k}. Real solutions for {state}!",
+];
+pub const ISSUE_NEUTRAL: &[&str] = &[
+    "Candidates will discuss {k} at the forum in {city} on Thursday",
+    "Where do the candidates stand on {k}? Thread below",
+    "New poll: {k} ranks as a top issue for voters in {state}",
+    "Watching the {k} panel now",
+];
+pub const ISSUE_NEGATIVE: &[&str] = &[
+    "Still no real answers on {k}. Disappointing debate.",
+    "The {k} talking points tonight were weak and misleading",
+    "Frustrated that {k} got barely five minutes at the debate. Sad.",
+];
+pub const ISSUE_CRISIS: &[&str] = &[
+    "OUTRAGE over the {k} lies. Someone must resign!",
+    "Disgusting {k} scandal. Nobody believes these lies anymore.",
+    "Leaked memo on {k} shows voters were lied to. Shameful and corrupt.",
+    "Corrupt {k} cover-up exposed. Resign now!",
+];
