@@ -4,4 +4,5 @@ pub mod access;
 pub mod campaigns;
 pub mod crisis;
 pub mod profile;
+pub mod sentiment;
 pub mod stream;
