@@ -3,6 +3,8 @@
 
 use std::net::SocketAddr;
 
+use futures_util::future::BoxFuture;
+
 use platform::settings::ProductSettings;
 use tokio::net::TcpListener;
 
@@ -114,10 +116,14 @@ pub async fn serve(products: Vec<(Product, ProductSettings)>) -> anyhow::Result<
     let mut servers = tokio::task::JoinSet::new();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     for (p, settings) in products {
+        // What a product does once its server has stopped (background work to finish).
+        let mut after_stop: Option<BoxFuture<'static, ()>> = None;
         let (router, needs_admin) = match p {
             Product::Warroom => {
                 let app = warroom::build(&settings).await?;
                 let needs_admin = !warroom::has_admin(&app.ctx).await?;
+                let ctx = app.ctx.clone();
+                after_stop = Some(Box::pin(async move { ctx.shutdown().await }));
                 (app.router, needs_admin)
             }
             Product::Pawfect => {
@@ -159,14 +165,18 @@ pub async fn serve(products: Vec<(Product, ProductSettings)>) -> anyhow::Result<
         );
         let mut stop = stop_rx.clone();
         servers.spawn(async move {
-            axum::serve(
+            let served = axum::serve(
                 listener,
                 router.into_make_service_with_connect_info::<SocketAddr>(),
             )
             .with_graceful_shutdown(async move {
                 let _ = stop.wait_for(|s| *s).await;
             })
-            .await
+            .await;
+            if let Some(after) = after_stop {
+                after.await;
+            }
+            served
         });
     }
     tokio::spawn(async move {

@@ -12,9 +12,11 @@ use axum::Router;
 use platform::{
     core::Core,
     identity::{Identity, IdentityConfig, auth::HasIdentity},
+    jobs::{Jobs, Worker, WorkerHandle},
     settings::ProductSettings,
 };
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
+use tokio::sync::{Mutex, watch};
 
 pub const PRODUCT: &str = "warroom";
 pub const DEFAULT_PORT: u16 = 4000;
@@ -39,6 +41,43 @@ pub struct Ctx {
     pub streams: service::stream::Streams,
     /// Origins allowed to open WebSockets (the CORS allow-list).
     pub cors_origins: Arc<Vec<String>>,
+    /// The durable job queue (alert deliveries, monitoring polls) on War Room's database.
+    pub jobs: Jobs,
+    /// Mentionlytics, Twilio, Slack: Live or Mock by the data mode.
+    pub vendors: Arc<integrations::Vendors>,
+    background: Arc<Background>,
+}
+
+/// The product's background work (the job worker, the monitoring scheduler): it runs while a
+/// `Ctx` exists and stops with [`Ctx::shutdown`].
+struct Background {
+    stop: watch::Sender<bool>,
+    worker: Mutex<Option<WorkerHandle>>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl Ctx {
+    /// Stops the background work: running jobs finish (or return to the queue after a grace
+    /// period) and the scheduler stops polling. For the server's graceful shutdown.
+    pub async fn shutdown(&self) {
+        let _ = self.background.stop.send(true);
+        let worker = self.background.worker.lock().await.take();
+        if let Some(worker) = worker {
+            worker.wait().await;
+        }
+        let tasks = std::mem::take(&mut *self.background.tasks.lock().await);
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+
+    /// Resolves once [`Ctx::shutdown`] was called: background loops select on it.
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut stop = self.background.stop.subscribe();
+        async move {
+            let _ = stop.wait_for(|s| *s).await;
+        }
+    }
 }
 
 impl Deref for Ctx {
@@ -66,13 +105,33 @@ pub async fn build(settings: &ProductSettings) -> anyhow::Result<App> {
     let identity = IdentityConfig::new(PRODUCT, "War Room", settings.app_url.clone());
     let core = Core::build::<Migrator>(settings, identity).await?;
     let streams = service::stream::Streams::build(settings, core.db.clone()).await?;
+    let vendors = Arc::new(integrations::Vendors::build(settings, &core)?);
+    let (stop, _) = watch::channel(false);
     let ctx = Ctx {
+        jobs: Jobs::new(core.db.clone()),
         core,
         streams,
         cors_origins: Arc::new(settings.cors_origins.clone()),
+        vendors,
+        background: Arc::new(Background {
+            stop,
+            worker: Mutex::new(None),
+            tasks: Mutex::new(Vec::new()),
+        }),
     };
+    start_background(&ctx).await;
     let router = api::router(ctx.clone(), settings);
     Ok(App { router, ctx })
+}
+
+/// Starts the job worker with every War Room job kind, and the background loops.
+async fn start_background(ctx: &Ctx) {
+    let worker = Worker::new(ctx.jobs.clone())
+        .name(format!("{PRODUCT}-{}", uuid::Uuid::now_v7()))
+        .start(ctx.stopping());
+    *ctx.background.worker.lock().await = Some(worker);
+    let tasks: Vec<tokio::task::JoinHandle<()>> = vec![];
+    ctx.background.tasks.lock().await.extend(tasks);
 }
 
 /// Migrations only (`basalt migrate`).

@@ -19,6 +19,9 @@ pub const VENDOR_SETTINGS: &[&str] = &[
     "SLACK_WEBHOOK_URL",
     "META_ACCESS_TOKEN",
     "GOOGLE_ADS_TOKEN",
+    "MOCK_MENTIONS_PER_MINUTE",
+    "MOCK_BURST_EVERY_SECS",
+    "MOCK_BURST_LENGTH_SECS",
 ];
 
 /// Name → value. Every value is kept as a `Secret` (so `Debug` never prints one); `text` is

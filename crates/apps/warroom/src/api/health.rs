@@ -5,9 +5,11 @@ use std::time::Instant;
 
 use axum::{extract::State, http::StatusCode};
 use platform::{
-    datamode::{Mode, VendorState},
+    ApiError,
+    datamode::Mode,
     extract::Json,
-    identity::oauth::Provider,
+    identity::{auth::AuthUser, oauth::Provider},
+    vendor::{VendorStatus, VendorStatusState},
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -67,7 +69,7 @@ pub async fn health(State(ctx): State<Ctx>) -> (StatusCode, Json<HealthResponse>
 pub struct ServiceStatus {
     pub name: String,
     pub healthy: bool,
-    /// `up`/`down` for the database; `mock`/`live`/`unconfigured` for vendors.
+    /// `up`/`down` for the database; `mock`/`live`/`unconfigured`/`circuit_open` for vendors.
     pub state: String,
 }
 
@@ -78,15 +80,15 @@ pub struct StatusResponse {
     pub services: Vec<ServiceStatus>,
 }
 
-fn vendor(name: &str, state: VendorState) -> ServiceStatus {
-    let state = serde_json::to_value(state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
+fn vendor(name: &str, state: impl Into<VendorStatusState>) -> ServiceStatus {
+    let state = state.into();
     ServiceStatus {
         name: name.into(),
-        healthy: state != "unconfigured",
-        state,
+        healthy: state.is_healthy(),
+        state: serde_json::to_value(state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
     }
 }
 
@@ -102,9 +104,35 @@ pub async fn status(State(ctx): State<Ctx>) -> Json<StatusResponse> {
     services.push(vendor("email", ctx.identity.mailer.state()));
     services.push(vendor("oauth_google", ctx.oauth.state(Provider::Google)));
     services.push(vendor("oauth_meta", ctx.oauth.state(Provider::Meta)));
+    for v in ctx.vendors.registry.statuses() {
+        services.push(vendor(&v.name, v.state));
+    }
     let healthy = services.iter().all(|s| s.healthy);
     Json(StatusResponse {
         status: if healthy { "healthy" } else { "degraded" }.into(),
         services,
     })
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationsStatus {
+    pub data_mode: Mode,
+    /// Every vendor War Room calls: `mock`, `live`, `unconfigured` (with the setting to set)
+    /// or `circuit_open` (with when it is retried).
+    pub integrations: Vec<VendorStatus>,
+}
+
+/// `GET /api/v1/integrations/status` (seed 000): each vendor's connection state.
+#[utoipa::path(get, path = "/integrations/status", tag = "integrations", security(("bearer" = [])),
+    responses((status = 200, body = IntegrationsStatus)))]
+pub async fn integrations_status(
+    State(ctx): State<Ctx>,
+    user: AuthUser,
+) -> Result<Json<IntegrationsStatus>, ApiError> {
+    ctx.require(&user, "integrations", "read")?;
+    Ok(Json(IntegrationsStatus {
+        data_mode: ctx.data_mode.get(),
+        integrations: ctx.vendors.registry.statuses(),
+    }))
 }

@@ -65,7 +65,8 @@ pub fn openapi_router() -> OpenApiRouter<Ctx> {
         .routes(routes!(stream::stream_info))
         // health
         .routes(routes!(health::health))
-        .routes(routes!(health::status));
+        .routes(routes!(health::status))
+        .routes(routes!(health::integrations_status));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api_v1)
         .routes(routes!(stream::monitoring_ws))

@@ -183,11 +183,28 @@ async fn live_mode_with_everything_configured_is_live_and_healthy() {
         s.google.client_secret = Some(platform::secrets::Secret::new("gsecret"));
         s.meta.client_id = Some("mid".into());
         s.meta.client_secret = Some(platform::secrets::Secret::new("msecret"));
+        s.vendors = s
+            .vendors
+            .clone()
+            .with("MENTIONLYTICS_TOKEN", "ml-token")
+            .with("TWILIO_SID", "AC0123")
+            .with("TWILIO_TOKEN", "tw-token")
+            .with("TWILIO_SMS_FROM", "+15550000001")
+            .with("TWILIO_WHATSAPP_FROM", "+15550000002")
+            .with("SLACK_WEBHOOK_URL", "https://hooks.example/x");
     })
     .await;
     let r = app.get("/api/v1/status", None).await;
     assert_eq!(r.body["status"], "healthy", "{}", r.text);
-    for vendor in ["email", "oauth_google", "oauth_meta"] {
+    for vendor in [
+        "email",
+        "oauth_google",
+        "oauth_meta",
+        "mentionlytics",
+        "twilio_sms",
+        "twilio_whatsapp",
+        "slack",
+    ] {
         assert_eq!(service(&r, vendor)["state"], "live", "{vendor}: {}", r.text);
     }
 }

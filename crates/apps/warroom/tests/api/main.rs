@@ -7,6 +7,7 @@ mod auth;
 mod campaigns;
 mod errors;
 mod helpers;
+mod integrations;
 mod mail;
 mod oauth;
 mod rate_limits;
