@@ -1,0 +1,324 @@
+//! War Room's realtime benchmark: WebSocket fan-out to many clients and the time from a
+//! mention batch to the crisis alert on a client's screen. Run it with
+//! `cargo bench -p warroom --bench realtime` (or `scripts/bench-realtime.sh`), and tune it with
+//! `BENCH_CLIENTS` (default 1000), `BENCH_EVENTS` (default 200) and `BENCH_RATE` (events per
+//! second, default 100).
+//!
+//! The server runs in a child process (this executable re-run with `BENCH_ROLE=server`) on
+//! SQLite in a temporary directory, so its memory is measured apart from the clients':
+//! memory per connection is the growth of the server's resident set while the clients connect,
+//! divided by their number. The child takes commands on stdin (`publish`, `crisis`) and
+//! publishes through the same code paths ingestion uses; every event carries its publish time
+//! (`at`), and clients measure latency against it (one machine, one clock).
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    process::{Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::{
+    Message,
+    client::IntoClientRequest,
+    http::HeaderValue,
+};
+
+const EMAIL: &str = "bench@example.com";
+const PASSWORD: &str = "bench-password-1234";
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    if std::env::var("BENCH_ROLE").as_deref() == Ok("server") {
+        runtime.block_on(server::run())
+    } else if std::env::args().any(|a| a == "--bench") {
+        runtime.block_on(client())
+    } else {
+        // `cargo test --benches` runs bench targets without `--bench`: nothing to measure.
+        Ok(())
+    }
+}
+
+/// The server side, in the child process.
+mod server {
+    use std::net::SocketAddr;
+
+    use chrono::Utc;
+    use platform::{core::OperatorUser, secrets::Secret, settings::ProductSettings};
+    use std::io::BufRead;
+
+    use serde_json::json;
+    use uuid::Uuid;
+    use warroom::service::stream::{EventType, Priority, StreamingData, StreamingKind};
+
+    use super::{EMAIL, PASSWORD};
+
+    pub async fn run() -> anyhow::Result<()> {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let dir = std::env::temp_dir().join(format!("basalt-bench-{}", Uuid::now_v7()));
+        std::fs::create_dir_all(&dir)?;
+        let url = format!("sqlite://{}?mode=rwc", dir.join("warroom.db").display());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let secret = Secret::new(Uuid::new_v4().to_string() + &Uuid::new_v4().to_string());
+        let settings = ProductSettings::new(addr, url, secret);
+        let app = warroom::build(&settings).await?;
+        let user = OperatorUser {
+            email: EMAIL,
+            password: PASSWORD,
+            name: "Bench",
+            role: "manager",
+        };
+        app.ctx.create_operator_user(user).await?;
+        let ctx = app.ctx.clone();
+        tokio::spawn(async move {
+            let service = app
+                .router
+                .into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, service).await
+        });
+        println!("READY {addr}");
+
+        // Commands come on stdin, read by a thread (tokio's stdin is not compiled in).
+        let (tx, mut commands) = tokio::sync::mpsc::unbounded_channel::<String>();
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        while let Some(line) = commands.recv().await {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["publish", campaign, count, rate] => {
+                    let campaign: Uuid = campaign.parse()?;
+                    let (count, rate): (u64, u64) = (count.parse()?, rate.parse()?);
+                    let every = std::time::Duration::from_secs_f64(1.0 / rate.max(1) as f64);
+                    let mut tick = tokio::time::interval(every);
+                    for n in 0..count {
+                        tick.tick().await;
+                        let message = StreamingData {
+                            kind: StreamingKind::Mention,
+                            campaign_id: campaign,
+                            timestamp: Utc::now(),
+                            data: json!({ "n": n, "text": "benchmark mention" }),
+                            priority: Priority::Low,
+                        };
+                        ctx.streams.publish(EventType::LivePost, &message).await;
+                    }
+                    println!("DONE");
+                }
+                ["quit"] => break,
+                _ => println!("ERROR unknown command {line:?}"),
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
+}
+
+/// The server's resident set size in bytes (Linux).
+fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i]
+}
+
+/// Latencies (ms) of every delivered event, and how many arrived.
+#[derive(Default)]
+struct Tally {
+    latencies_ms: Mutex<Vec<f64>>,
+    delivered: AtomicU64,
+}
+
+async fn client() -> anyhow::Result<()> {
+    let clients = env_number("BENCH_CLIENTS", 1000);
+    let events = env_number("BENCH_EVENTS", 200);
+    let rate = env_number("BENCH_RATE", 100);
+
+    let mut child = Command::new(std::env::current_exe()?)
+        .env("BENCH_ROLE", "server")
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let pid = child.id();
+    let mut child_in = child.stdin.take().expect("child stdin");
+    let child_out = BufReader::new(child.stdout.take().expect("child stdout"));
+    let (line_tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in child_out.lines().map_while(Result::ok) {
+            if line_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut read_line = async || -> anyhow::Result<String> {
+        lines
+            .recv()
+            .await
+            .ok_or_else(|| anyhow::anyhow!("the server exited"))
+    };
+    let ready = read_line().await?;
+    let addr = ready
+        .strip_prefix("READY ")
+        .ok_or_else(|| anyhow::anyhow!("unexpected server output: {ready}"))?
+        .to_owned();
+    let base = format!("http://{addr}");
+
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "email": EMAIL, "password": PASSWORD }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["accessToken"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("login failed: {login}"))?
+        .to_owned();
+    let campaign: Value = http
+        .post(format!("{base}/api/v1/campaigns"))
+        .bearer_auth(&token)
+        .json(&json!({
+            "name": "Benchmark campaign",
+            "description": "",
+            "startDate": "2026-01-01",
+            "endDate": "2027-01-01",
+            "budget": 1000,
+            "targetAudience": {
+                "demographics": { "ageRange": { "min": 18, "max": 99 }, "gender": ["all"],
+                                  "income": "any", "education": "any" },
+                "interests": [], "locations": [], "platforms": ["twitter"]
+            }
+        }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let campaign_id = campaign["id"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("campaign not created: {campaign}"))?
+        .to_owned();
+
+    println!("War Room realtime benchmark: {clients} WebSocket clients, {events} events at {rate}/s");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_before = rss_bytes(pid).unwrap_or(0);
+
+    // Connect every client and wait for its `subscribed`.
+    let tally = Arc::new(Tally::default());
+    let url = format!("ws://{addr}/ws/campaigns/{campaign_id}/stream");
+    let started = Instant::now();
+    let mut readers = Vec::new();
+    for _ in 0..clients {
+        let mut req = url.as_str().into_client_request()?;
+        req.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_str(&format!("bearer, {token}"))?,
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(req).await?;
+        loop {
+            if let Some(Ok(Message::Text(t))) = ws.next().await
+                && t.contains("\"subscribed\"")
+            {
+                break;
+            }
+        }
+        let tally = tally.clone();
+        readers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(Ok(msg)) = ws.next().await {
+                let Message::Text(t) = msg else { continue };
+                let v: Value = match serde_json::from_str(&t) {
+                    Ok(v) => v,
+                    Err(_) => continue,
+                };
+                if v["type"] != "live_post" {
+                    continue;
+                }
+                if let Some(at) = v["at"]
+                    .as_str()
+                    .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
+                {
+                    let ms = (chrono::Utc::now() - at.with_timezone(&chrono::Utc))
+                        .num_microseconds()
+                        .unwrap_or(0) as f64
+                        / 1000.0;
+                    mine.push(ms);
+                }
+                tally.delivered.fetch_add(1, Ordering::Relaxed);
+            }
+            tally.latencies_ms.lock().await.extend(mine);
+        }));
+    }
+    let connect_secs = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_after = rss_bytes(pid).unwrap_or(0);
+
+    // Fan-out: the server publishes `events` events; every client should receive each.
+    let expected = clients * events;
+    let publish_started = Instant::now();
+    writeln!(child_in, "publish {campaign_id} {events} {rate}")?;
+    let line = read_line().await?;
+    anyhow::ensure!(line == "DONE", "unexpected server output: {line}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while tally.delivered.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let fanout_secs = publish_started.elapsed().as_secs_f64();
+    let delivered = tally.delivered.load(Ordering::Relaxed);
+
+    writeln!(child_in, "quit")?;
+    let _ = child.wait();
+    for r in readers {
+        let _ = tokio::time::timeout(Duration::from_secs(5), r).await;
+    }
+    let mut lat = std::mem::take(&mut *tally.latencies_ms.lock().await);
+    lat.sort_by(|a, b| a.total_cmp(b));
+
+    println!("  connect:    {clients} clients in {connect_secs:.2} s");
+    println!(
+        "  memory:     server RSS {:.1} MiB -> {:.1} MiB: {:.1} KiB per connection",
+        rss_before as f64 / 1048576.0,
+        rss_after as f64 / 1048576.0,
+        rss_after.saturating_sub(rss_before) as f64 / 1024.0 / clients.max(1) as f64
+    );
+    println!(
+        "  fan-out:    {delivered}/{expected} deliveries in {fanout_secs:.2} s = {:.0} events/s delivered",
+        delivered as f64 / fanout_secs
+    );
+    println!(
+        "  latency:    p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (publish to client)",
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.99),
+        lat.last().copied().unwrap_or(f64::NAN)
+    );
+    anyhow::ensure!(delivered == expected, "events were lost: {delivered}/{expected}");
+    Ok(())
+}
