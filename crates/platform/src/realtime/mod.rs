@@ -58,6 +58,7 @@ pub use origin::origin_allowed;
 pub use sse::SseStream;
 pub use subscription::Subscription;
 pub use wire::{ClientMessage, ControlMessage, StreamErrorCode, SubscribeRequest};
+pub use ws::stream_upgrade;
 
 use crate::error::ApiError;
 

@@ -4,7 +4,10 @@
 
 use std::collections::HashMap;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
+use axum::extract::{
+    WebSocketUpgrade,
+    ws::{CloseFrame, Message, WebSocket, close_code},
+};
 use futures_util::{
     SinkExt, StreamExt,
     stream::{AbortHandle, Abortable, SelectAll, SplitSink, SplitStream},
@@ -19,6 +22,19 @@ use super::{
     subscription::Subscription,
     wire::{ClientMessage, ControlMessage, StreamErrorCode, SubscribeRequest},
 };
+
+/// Sizes an upgrade for a stream connection. Clients only send small control messages
+/// (`subscribe`, `PING`), so a small read buffer and message cap replace tungstenite's
+/// 128 KiB read buffer and 64 MiB messages: memory per connection stays a few KiB, and a client
+/// cannot make the server buffer a large frame. Events going out are small too; a write
+/// buffer that fills flushes early instead of growing.
+pub fn stream_upgrade(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+    upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(16 * 1024)
+        .max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024)
+}
 
 impl<P: Send + Sync + 'static> Gateway<P> {
     /// Runs an upgraded WebSocket for `principal` until the client leaves, stops answering

@@ -16,7 +16,7 @@ use platform::{
     ApiError,
     extract::{Json, Path, Query},
     identity::auth::{AuthUser, StreamUser},
-    realtime::{SubscribeRequest, origin_allowed},
+    realtime::{SubscribeRequest, origin_allowed, stream_upgrade},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -98,8 +98,8 @@ async fn open_websocket(
     let StreamUser { user, protocol } = caller;
     authorize(ctx, &user, &topic).await?;
     let upgrade = match protocol {
-        Some(p) => upgrade.protocols([p]),
-        None => upgrade,
+        Some(p) => stream_upgrade(upgrade).protocols([p]),
+        None => stream_upgrade(upgrade),
     };
     let gateway = ctx.streams.gateway().clone();
     let initial = vec![SubscribeRequest { topic, since }];
