@@ -2,6 +2,7 @@
 //! `api_v1` group are mounted under `/api/v1`.
 
 pub mod admin;
+pub mod analytics;
 pub mod auth;
 pub mod campaigns;
 pub mod health;
@@ -60,6 +61,19 @@ pub fn openapi_router() -> OpenApiRouter<Ctx> {
         .routes(routes!(campaigns::get, campaigns::update))
         .routes(routes!(campaigns::actions))
         .routes(routes!(campaigns::audit))
+        // mention analytics
+        .routes(routes!(analytics::mentions))
+        .routes(routes!(analytics::sentiment))
+        .routes(routes!(analytics::trending))
+        .routes(routes!(analytics::share_of_voice))
+        .routes(routes!(analytics::feed))
+        .routes(routes!(analytics::influencers))
+        .routes(routes!(analytics::geo))
+        .routes(routes!(analytics::monitoring_sentiment))
+        .routes(routes!(analytics::monitoring_mentions))
+        .routes(routes!(analytics::monitoring_trending))
+        .routes(routes!(analytics::monitoring_trends))
+        .routes(routes!(analytics::mentionlytics_data))
         // live streams
         .routes(routes!(stream::monitoring_sse))
         .routes(routes!(stream::stream_info))

@@ -1,6 +1,7 @@
 //! War Room's rules: who may do what, and how often.
 
 pub mod access;
+pub mod analytics;
 pub mod campaigns;
 pub mod crisis;
 pub mod profile;

@@ -3,6 +3,7 @@
 
 mod access;
 mod admin;
+mod analytics;
 mod auth;
 mod campaigns;
 mod errors;

@@ -1,0 +1,240 @@
+//! What the mention read endpoints return: seed 001's `Mention` and `MentionlyticsData`, and
+//! Basalt's shapes where the seeds say `any` (sentiment analysis, trending terms, share of
+//! voice, influencers, locations, platform trends, the feed). Shares and changes are percents.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::params::{Interval, Window};
+use crate::{
+    db::analytics::MentionRow,
+    service::sentiment::{self, SentimentLabel},
+};
+
+/// A stored mention: seed 001's `Mention`, plus its campaign, its sentiment label and the
+/// keyword or competitor it matched.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MentionItem {
+    pub id: Uuid,
+    pub text: String,
+    pub author: String,
+    pub platform: String,
+    pub url: String,
+    /// -1.0 to 1.0.
+    pub sentiment: f64,
+    pub reach: i64,
+    pub engagement: i64,
+    pub timestamp: DateTime<Utc>,
+    pub location: Option<String>,
+    pub language: String,
+    pub campaign_id: Uuid,
+    pub sentiment_label: SentimentLabel,
+    pub matched: Option<String>,
+}
+
+impl From<MentionRow> for MentionItem {
+    fn from(m: MentionRow) -> Self {
+        Self {
+            id: m.id,
+            sentiment_label: sentiment::label(m.sentiment),
+            text: m.text,
+            author: m.author,
+            platform: m.platform,
+            url: m.url,
+            sentiment: m.sentiment,
+            reach: m.reach,
+            engagement: m.engagement,
+            timestamp: m.timestamp,
+            location: m.location,
+            language: m.language,
+            campaign_id: m.campaign_id,
+            matched: m.matched,
+        }
+    }
+}
+
+/// Counts and shares by sentiment label over a window, the mean score, and a time series.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SentimentAnalysis {
+    pub window: Window,
+    pub total: u64,
+    pub positive: u64,
+    pub neutral: u64,
+    pub negative: u64,
+    /// Percent of `total`, two decimals (0 when there are no mentions).
+    pub positive_share: f64,
+    pub neutral_share: f64,
+    pub negative_share: f64,
+    /// Mean sentiment, three decimals; `null` without mentions.
+    pub average_score: Option<f64>,
+    pub interval: Interval,
+    /// One bucket per interval, from the one holding `window.start` to the one holding the
+    /// window's last instant, empty ones included, oldest first.
+    pub series: Vec<SentimentBucket>,
+    /// True when the window held more mentions than the series reads (20,000): the series
+    /// then covers the newest of them; the counts above are exact either way.
+    pub sampled: bool,
+}
+
+/// One interval of the sentiment series.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SentimentBucket {
+    /// The bucket's first instant (UTC hour or day boundary).
+    pub start: DateTime<Utc>,
+    pub total: u64,
+    pub positive: u64,
+    pub neutral: u64,
+    pub negative: u64,
+    /// `null` for an empty bucket.
+    pub average_score: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TermKind {
+    Hashtag,
+    Word,
+}
+
+/// A term of the window's mention texts, against the previous window of the same length.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrendingTerm {
+    /// Lowercase; hashtags keep their `#`.
+    pub term: String,
+    pub kind: TermKind,
+    /// Mentions in the window using the term (each counts once).
+    pub mentions: u64,
+    pub previous_mentions: u64,
+    /// Percent change from the previous window, one decimal; `null` when the term is new.
+    pub growth: Option<f64>,
+}
+
+/// `{ trending }` (seed 001 getTrendingTopics), most used first, with the windows compared.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Trending {
+    pub trending: Vec<TrendingTerm>,
+    pub window: Window,
+    pub previous_window: Window,
+    /// True when a window held more than 20,000 mentions: its newest 20,000 were read.
+    pub sampled: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum VoiceKind {
+    /// One of the monitoring configuration's keywords (the campaign's own terms).
+    Keyword,
+    /// One of its competitors.
+    Competitor,
+    /// A `matched` value of stored mentions that no configuration lists (any more).
+    Other,
+}
+
+/// One term's part of the conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VoiceShare {
+    pub term: String,
+    pub kind: VoiceKind,
+    /// Mentions that matched the term.
+    pub mentions: u64,
+    /// Percent of the mentions of every term listed, two decimals.
+    pub share: f64,
+    pub reach: i64,
+    /// Percent of the reach of every term listed, two decimals.
+    pub reach_share: f64,
+    /// `null` without mentions.
+    pub average_sentiment: Option<f64>,
+}
+
+/// Share of voice: every keyword and competitor, most mentioned first.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ShareOfVoice {
+    pub window: Window,
+    /// Mentions that matched one of the terms.
+    pub total_mentions: u64,
+    pub total_reach: i64,
+    pub terms: Vec<VoiceShare>,
+}
+
+/// An author (on one platform) and what their mentions in the window amount to (seed 001
+/// `InfluencerData`).
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Influencer {
+    pub author: String,
+    pub platform: String,
+    pub mentions: u64,
+    pub reach: i64,
+    pub engagement: i64,
+    pub average_sentiment: f64,
+}
+
+/// Mentions from one location.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LocationStats {
+    pub location: String,
+    pub mentions: u64,
+    /// Percent of the window's mentions (located or not), two decimals.
+    pub share: f64,
+    pub positive: u64,
+    pub neutral: u64,
+    pub negative: u64,
+    pub reach: i64,
+    pub average_sentiment: f64,
+}
+
+/// One platform in the window against the previous window of the same length.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformTrend {
+    /// Lowercase.
+    pub platform: String,
+    pub mentions: u64,
+    pub previous_mentions: u64,
+    /// Percent change in mentions, one decimal; `null` when the previous window had none.
+    pub change: Option<f64>,
+    pub reach: i64,
+    pub engagement: i64,
+    /// `null` when the window had no mentions there.
+    pub average_sentiment: Option<f64>,
+}
+
+/// The real-time feed: what arrived after the reader's cursor, latest arrival first.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MentionFeed {
+    pub mentions: Vec<MentionItem>,
+    /// Send as `since` next time: the latest mention returned, else the `since` given.
+    pub cursor: Option<String>,
+    /// More mentions arrived than `limit`: the earliest of them were left out (read them from
+    /// `/mentionlytics/mentions`).
+    pub has_more: bool,
+}
+
+/// Seed 001 `MentionlyticsData`, computed from the stored mentions of one campaign.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MentionlyticsData {
+    /// The latest 100 mentions of the window.
+    pub mentions: Vec<MentionItem>,
+    pub sentiment: SentimentAnalysis,
+    /// The ten authors with the most reach.
+    pub influencers: Vec<Influencer>,
+    /// The competitor terms of the campaign's monitoring configuration.
+    pub competitors: Vec<VoiceShare>,
+    pub total_mentions: u64,
+    /// Mean sentiment, three decimals (0 without mentions).
+    pub sentiment_score: f64,
+    /// Total reach of the window's mentions.
+    pub reach: i64,
+}
