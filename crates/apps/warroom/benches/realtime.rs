@@ -24,11 +24,7 @@ use std::{
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
-use tokio_tungstenite::tungstenite::{
-    Message,
-    client::IntoClientRequest,
-    http::HeaderValue,
-};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
 const EMAIL: &str = "bench@example.com";
 const PASSWORD: &str = "bench-password-1234";
@@ -227,7 +223,9 @@ async fn client() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("campaign not created: {campaign}"))?
         .to_owned();
 
-    println!("War Room realtime benchmark: {clients} WebSocket clients, {events} events at {rate}/s");
+    println!(
+        "War Room realtime benchmark: {clients} WebSocket clients, {events} events at {rate}/s"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_before = rss_bytes(pid).unwrap_or(0);
 
@@ -319,6 +317,9 @@ async fn client() -> anyhow::Result<()> {
         percentile(&lat, 0.99),
         lat.last().copied().unwrap_or(f64::NAN)
     );
-    anyhow::ensure!(delivered == expected, "events were lost: {delivered}/{expected}");
+    anyhow::ensure!(
+        delivered == expected,
+        "events were lost: {delivered}/{expected}"
+    );
     Ok(())
 }

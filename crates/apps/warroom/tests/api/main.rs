@@ -4,6 +4,7 @@
 mod access;
 mod admin;
 mod analytics;
+mod anonymous;
 mod auth;
 mod campaigns;
 mod errors;
