@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod campaigns;
 pub mod health;
+pub mod monitoring;
 pub mod oauth;
 pub mod sessions;
 pub mod stream;
@@ -60,6 +61,17 @@ pub fn openapi_router() -> OpenApiRouter<Ctx> {
         .routes(routes!(campaigns::get, campaigns::update))
         .routes(routes!(campaigns::actions))
         .routes(routes!(campaigns::audit))
+        // monitoring
+        .routes(routes!(monitoring::list, monitoring::create))
+        .routes(routes!(
+            monitoring::get,
+            monitoring::update,
+            monitoring::delete
+        ))
+        .routes(routes!(monitoring::stop))
+        .routes(routes!(monitoring::start))
+        .routes(routes!(monitoring::monitoring_status))
+        .routes(routes!(monitoring::monitoring_metrics))
         // live streams
         .routes(routes!(stream::monitoring_sse))
         .routes(routes!(stream::stream_info))

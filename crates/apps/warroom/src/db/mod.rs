@@ -3,3 +3,4 @@
 pub mod campaigns;
 pub mod migrations;
 pub mod monitoring;
+pub mod monitoring_queries;

@@ -3,6 +3,8 @@
 pub mod access;
 pub mod campaigns;
 pub mod crisis;
+pub mod ingest;
+pub mod monitoring;
 pub mod profile;
 pub mod sentiment;
 pub mod stream;
