@@ -335,6 +335,9 @@ pub struct MentionTotals {
     pub engagement: i64,
 }
 
+/// `(count, average sentiment, reach, engagement)`; the aggregates are NULL without rows.
+type TotalsRow = (i64, Option<f64>, Option<i64>, Option<i64>);
+
 /// The mentions published in `(since, ..]`, of one campaign or of all.
 pub async fn mention_totals(
     conn: &impl ConnectionTrait,
@@ -369,8 +372,7 @@ pub async fn mention_totals(
     if let Some(c) = campaign_id {
         q = q.filter(mention::Column::CampaignId.eq(c));
     }
-    let row: Option<(i64, Option<f64>, Option<i64>, Option<i64>)> =
-        q.into_tuple().one(conn).await?;
+    let row: Option<TotalsRow> = q.into_tuple().one(conn).await?;
     let (n, average_sentiment, reach, engagement) = row.unwrap_or((0, None, None, None));
     Ok(MentionTotals {
         mentions: u64::try_from(n).unwrap_or(0),

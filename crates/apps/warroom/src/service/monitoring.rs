@@ -125,8 +125,9 @@ pub struct MonitoringConfigView {
 }
 
 impl MonitoringConfigView {
-    /// The stored thresholds (the seed's examples if the JSON is somehow unreadable: a config
-    /// must keep being polled).
+    /// The stored row as the wire shows it. JSON columns that cannot be read (only this
+    /// module writes them) fall back to empty lists and the seed's thresholds rather than
+    /// failing: a config must keep being polled.
     fn from_row(row: ConfigRow) -> Self {
         let list = |v: &serde_json::Value| -> Vec<String> {
             serde_json::from_value(v.clone()).unwrap_or_default()
@@ -277,9 +278,6 @@ impl Monitoring {
     ) -> ApiResult<MonitoringConfigView> {
         let campaign = input.campaign_id;
         let terms = self.terms(input).await?;
-        if let Some(existing) = db::active_config_of(&self.db, campaign.0).await? {
-            return Err(already_monitored(campaign, Some(existing)));
-        }
         let now = now();
         let row = ConfigRow {
             id: Uuid::now_v7(),
