@@ -128,9 +128,16 @@ pub async fn build(settings: &ProductSettings) -> anyhow::Result<App> {
 async fn start_background(ctx: &Ctx) {
     let worker = Worker::new(ctx.jobs.clone())
         .name(format!("{PRODUCT}-{}", uuid::Uuid::now_v7()))
+        .register(
+            service::ingest::POLL_JOB,
+            service::ingest::PollHandler::new(ctx.clone()),
+        )
         .start(ctx.stopping());
     *ctx.background.worker.lock().await = Some(worker);
-    let tasks: Vec<tokio::task::JoinHandle<()>> = vec![];
+    let tasks: Vec<tokio::task::JoinHandle<()>> = vec![service::ingest::spawn_scheduler(
+        ctx.clone(),
+        service::ingest::SCHEDULER_TICK,
+    )];
     ctx.background.tasks.lock().await.extend(tasks);
 }
 

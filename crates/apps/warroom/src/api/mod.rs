@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod auth;
 pub mod campaigns;
 pub mod health;
+pub mod monitoring;
 pub mod oauth;
 pub mod sessions;
 pub mod stream;
@@ -74,6 +75,17 @@ pub fn openapi_router() -> OpenApiRouter<Ctx> {
         .routes(routes!(analytics::monitoring_trending))
         .routes(routes!(analytics::monitoring_trends))
         .routes(routes!(analytics::mentionlytics_data))
+        // monitoring
+        .routes(routes!(monitoring::list, monitoring::create))
+        .routes(routes!(
+            monitoring::get,
+            monitoring::update,
+            monitoring::delete
+        ))
+        .routes(routes!(monitoring::stop))
+        .routes(routes!(monitoring::start))
+        .routes(routes!(monitoring::monitoring_status))
+        .routes(routes!(monitoring::monitoring_metrics))
         // live streams
         .routes(routes!(stream::monitoring_sse))
         .routes(routes!(stream::stream_info))

@@ -12,7 +12,11 @@ use sea_orm_migration::{
 
 /// War Room's migrations, in order.
 pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(M0100Campaigns), Box::new(M0110Monitoring)]
+    vec![
+        Box::new(M0100Campaigns),
+        Box::new(M0110Monitoring),
+        Box::new(M0111MonitoringOneActive),
+    ]
 }
 
 fn a(s: &'static str) -> Alias {
@@ -194,3 +198,33 @@ impl MigrationTrait for M0110Monitoring {
         m.create_index(index("mentions", &["timestamp"])).await
     }
 }
+
+/// At most one `active` monitoring config per campaign, kept by the database (a partial unique
+/// index, which SQLite and PostgreSQL both have), so two concurrent creates or restarts for one
+/// campaign cannot both succeed.
+struct M0111MonitoringOneActive;
+
+impl MigrationName for M0111MonitoringOneActive {
+    fn name(&self) -> &str {
+        "m0111_warroom_monitoring_one_active"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0111MonitoringOneActive {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_index(
+            Index::create()
+                .name(ONE_ACTIVE_CONFIG_INDEX)
+                .table(a("monitoring_configs"))
+                .col(a("campaign_id"))
+                .unique()
+                .and_where(Expr::col(a("status")).eq("active"))
+                .take(),
+        )
+        .await
+    }
+}
+
+/// The partial unique index behind "one active config per campaign".
+pub const ONE_ACTIVE_CONFIG_INDEX: &str = "idx_monitoring_configs_one_active";

@@ -4,3 +4,4 @@ pub mod analytics;
 pub mod campaigns;
 pub mod migrations;
 pub mod monitoring;
+pub mod monitoring_queries;

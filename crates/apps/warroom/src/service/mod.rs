@@ -4,6 +4,8 @@ pub mod access;
 pub mod analytics;
 pub mod campaigns;
 pub mod crisis;
+pub mod ingest;
+pub mod monitoring;
 pub mod profile;
 pub mod sentiment;
 pub mod stream;
