@@ -5,56 +5,12 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::params::{Interval, Window};
-use crate::{
-    db::analytics::MentionRow,
-    service::sentiment::{self, SentimentLabel},
-};
 
-/// A stored mention: seed 001's `Mention`, plus its campaign, its sentiment label and the
-/// keyword or competitor it matched.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MentionItem {
-    pub id: Uuid,
-    pub text: String,
-    pub author: String,
-    pub platform: String,
-    pub url: String,
-    /// -1.0 to 1.0.
-    pub sentiment: f64,
-    pub reach: i64,
-    pub engagement: i64,
-    pub timestamp: DateTime<Utc>,
-    pub location: Option<String>,
-    pub language: String,
-    pub campaign_id: Uuid,
-    pub sentiment_label: SentimentLabel,
-    pub matched: Option<String>,
-}
-
-impl From<MentionRow> for MentionItem {
-    fn from(m: MentionRow) -> Self {
-        Self {
-            id: m.id,
-            sentiment_label: sentiment::label(m.sentiment),
-            text: m.text,
-            author: m.author,
-            platform: m.platform,
-            url: m.url,
-            sentiment: m.sentiment,
-            reach: m.reach,
-            engagement: m.engagement,
-            timestamp: m.timestamp,
-            location: m.location,
-            language: m.language,
-            campaign_id: m.campaign_id,
-            matched: m.matched,
-        }
-    }
-}
+/// A stored mention (seed 001 `Mention`, with its campaign, label and match): the same wire
+/// type as a `live_post`'s data.
+pub use crate::service::monitoring::MentionView as MentionItem;
 
 /// Counts and shares by sentiment label over a window, the mean score, and a time series.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]

@@ -42,6 +42,8 @@ async fn mentions_are_the_campaigns_newest_first_within_the_window() {
             "reach",
             "sentiment",
             "sentimentLabel",
+            "sentimentSource",
+            "sourceId",
             "text",
             "timestamp",
             "url"
