@@ -16,6 +16,7 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(M0100Campaigns),
         Box::new(M0110Monitoring),
         Box::new(M0111MonitoringOneActive),
+        Box::new(M0112MentionArrivals),
     ]
 }
 
@@ -228,3 +229,22 @@ impl MigrationTrait for M0111MonitoringOneActive {
 
 /// The partial unique index behind "one active config per campaign".
 pub const ONE_ACTIVE_CONFIG_INDEX: &str = "idx_monitoring_configs_one_active";
+
+/// The mention feed (`/mentionlytics/feed`) reads mentions by arrival, `ingested_at`, per
+/// campaign and across campaigns.
+struct M0112MentionArrivals;
+
+impl MigrationName for M0112MentionArrivals {
+    fn name(&self) -> &str {
+        "m0112_warroom_mention_arrivals"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0112MentionArrivals {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_index(index("mentions", &["campaign_id", "ingested_at"]))
+            .await?;
+        m.create_index(index("mentions", &["ingested_at"])).await
+    }
+}
