@@ -313,9 +313,9 @@ pub async fn poll(ctx: &Ctx, id: ConfigId) -> Result<PollOutcome, PollError> {
             db::record_poll_error(&ctx.db, config.id, now(), &message).await?;
             return match e {
                 SourceError::Unavailable(_) => Err(PollError::Retry(message)),
-                SourceError::Unconfigured { .. } | SourceError::BadResponse(_) => {
-                    Ok(PollOutcome::Failed(message))
-                }
+                SourceError::Unconfigured { .. }
+                | SourceError::Rejected { .. }
+                | SourceError::BadResponse(_) => Ok(PollOutcome::Failed(message)),
             };
         }
     };

@@ -820,3 +820,34 @@ async fn an_unavailable_vendor_makes_the_poll_job_retry_until_it_answers() {
     assert_eq!(row.mentions_ingested, 1);
     assert_eq!(server.received_requests().await.unwrap().len(), 4);
 }
+
+#[tokio::test]
+async fn a_token_mentionlytics_refuses_is_reported_and_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/mentions"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(json!({ "message": "invalid token" })),
+        )
+        .mount(&server)
+        .await;
+    let app = live_app(&server, Some(ML_TOKEN)).await;
+    let manager = app.login_as("manager@example.com", "manager").await;
+    let campaign = campaign(&app, &manager.access, json!(["Rivera"])).await;
+    let mut body = config_body(campaign);
+    body["refreshInterval"] = json!(3600);
+    let id = id_of(&monitor(&app, &manager.access, body).await);
+
+    let row = polled(&app, id, None).await;
+    let error = row.last_error.expect("the poll failed");
+    assert!(error.contains("refused the request (401)"), "{error}");
+    let job = wait_for("the job to finish", || async {
+        poll_jobs(&app)
+            .await
+            .into_iter()
+            .find(|j| j.status == JobStatus::Succeeded)
+    })
+    .await;
+    assert_eq!(job.attempts, 1, "a refused token is not retried");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}

@@ -185,7 +185,7 @@ impl From<VendorError> for SourceError {
             VendorError::Unavailable { message, .. } => Self::Unavailable(message),
             VendorError::Rejected {
                 status, message, ..
-            } => Self::Unavailable(format!("refused the request ({status}): {message}")),
+            } => Self::Rejected { status, message },
             VendorError::BadResponse { message, .. } => Self::BadResponse(message),
         }
     }

@@ -57,6 +57,10 @@ pub enum SourceError {
     Unconfigured { setting: &'static str },
     #[error("Mentionlytics is unavailable: {0}")]
     Unavailable(String),
+    /// The vendor refused the request itself (a wrong token, a bad query): retrying the same
+    /// request cannot help.
+    #[error("Mentionlytics refused the request ({status}): {message}")]
+    Rejected { status: u16, message: String },
     #[error("Mentionlytics answered something we could not read: {0}")]
     BadResponse(String),
 }
