@@ -157,12 +157,11 @@ pub async fn update(
     security(("bearer" = [])), params(("configId" = uuid::Uuid, Path)),
     responses((status = 200, body = MonitoringConfigView)))]
 pub async fn delete(
-    State(ctx): State<Ctx>,
+    ctx: State<Ctx>,
     user: AuthUser,
-    Path(id): Path<String>,
+    id: Path<String>,
 ) -> Result<Json<MonitoringConfigView>, ApiError> {
-    ctx.require(&user, "monitoring", "update")?;
-    found(ctx.monitoring().stop(config_id(&id)?).await?)
+    stop(ctx, user, id).await
 }
 
 /// `POST /api/v1/monitoring/config/{configId}/stop` (Basalt's): no more polls.
