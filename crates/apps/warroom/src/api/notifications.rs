@@ -6,7 +6,7 @@
 
 use axum::{
     body::Body,
-    extract::{FromRequest, Request, State},
+    extract::{FromRequest, OriginalUri, Request, State},
     http::{StatusCode, header},
 };
 use platform::{
@@ -161,17 +161,23 @@ impl<T: DeserializeOwned> FromRequest<Ctx> for TwilioForm<T> {
             .get("x-twilio-signature")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let path = req
-            .uri()
+        // The URI as requested: a nested router sees it without its `/api/v1` prefix.
+        let uri = req
+            .extensions()
+            .get::<OriginalUri>()
+            .map_or_else(|| req.uri().clone(), |o| o.0.clone());
+        let path = uri
             .path_and_query()
-            .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
+            .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
         let bytes = axum::body::to_bytes(req.into_body(), 64 * 1024)
             .await
             .map_err(|_| {
                 ApiError::new(ErrorCode::ResourceExhausted, "request body too large")
                     .with_status(StatusCode::PAYLOAD_TOO_LARGE)
             })?;
+        // POST: for a GET, axum's `Form` reads the query string instead.
         let form = Request::builder()
+            .method(axum::http::Method::POST)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(Body::from(bytes))
             .map_err(ApiError::internal)?;

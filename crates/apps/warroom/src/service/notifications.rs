@@ -3,7 +3,7 @@
 //! (seed 001 `getCrisisContacts`), the recipients of an alert drawn from both, and the one
 //! implementation behind `/notifications/sms`, `/notifications/whatsapp` and `/integrations/sms`.
 
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, SubsecRound, Timelike, Utc};
 use platform::{
     ApiError,
     error::{ApiResult, FieldError},
@@ -243,7 +243,8 @@ pub async fn update_preferences(
         });
     }
     check_preferences(ctx, &p).await?;
-    let at = Utc::now();
+    // Microseconds: what PostgreSQL keeps, so the answer equals a later read.
+    let at = Utc::now().trunc_subsecs(6);
     let row = PreferenceRow {
         user_id: user.id(),
         sms: p.channels.sms,

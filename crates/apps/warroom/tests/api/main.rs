@@ -3,12 +3,16 @@
 
 mod access;
 mod admin;
+mod alerts;
 mod auth;
 mod campaigns;
+mod crisis;
+mod delivery;
 mod errors;
 mod helpers;
 mod integrations;
 mod mail;
+mod notifications;
 mod oauth;
 mod rate_limits;
 mod reset_verify;
