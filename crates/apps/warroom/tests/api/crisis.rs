@@ -15,7 +15,7 @@ use uuid::Uuid;
 use warroom::service::crisis::{self, AlertThresholds};
 
 use crate::{
-    alerts::{M, campaign, hours_ago, insert_mentions, stream},
+    alerts::support::{M, campaign, hours_ago, insert_mentions, stream},
     helpers::{TestApp, spawn_app, spawn_app_with},
 };
 

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
-    alerts::{campaign, sent_to},
+    alerts::support::{campaign, sent_to},
     helpers::{TestApp, error_fields, expect_error, expect_limited, spawn_app, spawn_app_with},
 };
 
@@ -111,7 +111,9 @@ async fn each_user_may_send_twenty_messages_an_hour_across_the_three() {
         "another user has their own allowance"
     );
     let sent = sent_to(&app, "sms", "+15551234567").await.len()
-        + sent_to(&app, "whatsapp", "whatsapp:+15551234567").await.len();
+        + sent_to(&app, "whatsapp", "whatsapp:+15551234567")
+            .await
+            .len();
     assert_eq!(sent, 21, "twenty, and the other user's one");
 }
 
