@@ -549,6 +549,9 @@ pub const QUEUE_LIMIT: u64 = 100;
 /// the caller's preferences name, when they name some.
 pub async fn queue(ctx: &Ctx, user: &AuthUser) -> ApiResult<Vec<AlertView>> {
     let prefs = notifications::preferences(ctx, user.id()).await?;
+    if prefs.campaigns.as_ref().is_some_and(Vec::is_empty) {
+        return Ok(Vec::new()); // follows no campaign
+    }
     let rows = db::queue(&ctx.db, prefs.campaigns.as_deref(), QUEUE_LIMIT).await?;
     rows.into_iter().map(AlertView::from_row).collect()
 }
