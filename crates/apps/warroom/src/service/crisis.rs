@@ -5,10 +5,12 @@
 //!
 //! Time is the data's: a reading is taken at the campaign's newest mention timestamp (never
 //! past the wall clock), so late or replayed batches are judged where their mentions lie.
-//! A reading compares the recent window (5 minutes) with a baseline of twelve 5-minute
+//! A reading compares the recent window (5 minutes) with a baseline of the sixty 1-minute
 //! buckets before it, summarised by medians: bursts fill a minority of buckets, so the median
 //! bucket is an ordinary one even when bursts carry most of the hour's mentions (a trailing
-//! mean would make a 5x spike look like 3.9x with the mock stream's defaults).
+//! mean would make a 5x spike look like 3.9x with the mock stream's defaults). Buckets are
+//! short because a 3-minute burst spills into two 5-minute buckets: three bursts an hour would
+//! taint half of twelve such buckets, and the median with them.
 
 mod reading;
 
@@ -67,9 +69,9 @@ impl Default for AlertThresholds {
 pub struct DetectorParams {
     /// The recent window sentiment, volume, reach and the crisis score are read over.
     pub window: Duration,
-    /// Baseline bucket length.
+    /// Baseline bucket length: short, so a 3-minute burst touches few buckets.
     pub bucket: Duration,
-    /// Baseline buckets before the window (12 × 5 min: the hour before it).
+    /// Baseline buckets before the window (60 × 1 min: the hour before it).
     pub baseline_buckets: usize,
     /// Buckets with mentions the baseline needs (a campaign's first quarter hour has none).
     pub min_history_buckets: usize,
@@ -87,9 +89,9 @@ impl Default for DetectorParams {
     fn default() -> Self {
         Self {
             window: Duration::minutes(5),
-            bucket: Duration::minutes(5),
-            baseline_buckets: 12,
-            min_history_buckets: 3,
+            bucket: Duration::minutes(1),
+            baseline_buckets: 60,
+            min_history_buckets: 15,
             engagement_window: Duration::minutes(15),
             min_mentions: 10,
             cool_down: Duration::minutes(10),
@@ -297,4 +299,83 @@ fn alert_of(campaign_id: Uuid, name: &str, b: Breach, r: &Reading) -> ApiResult<
         raised_by: None,
         audience: Audience::Campaign,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+    use crate::{
+        integrations::mentionlytics::{
+            MentionQuery,
+            mock::{MockConfig, MockMentionlytics},
+        },
+        service::sentiment,
+    };
+
+    /// Readings every 30 s over the default mock stream: outside its bursts (and the window
+    /// after each) nothing breaches; every burst raises `SENTIMENT` and `CRISIS`.
+    #[test]
+    fn the_mock_streams_bursts_alert_and_its_quiet_time_does_not() {
+        let mock = MockMentionlytics::new(MockConfig::default());
+        let p = DetectorParams::default();
+        let t = AlertThresholds::default();
+        let until: chrono::DateTime<Utc> = "2026-05-01T12:00:00Z".parse().unwrap();
+        for n in 1..=3u128 {
+            let config_id = Uuid::from_u128(n);
+            let q = MentionQuery {
+                config_id,
+                campaign_id: Uuid::from_u128(100 + n),
+                keywords: vec!["Rivera".into(), "Harbor County".into()],
+                competitors: vec!["Smith".into()],
+                influencers: vec![],
+                platforms: vec![],
+                since: until - Duration::hours(4),
+                until,
+                limit: 100_000,
+            };
+            let mut ms: Vec<Sample> = mock
+                .generate(&q)
+                .into_iter()
+                .map(|m| Sample {
+                    at: m.timestamp,
+                    sentiment: sentiment::resolve(m.sentiment, &m.text),
+                    reach: m.reach,
+                    engagement: m.engagement,
+                    platform: m.platform,
+                })
+                .collect();
+            ms.sort_by_key(|s| s.at);
+            let mut seen: BTreeMap<chrono::DateTime<Utc>, BTreeSet<&str>> = BTreeMap::new();
+            let mut now = until - Duration::hours(3);
+            while now <= until {
+                let upto = ms.partition_point(|s| s.at <= now);
+                let found = breaches(&read(&ms[..upto], now, &p), &t, &p);
+                let burst = mock
+                    .burst_at_or_after(config_id, now - p.window)
+                    .expect("bursts are on");
+                let near = burst.start <= now && now < burst.end + p.window;
+                if near {
+                    let types = seen.entry(burst.start).or_default();
+                    types.extend(found.iter().map(|b| b.alert_type.as_str()));
+                } else {
+                    assert!(found.is_empty(), "config {n} at {now}: {found:?}");
+                }
+                now += Duration::seconds(30);
+            }
+            let complete: Vec<_> = seen
+                .iter()
+                .filter(|(start, _)| **start > until - Duration::hours(3))
+                .filter(|(start, _)| **start + Duration::minutes(10) < until)
+                .collect();
+            assert!(complete.len() >= 8, "{complete:?}");
+            for (start, types) in complete {
+                assert!(
+                    types.contains("SENTIMENT") && types.contains("CRISIS"),
+                    "config {n}, burst at {start}: {types:?}"
+                );
+            }
+        }
+    }
 }

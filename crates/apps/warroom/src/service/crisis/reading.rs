@@ -16,8 +16,8 @@ pub const SCORE_WEIGHTS: [f64; 4] = [0.30, 0.30, 0.25, 0.15];
 /// A sentiment drop of this much (on -1..1) counts fully.
 pub const DROP_SATURATION: f64 = 0.6;
 /// A spike of this multiple, and negative reach of this multiple of the usual reach, count
-/// fully (log scale: 2x counts 0.30, 5x 0.70).
-pub const RATIO_SATURATION: f64 = 10.0;
+/// fully (log scale: 2x counts 0.43, 3x 0.68).
+pub const RATIO_SATURATION: f64 = 5.0;
 
 /// One mention as the detector reads it.
 #[derive(Clone, Debug, PartialEq)]
@@ -117,14 +117,21 @@ fn history<'a>(
     let Some(first) = samples.first().map(|s| s.at) else {
         return Vec::new();
     };
-    (0..p.baseline_buckets)
-        .map(|i| {
-            let hi = end - p.bucket * i as i32;
-            (hi - p.bucket, hi)
-        })
-        .filter(|(_, hi)| *hi > first)
-        .map(|(lo, hi)| samples.iter().filter(|s| s.at > lo && s.at <= hi).collect())
-        .collect()
+    let n = (0..p.baseline_buckets)
+        .take_while(|i| end - p.bucket * *i as i32 > first)
+        .count();
+    let width = p.bucket.num_microseconds().unwrap_or(i64::MAX).max(1);
+    let mut out: Vec<Vec<&Sample>> = vec![Vec::new(); n];
+    for s in samples.iter().filter(|s| s.at <= end) {
+        // Bucket `i` is `(end - (i+1)·bucket, end - i·bucket]`: `end - at` in
+        // `[i·bucket, (i+1)·bucket)`.
+        let back = (end - s.at).num_microseconds().unwrap_or(i64::MAX);
+        let i = usize::try_from(back / width).unwrap_or(usize::MAX);
+        if let Some(bucket) = out.get_mut(i) {
+            bucket.push(s);
+        }
+    }
+    out
 }
 
 /// A reading of `samples` (oldest first) at `now`.
@@ -354,6 +361,25 @@ mod tests {
     }
 
     #[test]
+    fn a_bucket_holds_its_end_but_not_its_start_and_history_starts_at_the_first_mention() {
+        let p = DetectorParams::default();
+        let end = t0() + Duration::minutes(30);
+        let at = |m: i64| Sample {
+            at: end - Duration::minutes(m),
+            sentiment: 0.0,
+            reach: 0,
+            engagement: 0,
+            platform: "x".into(),
+        };
+        let samples = [at(20), at(1), at(0)];
+        let b = history(&samples, end, &p);
+        assert_eq!(b.len(), 20, "buckets ending after the first mention");
+        assert_eq!(b[0].len(), 1, "the mention at the end");
+        assert_eq!(b[1].len(), 1, "the one a minute earlier ends bucket 1");
+        assert!(b[2..].iter().all(Vec::is_empty));
+    }
+
+    #[test]
     fn a_steady_stream_reads_as_usual_and_breaches_nothing() {
         let s = quiet_hour();
         let r = read(&s, t0() + Duration::minutes(60), &DetectorParams::default());
@@ -382,9 +408,8 @@ mod tests {
         s.extend(stream(60, 65, 40, -0.7, 2000));
         let r = read(&s, t0() + Duration::minutes(65), &DetectorParams::default());
         assert_eq!(r.mentions, 200);
-        // N = 1, D = 1 (drop 1.0 >= 0.6), S = ln(6.67)/ln(10), R = ln(400k/30k)/ln(10) → 1
-        let s_part = (200.0f64 / 30.0).ln() / 10f64.ln();
-        let expected = round3(0.30 + 0.30 + 0.25 * s_part + 0.15);
+        // N = 1, D = 1 (drop 1.0 >= 0.6), S = 1 (6.7x >= 5x), R = 1 (400k against 30k)
+        let expected = round3(0.30 + 0.30 + 0.25 + 0.15);
         assert_eq!(r.crisis_score, expected);
         let found = breaches(&r, &AlertThresholds::default(), &DetectorParams::default());
         let types: Vec<_> = found.iter().map(|b| b.alert_type).collect();
