@@ -45,6 +45,8 @@ pub struct Ctx {
     pub jobs: Jobs,
     /// Mentionlytics, Twilio, Slack: Live or Mock by the data mode.
     pub vendors: Arc<integrations::Vendors>,
+    /// Alert delivery's retry policy and the public URL Twilio signs callbacks over.
+    pub alerting: Arc<service::alerting::AlertingSettings>,
     background: Arc<Background>,
 }
 
@@ -113,6 +115,9 @@ pub async fn build(settings: &ProductSettings) -> anyhow::Result<App> {
         streams,
         cors_origins: Arc::new(settings.cors_origins.clone()),
         vendors,
+        alerting: Arc::new(service::alerting::AlertingSettings::from_settings(
+            settings,
+        )?),
         background: Arc::new(Background {
             stop,
             worker: Mutex::new(None),
@@ -128,6 +133,10 @@ pub async fn build(settings: &ProductSettings) -> anyhow::Result<App> {
 async fn start_background(ctx: &Ctx) {
     let worker = Worker::new(ctx.jobs.clone())
         .name(format!("{PRODUCT}-{}", uuid::Uuid::now_v7()))
+        .register(
+            service::delivery::DELIVER,
+            service::delivery::DeliverAlert::new(ctx.clone()),
+        )
         .register(
             service::ingest::POLL_JOB,
             service::ingest::PollHandler::new(ctx.clone()),

@@ -22,6 +22,9 @@ pub const VENDOR_SETTINGS: &[&str] = &[
     "MOCK_MENTIONS_PER_MINUTE",
     "MOCK_BURST_EVERY_SECS",
     "MOCK_BURST_LENGTH_SECS",
+    "ALERT_DELIVERY_MAX_ATTEMPTS",
+    "ALERT_DELIVERY_RETRY_BASE_MS",
+    "ALERT_DELIVERY_RETRY_MAX_MS",
 ];
 
 /// Name → value. Every value is kept as a `Secret` (so `Debug` never prints one); `text` is

@@ -2,11 +2,14 @@
 //! `api_v1` group are mounted under `/api/v1`.
 
 pub mod admin;
+pub mod alerting;
+pub mod alerts;
 pub mod analytics;
 pub mod auth;
 pub mod campaigns;
 pub mod health;
 pub mod monitoring;
+pub mod notifications;
 pub mod oauth;
 pub mod sessions;
 pub mod stream;
@@ -86,6 +89,24 @@ pub fn openapi_router() -> OpenApiRouter<Ctx> {
         .routes(routes!(monitoring::start))
         .routes(routes!(monitoring::monitoring_status))
         .routes(routes!(monitoring::monitoring_metrics))
+        // alerts and notifications
+        .routes(routes!(alerts::list))
+        .routes(routes!(alerts::get))
+        .routes(routes!(alerts::actions))
+        .routes(routes!(alerting::crisis))
+        .routes(routes!(alerting::queue))
+        .routes(routes!(alerting::send))
+        .routes(routes!(alerting::get_contacts, alerting::put_contacts))
+        .routes(routes!(notifications::sms))
+        .routes(routes!(notifications::whatsapp))
+        .routes(routes!(notifications::integrations_sms))
+        .routes(routes!(
+            notifications::get_preferences,
+            notifications::put_preferences,
+            notifications::patch_preferences
+        ))
+        .routes(routes!(notifications::patch_settings))
+        .routes(routes!(notifications::twilio_status))
         // live streams
         .routes(routes!(stream::monitoring_sse))
         .routes(routes!(stream::stream_info))
@@ -99,6 +120,9 @@ pub fn openapi_router() -> OpenApiRouter<Ctx> {
         .routes(routes!(stream::campaign_ws))
         .routes(routes!(admin::toggle_mode))
         .routes(routes!(admin::outbox))
+        .routes(routes!(admin::jobs))
+        .routes(routes!(admin::job))
+        .routes(routes!(admin::retry_job))
 }
 
 /// The published document: the routes' description plus the error catalogue.

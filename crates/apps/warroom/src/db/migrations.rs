@@ -4,7 +4,7 @@
 use sea_orm_migration::{
     prelude::*,
     schema::{
-        big_integer, double, integer, json_binary, json_binary_null, string, string_len,
+        big_integer, boolean, double, integer, json_binary, json_binary_null, string, string_len,
         string_null, text, text_null, timestamp_with_time_zone, timestamp_with_time_zone_null,
         uuid, uuid_null,
     },
@@ -17,6 +17,7 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(M0110Monitoring),
         Box::new(M0111MonitoringOneActive),
         Box::new(M0112MentionArrivals),
+        Box::new(M0120Alerts),
     ]
 }
 
@@ -208,6 +209,21 @@ struct M0111MonitoringOneActive;
 impl MigrationName for M0111MonitoringOneActive {
     fn name(&self) -> &str {
         "m0111_warroom_monitoring_one_active"
+
+/// Seed 001 `alerts` with the alert center's lifecycle beside the seed's delivery `status`, and
+/// Basalt's `alert_deliveries` (one row per channel and recipient: each delivery's outcome),
+/// `alert_episodes` (the detector's "once per episode" state: `open_key` is
+/// `<campaign>:<type>` while an episode is open and NULL after, unique, so concurrent
+/// evaluations on several instances open one episode), `crisis_contacts` (per campaign, the
+/// seed's `getCrisisContacts`) and `notification_preferences` (per user).
+///
+/// `alerts.campaign_id` may be NULL: `POST /alerting/send` names no campaign. Deleting a
+/// campaign deletes its alerts, episodes and contacts; deleting a user their preferences.
+struct M0120Alerts;
+
+impl MigrationName for M0120Alerts {
+    fn name(&self) -> &str {
+        "m0120_warroom_alerts"
     }
 }
 
@@ -221,6 +237,120 @@ impl MigrationTrait for M0111MonitoringOneActive {
                 .col(a("campaign_id"))
                 .unique()
                 .and_where(Expr::col(a("status")).eq("active"))
+
+impl MigrationTrait for M0120Alerts {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(a("alerts"))
+                .col(uuid(a("id")).primary_key())
+                .col(uuid_null(a("campaign_id")))
+                .col(string_len(a("type"), 50))
+                .col(string_len(a("severity"), 20))
+                .col(string_len(a("title"), 500))
+                .col(text(a("message")))
+                .col(json_binary(a("data")))
+                .col(json_binary(a("channels")))
+                .col(string_len(a("status"), 50))
+                .col(string_len(a("lifecycle"), 20))
+                .col(string_len(a("source"), 20))
+                .col(uuid_null(a("raised_by")))
+                .col(uuid_null(a("episode_id")))
+                .col(timestamp_with_time_zone_null(a("read_at")))
+                .col(uuid_null(a("read_by")))
+                .col(timestamp_with_time_zone_null(a("acknowledged_at")))
+                .col(uuid_null(a("acknowledged_by")))
+                .col(timestamp_with_time_zone_null(a("resolved_at")))
+                .col(uuid_null(a("resolved_by")))
+                .col(timestamp_with_time_zone_null(a("dismissed_at")))
+                .col(uuid_null(a("dismissed_by")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .col(timestamp_with_time_zone(a("updated_at")))
+                .col(timestamp_with_time_zone_null(a("processed_at")))
+                .foreign_key(&mut cascade("alerts", "campaign_id", "campaigns"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("alerts", &["created_at"])).await?;
+        m.create_index(index("alerts", &["campaign_id", "created_at"]))
+            .await?;
+        m.create_index(index("alerts", &["lifecycle", "created_at"]))
+            .await?;
+        m.create_table(
+            Table::create()
+                .table(a("alert_deliveries"))
+                .col(uuid(a("id")).primary_key())
+                .col(uuid(a("alert_id")))
+                .col(string_len(a("channel"), 20))
+                .col(string(a("recipient")))
+                .col(string_null(a("recipient_name")))
+                .col(string_len(a("status"), 20))
+                .col(integer(a("attempts")))
+                .col(string_null(a("vendor_message_id")))
+                .col(string_null(a("vendor_status")))
+                .col(text_null(a("error")))
+                .col(uuid_null(a("job_id")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .col(timestamp_with_time_zone(a("updated_at")))
+                .col(timestamp_with_time_zone_null(a("sent_at")))
+                .foreign_key(&mut cascade("alert_deliveries", "alert_id", "alerts"))
+                .take(),
+        )
+        .await?;
+        let mut unique = index("alert_deliveries", &["alert_id", "channel", "recipient"]);
+        m.create_index(unique.unique().take()).await?;
+        m.create_index(index("alert_deliveries", &["vendor_message_id"]))
+            .await?;
+        m.create_table(
+            Table::create()
+                .table(a("alert_episodes"))
+                .col(uuid(a("id")).primary_key())
+                .col(uuid(a("campaign_id")))
+                .col(string_len(a("type"), 50))
+                .col(string_null(a("open_key")).unique_key())
+                .col(uuid_null(a("alert_id")))
+                .col(double(a("peak")))
+                .col(timestamp_with_time_zone(a("opened_at")))
+                .col(timestamp_with_time_zone(a("last_breach_at")))
+                .col(timestamp_with_time_zone_null(a("closed_at")))
+                .foreign_key(&mut cascade("alert_episodes", "campaign_id", "campaigns"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("alert_episodes", &["campaign_id", "opened_at"]))
+            .await?;
+        m.create_table(
+            Table::create()
+                .table(a("crisis_contacts"))
+                .col(uuid(a("id")).primary_key())
+                .col(uuid(a("campaign_id")))
+                .col(integer(a("position")))
+                .col(string(a("name")))
+                .col(string_null(a("phone")))
+                .col(string_null(a("email")))
+                .col(json_binary(a("channels")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .foreign_key(&mut cascade("crisis_contacts", "campaign_id", "campaigns"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("crisis_contacts", &["campaign_id", "position"]))
+            .await?;
+        m.create_table(
+            Table::create()
+                .table(a("notification_preferences"))
+                .col(uuid(a("user_id")).primary_key())
+                .col(boolean(a("sms")))
+                .col(boolean(a("whatsapp")))
+                .col(boolean(a("email")))
+                .col(boolean(a("slack")))
+                .col(boolean(a("push")))
+                .col(string_null(a("phone")))
+                .col(string_len(a("min_severity"), 20))
+                .col(json_binary_null(a("quiet_hours")))
+                .col(json_binary_null(a("campaigns")))
+                .col(timestamp_with_time_zone(a("updated_at")))
+                .foreign_key(&mut cascade("notification_preferences", "user_id", "users"))
                 .take(),
         )
         .await
@@ -248,3 +378,4 @@ impl MigrationTrait for M0112MentionArrivals {
         m.create_index(index("mentions", &["ingested_at"])).await
     }
 }
+

@@ -76,6 +76,10 @@ pub const TWO_FACTOR_USER: Rule = Rule::new("two_factor_user", 10, 900, KeyKind:
 pub const CHANGE_PASSWORD_USER: Rule = Rule::new("change_password_user", 10, 900, KeyKind::User);
 pub const OAUTH_IP: Rule = Rule::new("oauth_ip", 30, 3600, KeyKind::Ip);
 pub const MOCK_SIGN_IN_ACCOUNT: Rule = Rule::new("mock_sign_in_account", 5, 3600, KeyKind::Email);
+/// `/notifications/sms`, `/notifications/whatsapp` and `/integrations/sms` together.
+pub const SEND_MESSAGE_USER: Rule = Rule::new("send_message_user", 20, 3600, KeyKind::User);
+/// `/alerting/send` and `/alerting/crisis` together.
+pub const SEND_ALERT_USER: Rule = Rule::new("send_alert_user", 30, 3600, KeyKind::User);
 
 impl Ctx {
     /// `permission_denied` unless the caller's role grants `action` on `resource`.

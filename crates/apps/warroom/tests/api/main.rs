@@ -3,16 +3,20 @@
 
 mod access;
 mod admin;
+mod alerts;
 mod analytics;
 mod anonymous;
 mod auth;
 mod campaigns;
+mod crisis;
+mod delivery;
 mod errors;
 mod helpers;
 mod ingest;
 mod integrations;
 mod mail;
 mod monitoring;
+mod notifications;
 mod oauth;
 mod rate_limits;
 mod reset_verify;
