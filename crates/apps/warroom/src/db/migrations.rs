@@ -209,6 +209,46 @@ struct M0111MonitoringOneActive;
 impl MigrationName for M0111MonitoringOneActive {
     fn name(&self) -> &str {
         "m0111_warroom_monitoring_one_active"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0111MonitoringOneActive {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_index(
+            Index::create()
+                .name(ONE_ACTIVE_CONFIG_INDEX)
+                .table(a("monitoring_configs"))
+                .col(a("campaign_id"))
+                .unique()
+                .and_where(Expr::col(a("status")).eq("active"))
+                .take(),
+        )
+        .await
+    }
+}
+
+/// The partial unique index behind "one active config per campaign".
+pub const ONE_ACTIVE_CONFIG_INDEX: &str = "idx_monitoring_configs_one_active";
+
+/// The mention feed (`/mentionlytics/feed`) reads mentions by arrival, `ingested_at`, per
+/// campaign and across campaigns.
+struct M0112MentionArrivals;
+
+impl MigrationName for M0112MentionArrivals {
+    fn name(&self) -> &str {
+        "m0112_warroom_mention_arrivals"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0112MentionArrivals {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_index(index("mentions", &["campaign_id", "ingested_at"]))
+            .await?;
+        m.create_index(index("mentions", &["ingested_at"])).await
+    }
+}
 
 /// Seed 001 `alerts` with the alert center's lifecycle beside the seed's delivery `status`, and
 /// Basalt's `alert_deliveries` (one row per channel and recipient: each delivery's outcome),
@@ -228,16 +268,6 @@ impl MigrationName for M0120Alerts {
 }
 
 #[async_trait::async_trait]
-impl MigrationTrait for M0111MonitoringOneActive {
-    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.create_index(
-            Index::create()
-                .name(ONE_ACTIVE_CONFIG_INDEX)
-                .table(a("monitoring_configs"))
-                .col(a("campaign_id"))
-                .unique()
-                .and_where(Expr::col(a("status")).eq("active"))
-
 impl MigrationTrait for M0120Alerts {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.create_table(
@@ -356,26 +386,3 @@ impl MigrationTrait for M0120Alerts {
         .await
     }
 }
-
-/// The partial unique index behind "one active config per campaign".
-pub const ONE_ACTIVE_CONFIG_INDEX: &str = "idx_monitoring_configs_one_active";
-
-/// The mention feed (`/mentionlytics/feed`) reads mentions by arrival, `ingested_at`, per
-/// campaign and across campaigns.
-struct M0112MentionArrivals;
-
-impl MigrationName for M0112MentionArrivals {
-    fn name(&self) -> &str {
-        "m0112_warroom_mention_arrivals"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for M0112MentionArrivals {
-    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.create_index(index("mentions", &["campaign_id", "ingested_at"]))
-            .await?;
-        m.create_index(index("mentions", &["ingested_at"])).await
-    }
-}
-
