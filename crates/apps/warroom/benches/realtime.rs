@@ -60,9 +60,43 @@ mod server {
 
     use serde_json::json;
     use uuid::Uuid;
-    use warroom::service::stream::{EventType, Priority, StreamingData, StreamingKind};
+    use warroom::{
+        integrations::mentionlytics::SourceMention,
+        service::{
+            ingest::{self, Window},
+            monitoring::ConfigId,
+            stream::{EventType, Priority, StreamingData, StreamingKind},
+        },
+    };
 
     use super::{EMAIL, PASSWORD};
+
+    /// `per_minute × minutes` mentions of Rivera ending at `until`.
+    fn mentions(
+        tag: &str,
+        until: chrono::DateTime<Utc>,
+        per_minute: i64,
+        minutes: i64,
+        sentiment: f64,
+        text: &str,
+    ) -> Vec<SourceMention> {
+        (0..per_minute * minutes)
+            .map(|i| SourceMention {
+                source_id: format!("{tag}-{i}"),
+                text: text.to_owned(),
+                author: format!("voter{i}"),
+                platform: "twitter".into(),
+                url: format!("https://twitter.com/voter{i}/status/{i}"),
+                sentiment: Some(sentiment),
+                reach: 2000,
+                engagement: 40,
+                timestamp: until - chrono::Duration::seconds(i * 60 / per_minute),
+                location: None,
+                language: "en".into(),
+                matched: Some("Rivera".into()),
+            })
+            .collect()
+    }
 
     pub async fn run() -> anyhow::Result<()> {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -72,7 +106,9 @@ mod server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let secret = Secret::new(Uuid::new_v4().to_string() + &Uuid::new_v4().to_string());
-        let settings = ProductSettings::new(addr, url, secret);
+        let mut settings = ProductSettings::new(addr, url, secret);
+        // No mock mentions of its own: the benchmark scripts what arrives.
+        settings.vendors = settings.vendors.with("MOCK_MENTIONS_PER_MINUTE", "0");
         let app = warroom::build(&settings).await?;
         let user = OperatorUser {
             email: EMAIL,
@@ -120,12 +156,99 @@ mod server {
                     }
                     println!("DONE");
                 }
+                ["crisis", config] => {
+                    let config = ConfigId(config.parse()?);
+                    let view = ctx
+                        .monitoring()
+                        .get(config)
+                        .await
+                        .map_err(|e| anyhow::anyhow!(e.message))?
+                        .ok_or_else(|| anyhow::anyhow!("no such config"))?;
+                    // An hour of ordinary talk, then five minutes of outrage, as two polls
+                    // would store them; the clock starts when the second batch is handed over.
+                    let now = Utc::now();
+                    let quiet_until = now - chrono::Duration::minutes(5);
+                    let quiet = mentions(
+                        "quiet",
+                        quiet_until,
+                        6,
+                        60,
+                        0.4,
+                        "Rivera at the harbor fair",
+                    );
+                    let window = Window {
+                        since: quiet_until - chrono::Duration::minutes(60),
+                        until: quiet_until,
+                        backfill: true,
+                    };
+                    ingest::ingest(&ctx, &view, quiet, window).await?;
+                    let burst = mentions("burst", now, 40, 5, -0.8, "Rivera lied, resign now!");
+                    let window = Window {
+                        since: quiet_until,
+                        until: now,
+                        backfill: false,
+                    };
+                    println!("T0 {}", Utc::now().timestamp_micros());
+                    ingest::ingest(&ctx, &view, burst, window).await?;
+                }
                 ["quit"] => break,
                 _ => println!("ERROR unknown command {line:?}"),
             }
         }
         let _ = std::fs::remove_dir_all(&dir);
         Ok(())
+    }
+}
+
+/// A campaign for the benchmark, created over the API; its id.
+async fn create_campaign(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> anyhow::Result<String> {
+    let campaign: Value = http
+        .post(format!("{base}/api/v1/campaigns"))
+        .bearer_auth(token)
+        .json(&json!({
+            "name": "Benchmark campaign",
+            "description": "",
+            "startDate": "2026-01-01",
+            "endDate": "2027-01-01",
+            "budget": 1000,
+            "targetAudience": {
+                "demographics": { "ageRange": { "min": 18, "max": 99 }, "gender": ["all"],
+                                  "income": "any", "education": "any" },
+                "interests": [], "locations": [], "platforms": ["twitter"]
+            }
+        }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    campaign["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("campaign not created: {campaign}"))
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket on `campaign`'s stream, past its `subscribed` message.
+async fn campaign_socket(addr: &str, campaign: &str, token: &str) -> anyhow::Result<Socket> {
+    let url = format!("ws://{addr}/ws/campaigns/{campaign}/stream");
+    let mut req = url.as_str().into_client_request()?;
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_str(&format!("bearer, {token}"))?,
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await?;
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) if t.contains("\"subscribed\"") => return Ok(ws),
+            Some(Ok(_)) => continue,
+            _ => anyhow::bail!("the stream closed before `subscribed`"),
+        }
     }
 }
 
@@ -199,29 +322,7 @@ async fn client() -> anyhow::Result<()> {
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("login failed: {login}"))?
         .to_owned();
-    let campaign: Value = http
-        .post(format!("{base}/api/v1/campaigns"))
-        .bearer_auth(&token)
-        .json(&json!({
-            "name": "Benchmark campaign",
-            "description": "",
-            "startDate": "2026-01-01",
-            "endDate": "2027-01-01",
-            "budget": 1000,
-            "targetAudience": {
-                "demographics": { "ageRange": { "min": 18, "max": 99 }, "gender": ["all"],
-                                  "income": "any", "education": "any" },
-                "interests": [], "locations": [], "platforms": ["twitter"]
-            }
-        }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let campaign_id = campaign["id"]
-        .as_str()
-        .ok_or_else(|| anyhow::anyhow!("campaign not created: {campaign}"))?
-        .to_owned();
+    let campaign_id = create_campaign(&http, &base, &token).await?;
 
     println!(
         "War Room realtime benchmark: {clients} WebSocket clients, {events} events at {rate}/s"
@@ -231,23 +332,10 @@ async fn client() -> anyhow::Result<()> {
 
     // Connect every client and wait for its `subscribed`.
     let tally = Arc::new(Tally::default());
-    let url = format!("ws://{addr}/ws/campaigns/{campaign_id}/stream");
     let started = Instant::now();
     let mut readers = Vec::new();
     for _ in 0..clients {
-        let mut req = url.as_str().into_client_request()?;
-        req.headers_mut().insert(
-            "sec-websocket-protocol",
-            HeaderValue::from_str(&format!("bearer, {token}"))?,
-        );
-        let (mut ws, _) = tokio_tungstenite::connect_async(req).await?;
-        loop {
-            if let Some(Ok(Message::Text(t))) = ws.next().await
-                && t.contains("\"subscribed\"")
-            {
-                break;
-            }
-        }
+        let mut ws = campaign_socket(&addr, &campaign_id, &token).await?;
         let tally = tally.clone();
         readers.push(tokio::spawn(async move {
             let mut mine = Vec::new();
@@ -291,6 +379,49 @@ async fn client() -> anyhow::Result<()> {
     }
     let fanout_secs = publish_started.elapsed().as_secs_f64();
     let delivered = tally.delivered.load(Ordering::Relaxed);
+
+    // Alert latency: per round a fresh campaign under monitoring, an analyst's socket on it,
+    // and a crisis-like batch; from the batch's hand-over to ingestion to the CRISIS alert.
+    let rounds = env_number("BENCH_ROUNDS", 20);
+    let mut alert_ms = Vec::new();
+    for _ in 0..rounds {
+        let campaign = create_campaign(&http, &base, &token).await?;
+        let config: Value = http
+            .post(format!("{base}/api/v1/monitoring/config"))
+            .bearer_auth(&token)
+            .json(&json!({ "campaignId": campaign, "keywords": ["Rivera"], "refreshInterval": 86400 }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let config = config["configId"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("monitoring not started: {config}"))?
+            .to_owned();
+        let mut ws = campaign_socket(&addr, &campaign, &token).await?;
+        writeln!(child_in, "crisis {config}")?;
+        let line = read_line().await?;
+        let t0: i64 = line
+            .strip_prefix("T0 ")
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("unexpected server output: {line}"))?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let msg = tokio::time::timeout_at(deadline, ws.next())
+                .await
+                .map_err(|_| anyhow::anyhow!("no crisis alert within 30 s"))?;
+            let Some(Ok(Message::Text(t))) = msg else {
+                continue;
+            };
+            let v: Value = serde_json::from_str(&t)?;
+            if v["type"] == "crisis_alert" && v["data"]["data"]["type"] == "CRISIS" {
+                let micros = chrono::Utc::now().timestamp_micros() - t0;
+                alert_ms.push(micros as f64 / 1000.0);
+                break;
+            }
+        }
+    }
+    alert_ms.sort_by(|a, b| a.total_cmp(b));
 
     writeln!(child_in, "quit")?;
     let _ = child.wait();

@@ -14,6 +14,7 @@ mod errors;
 mod helpers;
 mod ingest;
 mod integrations;
+mod journey;
 mod mail;
 mod monitoring;
 mod notifications;
