@@ -448,6 +448,13 @@ async fn client() -> anyhow::Result<()> {
         percentile(&lat, 0.99),
         lat.last().copied().unwrap_or(f64::NAN)
     );
+    println!(
+        "  alerts:     mention batch to CRISIS alert on a client ({} rounds): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        alert_ms.len(),
+        percentile(&alert_ms, 0.50),
+        percentile(&alert_ms, 0.99),
+        alert_ms.last().copied().unwrap_or(f64::NAN)
+    );
     anyhow::ensure!(
         delivered == expected,
         "events were lost: {delivered}/{expected}"
