@@ -1,5 +1,6 @@
 //! War Room (seeds 000 and 001): political-campaign intelligence and crisis alerts.
-//! `build` opens the database, applies migrations and returns the product's router.
+//! `build` opens the database, applies migrations, starts the background work (job worker,
+//! monitoring scheduler) and returns the product's router.
 
 pub mod api;
 pub mod db;
