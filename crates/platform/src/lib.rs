@@ -16,6 +16,7 @@ pub mod mail;
 pub mod migrations;
 pub mod observability;
 pub mod outbox;
+pub mod phone;
 pub mod ratelimit;
 pub mod realtime;
 pub mod roles;

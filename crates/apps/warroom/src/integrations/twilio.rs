@@ -143,11 +143,7 @@ fn check_message(to: &str, body: &str) -> Result<(), VendorError> {
         message,
     };
     let bare = to.trim().strip_prefix("whatsapp:").unwrap_or(to.trim());
-    let digits = bare.strip_prefix('+').unwrap_or("");
-    let e164 = (6..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0');
-    if !e164 {
+    if !platform::phone::is_e164(bare) {
         return Err(refuse(format!(
             "The 'To' number {bare} is not a valid phone number (E.164, e.g. +15551234567)."
         )));

@@ -13,6 +13,7 @@ use platform::{
     error::{ApiResult, FieldError},
     identity::auth::AuthUser,
     jobs::{Jitter, NewJob, RetryPolicy},
+    phone::is_e164,
     settings::ProductSettings,
 };
 use sea_orm::{
@@ -37,7 +38,6 @@ use crate::{
         campaigns::CampaignId,
         delivery::{self, DeliverPayload},
         notifications::{self, Recipient},
-        profile::is_e164,
         stream::{EventType, StreamingData, StreamingKind},
     },
 };

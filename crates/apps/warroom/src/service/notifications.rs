@@ -10,6 +10,7 @@ use platform::{
     ApiError,
     error::{ApiResult, FieldError},
     identity::auth::AuthUser,
+    phone::is_e164,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -25,7 +26,6 @@ use crate::{
         access,
         alerting::{AlertType, CRISIS_ROOM, ChannelType, Severity},
         campaigns::CampaignId,
-        profile::is_e164,
     },
 };
 

@@ -5,6 +5,7 @@ use chrono::Utc;
 use platform::{
     ApiError,
     error::{ApiResult, FieldError},
+    phone::is_e164,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,7 +17,6 @@ use crate::{
     service::{
         alerting::{ChannelType, begin_write},
         campaigns::CampaignId,
-        profile::is_e164,
     },
 };
 
