@@ -1,5 +1,6 @@
-//! `Core`: the shared services one product runs on (database, identity, OAuth, outbox,
-//! data mode, rate limiter), wired once from `ProductSettings`. Each product's context wraps it.
+//! `Core`: the shared services one product runs on (database, identity, OAuth, outbox, jobs,
+//! data mode, rate limiter, instance bus, background work), wired once from `ProductSettings`
+//! by `product::build`. Each product's context holds one and derefs to it.
 
 use std::sync::Arc;
 
@@ -7,6 +8,8 @@ use sea_orm::DatabaseConnection;
 use sea_orm_migration::MigratorTrait;
 
 use crate::{
+    bus::Bus,
+    cookies::CookiePolicy,
     datamode::DataMode,
     error::ApiError,
     extract::ClientInfo,
@@ -17,33 +20,70 @@ use crate::{
         mockidp::MockIdp,
         oauth::{CodeGrant, ExternalProfile, MockAuthorization, OAuthProviders, Provider},
     },
+    jobs::Jobs,
+    lifecycle::Background,
     mail::Mailer,
     outbox::Outbox,
     ratelimit::{Allowance, RateLimiter, Rule},
+    roles::{Perm, RoleTable},
     settings::ProductSettings,
 };
 
 #[derive(Clone)]
 pub struct Core {
+    /// The product's name (`warroom`).
+    pub product: &'static str,
     pub db: DatabaseConnection,
     pub identity: Identity,
     pub oauth: OAuthProviders,
     pub outbox: Outbox,
+    /// The durable job queue on the product's database.
+    pub jobs: Jobs,
     pub data_mode: DataMode,
     pub limiter: Arc<RateLimiter>,
+    /// Notices to every instance of the product (through Redis when configured).
+    pub bus: Bus,
+    /// The product's role → permission table.
+    pub roles: RoleTable,
+    /// The product's session cookies, when its browser clients keep tokens in cookies.
+    pub cookies: Option<Arc<CookiePolicy>>,
+    /// `REDIS_URL`, for readiness checks.
+    pub redis_url: Option<crate::secrets::Secret>,
+    /// Long-running work, stopped by the server after a graceful stop.
+    pub background: Background,
     mock_idp: Arc<tokio::sync::OnceCell<Arc<MockIdp>>>,
 }
 
+/// What a product gives `Core::build` besides its settings.
+pub struct CoreSpec {
+    pub identity: IdentityConfig,
+    pub roles: RoleTable,
+    pub cookies: Option<CookiePolicy>,
+}
+
 impl Core {
-    /// Connects, applies `M`'s migrations, and wires the services. `identity` is the
-    /// product's policy; mail-link redirect origins get the CORS allow-list added here.
+    /// Connects, applies `M`'s migrations, and wires the services. The identity policy's
+    /// mail-link redirect origins get the CORS allow-list added here.
     pub async fn build<M: MigratorTrait>(
         settings: &ProductSettings,
-        mut identity: IdentityConfig,
+        spec: CoreSpec,
     ) -> anyhow::Result<Self> {
+        let CoreSpec {
+            mut identity,
+            roles,
+            cookies,
+        } = spec;
+        let product = identity.product;
         let db = crate::db::connect(&settings.database_url).await?;
         M::up(&db, None).await?;
-        let data_mode = DataMode::new(settings.data_mode);
+        let background = Background::new();
+        let prefix = settings.redis_prefix_for(product);
+        let bus = match &settings.redis_url {
+            Some(url) => Bus::redis(url.expose(), format!("{prefix}:bus"), &background)?,
+            None => Bus::local(),
+        };
+        let data_mode =
+            DataMode::load(db.clone(), bus.clone(), settings.data_mode, &background).await?;
         let outbox = Outbox::new(db.clone());
         let mailer = Mailer::new(
             outbox.clone(),
@@ -54,7 +94,6 @@ impl Core {
         identity
             .redirect_origins
             .extend(settings.cors_origins.iter().cloned());
-        let product = identity.product;
         let identity = Identity::new(
             db.clone(),
             identity,
@@ -67,18 +106,34 @@ impl Core {
             data_mode.clone(),
         );
         let limiter = match &settings.redis_url {
-            Some(url) => RateLimiter::redis(url.expose(), product).await?,
+            Some(url) => RateLimiter::redis(url.expose(), &prefix).await?,
             None => RateLimiter::new(),
         };
         Ok(Self {
+            product,
+            jobs: Jobs::new(db.clone()),
             db,
             identity,
             oauth,
             outbox,
             data_mode,
             limiter: Arc::new(limiter),
+            bus,
+            roles,
+            cookies: cookies.map(Arc::new),
+            redis_url: settings.redis_url.clone(),
+            background,
             mock_idp: Arc::default(),
         })
+    }
+
+    /// `permission_denied` unless the caller's role holds `perm`.
+    pub fn require(
+        &self,
+        user: &crate::identity::auth::AuthUser,
+        perm: Perm,
+    ) -> Result<(), ApiError> {
+        self.roles.require(&user.user.role, perm)
     }
 
     /// The person a Google sign-in proves: a verified ID token, or an exchanged code.
@@ -187,13 +242,6 @@ impl Core {
     }
 }
 
-/// Applies a product's migrations (`basalt migrate`).
-pub async fn migrate<M: MigratorTrait>(database_url: &str) -> anyhow::Result<()> {
-    let db = crate::db::connect(database_url).await?;
-    M::up(&db, None).await?;
-    Ok(())
-}
-
 impl Core {
     /// True when at least one user has `role` (the server hints how to create the first admin).
     pub async fn has_role(&self, role: &str) -> anyhow::Result<bool> {
@@ -229,22 +277,23 @@ impl Core {
     }
 }
 
-/// For `basalt user create`: an error listing the product's roles when `role` is not one.
-pub fn check_role(
-    roles: &crate::roles::RoleTable,
-    product: &str,
-    role: &str,
-) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        roles.is_role(role),
-        "unknown role {role:?}; {product} roles are: {}",
-        roles.roles().collect::<Vec<_>>().join(", ")
-    );
-    Ok(())
-}
-
 impl HasIdentity for Core {
     fn identity(&self) -> &Identity {
         &self.identity
+    }
+
+    fn session_cookies(&self) -> Option<&CookiePolicy> {
+        self.cookies.as_deref()
+    }
+}
+
+/// A product context that carries a `Core` (every product's `Ctx`).
+pub trait HasCore {
+    fn core(&self) -> &Core;
+}
+
+impl HasCore for Core {
+    fn core(&self) -> &Core {
+        self
     }
 }

@@ -3,9 +3,8 @@
 //! responses from the catalogue, so annotations stay short.
 
 use axum::Router;
-use serde::Serialize;
 use utoipa::{
-    PartialSchema, ToSchema,
+    ToSchema,
     openapi::{
         ContentBuilder, OpenApi, RefOr, ResponseBuilder,
         path::{HttpMethod, Operation},
@@ -14,32 +13,29 @@ use utoipa::{
 };
 use utoipa_swagger_ui::SwaggerUi;
 
-/// War Room's (Encore) and PawfectMatch's error body.
-#[derive(Serialize, ToSchema)]
-pub struct FlatError {
-    /// Stable error code, e.g. `invalid_argument`.
-    pub code: String,
-    pub message: String,
-    /// Extra structured data: `fields` for validation errors, `retryAfter`, `twoFactorRequired`.
-    pub details: Option<serde_json::Value>,
-}
+use crate::error::{ErrorFormat, FlatError};
 
 /// Routes serving the document and the UI.
 pub fn routes<S: Clone + Send + Sync + 'static>(openapi: OpenApi) -> Router<S> {
     Router::new().merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
 }
 
-/// Declares the bearer scheme and documents the catalogue's error statuses on every operation
-/// (`error_schema` is the product's error body, added to components here).
-pub fn finish(
-    mut api: OpenApi,
-    error_schema_name: &str,
-    error_schema: RefOr<utoipa::openapi::schema::Schema>,
-) -> OpenApi {
+/// The component name of every product's error body.
+pub const ERROR_SCHEMA: &str = "Error";
+
+/// Declares the bearer scheme and documents the catalogue's error statuses on every operation,
+/// with the error body of the product's `format` (and the schemas it refers to).
+pub fn finish(mut api: OpenApi, format: ErrorFormat) -> OpenApi {
     let components = api.components.get_or_insert_with(Default::default);
     components
         .schemas
-        .insert(error_schema_name.to_owned(), error_schema);
+        .insert(ERROR_SCHEMA.to_owned(), format.schema());
+    let mut referenced = Vec::new();
+    <FlatError as ToSchema>::schemas(&mut referenced);
+    for (name, schema) in referenced {
+        components.schemas.entry(name).or_insert(schema);
+    }
+    let error_schema_name = ERROR_SCHEMA;
     components.add_security_scheme(
         "bearer",
         SecurityScheme::Http(
@@ -128,54 +124,9 @@ fn add_error_response(
 
 /// Documents one more error status on every operation (a product's own, e.g. Crenoir's 422),
 /// with the error schema `finish` registered.
-pub fn add_error_status(
-    api: &mut OpenApi,
-    error_schema_name: &str,
-    status: &str,
-    description: &str,
-) {
-    let error_ref = RefOr::Ref(utoipa::openapi::Ref::from_schema_name(error_schema_name));
+pub fn add_error_status(api: &mut OpenApi, status: &str, description: &str) {
+    let error_ref = RefOr::Ref(utoipa::openapi::Ref::from_schema_name(ERROR_SCHEMA));
     for_each_operation(api, |op| {
         add_error_response(op, &error_ref, status, description)
     });
-}
-
-/// Convenience: the schema of a type, for `finish`.
-pub fn schema_of<T: PartialSchema>() -> RefOr<utoipa::openapi::schema::Schema> {
-    T::schema()
-}
-
-/// Crenoir X MAP's error body: `{ "error": { code, message, details? } }`.
-#[derive(Serialize, ToSchema)]
-pub struct NestedError {
-    // Inline: `finish` registers the top-level schema only.
-    #[schema(inline)]
-    pub error: NestedErrorBody,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct NestedErrorBody {
-    pub code: String,
-    pub message: String,
-    /// Present on validation failures: `{ fields: [{ field, message }] }`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<serde_json::Value>,
-}
-
-/// LeadGen's error body: `{ "error": { code, message, details, requestId } }`.
-#[derive(Serialize, ToSchema)]
-pub struct NestedErrorWithRequestId {
-    // Inline: `finish` registers the top-level schema only.
-    #[schema(inline)]
-    pub error: NestedErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct NestedErrorDetail {
-    pub code: String,
-    pub message: String,
-    pub details: Option<serde_json::Value>,
-    /// The request's `X-Request-Id`.
-    pub request_id: Option<String>,
 }

@@ -1,7 +1,7 @@
 //! One error catalogue for every product: a stable code, its HTTP status, and how each
 //! product's contract writes it on the wire (`ErrorFormat`, applied by `error_shape_layer`).
 
-use std::{fmt, sync::Arc};
+use std::{collections::BTreeMap, fmt, sync::Arc};
 
 use axum::{
     body::Body,
@@ -11,10 +11,13 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
-use serde_json::{Value, json};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub use crate::validate::FieldError;
 
 /// Stable error codes (Encore's vocabulary, which the other contracts map onto).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     InvalidArgument,
@@ -61,11 +64,36 @@ impl ErrorCode {
     }
 }
 
-/// A field that failed validation, reported in `details.fields`.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
+/// What an error carries besides its code and message; one shape per kind of error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ErrorDetails {
+    /// A validation failure: every offending field.
+    Fields { fields: Vec<FieldError> },
+    /// Rate limited: seconds until a request may pass again (also in `Retry-After`).
+    RetryAfter {
+        #[serde(rename = "retryAfter")]
+        retry_after: u64,
+    },
+    /// The password was right; the account's second factor (`totpCode`) is missing or wrong.
+    TwoFactorRequired {
+        #[serde(rename = "twoFactorRequired")]
+        two_factor_required: bool,
+    },
+    /// The account must verify its email address before it can sign in.
+    EmailNotVerified {
+        #[serde(rename = "emailNotVerified")]
+        email_not_verified: bool,
+    },
+    /// The resource's current status, which forbids the request.
+    Status { status: String },
+    /// The alert's current lifecycle state, which forbids the request.
+    Lifecycle { lifecycle: String },
+    /// The existing resources the request conflicts with, by the name of their id
+    /// (`{ "campaignId": …, "configId": … }`).
+    Conflicts(BTreeMap<String, Uuid>),
+    /// No details (the shape of products whose contract always has a `details` object).
+    Empty {},
 }
 
 /// The error every handler, extractor and service returns.
@@ -76,7 +104,7 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub status: StatusCode,
     pub message: String,
-    pub details: Option<Value>,
+    pub details: Option<ErrorDetails>,
     pub retry_after: Option<u64>,
     cause: Option<String>,
 }
@@ -122,12 +150,12 @@ impl ApiError {
             .map(|f| format!("{}: {}", f.field, f.message))
             .collect::<Vec<_>>()
             .join("; ");
-        Self::invalid(message).with_details(json!({ "fields": fields }))
+        Self::invalid(message).with_details(ErrorDetails::Fields { fields })
     }
 
     pub fn rate_limited(retry_after: u64) -> Self {
         let mut e = Self::new(ErrorCode::ResourceExhausted, "too many requests, slow down")
-            .with_details(json!({ "retryAfter": retry_after }));
+            .with_details(ErrorDetails::RetryAfter { retry_after });
         e.retry_after = Some(retry_after);
         e
     }
@@ -139,9 +167,25 @@ impl ApiError {
         e
     }
 
-    pub fn with_details(mut self, details: Value) -> Self {
+    pub fn with_details(mut self, details: ErrorDetails) -> Self {
         self.details = Some(details);
         self
+    }
+
+    /// The offending fields of a validation failure (none for other errors).
+    pub fn field_errors(&self) -> &[FieldError] {
+        match &self.details {
+            Some(ErrorDetails::Fields { fields }) => fields,
+            _ => &[],
+        }
+    }
+
+    /// The offending fields' names, in order (for tests and logs).
+    pub fn field_names(&self) -> Vec<String> {
+        self.field_errors()
+            .iter()
+            .map(|f| f.field.clone())
+            .collect()
     }
 
     pub fn with_status(mut self, status: StatusCode) -> Self {
@@ -175,7 +219,7 @@ impl From<anyhow::Error> for ApiError {
 pub struct ErrorPayload {
     pub code: ErrorCode,
     pub message: String,
-    pub details: Option<Value>,
+    pub details: Option<ErrorDetails>,
     pub cause: Option<String>,
 }
 
@@ -183,10 +227,7 @@ impl ErrorPayload {
     /// An invalid argument that names its offending fields.
     pub fn is_validation(&self) -> bool {
         self.code == ErrorCode::InvalidArgument
-            && self
-                .details
-                .as_ref()
-                .is_some_and(|d| d.get("fields").is_some())
+            && matches!(self.details, Some(ErrorDetails::Fields { .. }))
     }
 }
 
@@ -221,20 +262,89 @@ pub enum ErrorFormat {
 }
 
 impl ErrorFormat {
-    pub fn body(self, p: &ErrorPayload, request_id: Option<&str>) -> Value {
+    /// The error body in this format, serialized from the types that document it.
+    pub fn body(self, p: &ErrorPayload, request_id: Option<&str>) -> Vec<u8> {
+        let code = p.code;
+        let message = p.message.clone();
+        let details = p.details.clone();
+        let written = match self {
+            Self::Flat => serde_json::to_vec(&FlatError {
+                code,
+                message,
+                details,
+            }),
+            Self::Nested => serde_json::to_vec(&NestedError {
+                error: NestedErrorBody {
+                    code,
+                    message,
+                    details,
+                },
+            }),
+            Self::NestedWithRequestId => serde_json::to_vec(&NestedErrorWithRequestId {
+                error: NestedErrorDetail {
+                    code,
+                    message,
+                    details: details.unwrap_or(ErrorDetails::Empty {}),
+                    request_id: request_id.map(str::to_owned),
+                },
+            }),
+        };
+        // Serializing these plain structs cannot fail; an empty body would still carry the status.
+        written.unwrap_or_default()
+    }
+
+    /// The OpenAPI schema of this format's body.
+    pub fn schema(self) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::PartialSchema;
         match self {
-            Self::Flat => json!({ "code": p.code, "message": p.message, "details": p.details }),
-            Self::Nested => match &p.details {
-                Some(d) => {
-                    json!({ "error": { "code": p.code, "message": p.message, "details": d } })
-                }
-                None => json!({ "error": { "code": p.code, "message": p.message } }),
-            },
-            Self::NestedWithRequestId => json!({ "error": {
-                "code": p.code, "message": p.message, "details": p.details, "requestId": request_id,
-            }}),
+            Self::Flat => FlatError::schema(),
+            Self::Nested => NestedError::schema(),
+            Self::NestedWithRequestId => NestedErrorWithRequestId::schema(),
         }
     }
+}
+
+/// War Room's (Encore) and PawfectMatch's error body: `{ code, message, details }`.
+#[derive(Serialize, ToSchema)]
+pub struct FlatError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// `null` when the error has none.
+    pub details: Option<ErrorDetails>,
+}
+
+/// Crenoir X MAP's error body: `{ "error": { code, message, details? } }`.
+#[derive(Serialize, ToSchema)]
+pub struct NestedError {
+    #[schema(inline)]
+    pub error: NestedErrorBody,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NestedErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Present when the error has details (the offending fields of a validation failure).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<ErrorDetails>,
+}
+
+/// LeadGen's error body: `{ "error": { code, message, details, requestId } }`.
+#[derive(Serialize, ToSchema)]
+pub struct NestedErrorWithRequestId {
+    #[schema(inline)]
+    pub error: NestedErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NestedErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Always an object; `{}` when the error has no details (seed 004).
+    pub details: ErrorDetails,
+    /// The request's `X-Request-Id`.
+    pub request_id: Option<String>,
 }
 
 /// The request id header a product echoes, and where its error layer reads it.
@@ -290,7 +400,7 @@ pub async fn error_shape_layer(
     );
     parts.headers.remove(header::CONTENT_LENGTH);
     let body = shape.format.body(&payload, request_id.as_deref());
-    Response::from_parts(parts, Body::from(body.to_string()))
+    Response::from_parts(parts, Body::from(body))
 }
 
 fn is_json(res: &Response) -> bool {
@@ -352,7 +462,7 @@ mod tests {
             details: None,
             cause: None,
         };
-        let body = ErrorFormat::Flat.body(&p, Some("r1")).to_string();
+        let body = String::from_utf8(ErrorFormat::Flat.body(&p, Some("r1"))).unwrap();
         assert!(!body.contains("10.0.0.3"));
         assert!(body.contains("internal"));
     }
@@ -360,14 +470,18 @@ mod tests {
     #[test]
     fn nested_formats_carry_the_request_id_only_where_the_contract_has_room() {
         let p = transport_error(StatusCode::NOT_FOUND);
-        assert_eq!(
-            ErrorFormat::NestedWithRequestId.body(&p, Some("r1"))["error"]["requestId"],
-            "r1"
-        );
+        let body = |f: ErrorFormat| -> serde_json::Value {
+            serde_json::from_slice(&f.body(&p, Some("r1"))).unwrap()
+        };
+        let leadgen = body(ErrorFormat::NestedWithRequestId);
+        assert_eq!(leadgen["error"]["requestId"], "r1");
+        assert_eq!(leadgen["error"]["details"], serde_json::json!({}));
         assert!(
-            ErrorFormat::Nested.body(&p, Some("r1"))["error"]
+            body(ErrorFormat::Nested)["error"]
                 .get("requestId")
                 .is_none()
         );
+        assert!(body(ErrorFormat::Nested)["error"].get("details").is_none());
+        assert_eq!(body(ErrorFormat::Flat)["details"], serde_json::Value::Null);
     }
 }

@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use crate::error::{ApiError, ErrorDetails};
 use axum::{
     extract::{
         ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequest, Request,
@@ -12,9 +13,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::{Serialize, de::DeserializeOwned};
-use serde_json::json;
-
-use crate::error::ApiError;
 
 /// JSON body extractor and response; rejections become `invalid_argument`. Request bodies
 /// are JSON objects: a top-level array is refused even where serde would read a struct from
@@ -97,8 +95,11 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         }
         JsonRejection::JsonDataError(e) => {
             let (field, problem) = data_error_field(&e.body_text());
-            ApiError::invalid(format!("invalid request body: {field}: {problem}"))
-                .with_details(json!({ "fields": [{ "field": field, "message": problem }] }))
+            ApiError::invalid(format!("invalid request body: {field}: {problem}")).with_details(
+                ErrorDetails::Fields {
+                    fields: vec![crate::validate::field(field, problem)],
+                },
+            )
         }
         JsonRejection::JsonSyntaxError(_) => ApiError::invalid("request body is not valid JSON"),
         other => ApiError::invalid(format!("invalid request body: {}", other.body_text())),
@@ -182,9 +183,9 @@ where
             .map_err(|e: PathRejection| match e {
                 PathRejection::FailedToDeserializePathParams(e) => {
                     ApiError::invalid(format!("invalid path parameter: {}", e.body_text_cause()))
-                        .with_details(
-                            json!({ "fields": [{ "field": "path", "message": e.body_text() }] }),
-                        )
+                        .with_details(ErrorDetails::Fields {
+                            fields: vec![crate::validate::field("path", e.body_text())],
+                        })
                 }
                 other => ApiError::internal(other.body_text()),
             })
@@ -298,43 +299,5 @@ mod tests {
             &["10.0.0.1", "10.0.0.2"],
         );
         assert_eq!(ClientInfo::from_parts(&p).ip_string().unwrap(), "1.2.3.4");
-    }
-}
-
-/// `?page=&limit=` as every list endpoint takes them; `page` counts from 1.
-#[derive(Clone, Copy, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page number, from 1.
-    #[param(minimum = 1, maximum = 1000000)]
-    pub page: Option<u64>,
-    /// Items per page, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u64>,
-}
-
-impl PageQuery {
-    /// `(page, limit)` checked against the bounds, or `invalid_argument` naming the field.
-    pub fn resolve(self) -> Result<(u64, u64), ApiError> {
-        let page = self.page.unwrap_or(1);
-        let limit = self.limit.unwrap_or(20);
-        let mut errors = Vec::new();
-        if page == 0 || page > 1_000_000 {
-            errors.push(crate::error::FieldError {
-                field: "page".into(),
-                message: "must be at least 1".into(),
-            });
-        }
-        if !(1..=100).contains(&limit) {
-            errors.push(crate::error::FieldError {
-                field: "limit".into(),
-                message: "must be 1 to 100".into(),
-            });
-        }
-        if errors.is_empty() {
-            Ok((page, limit))
-        } else {
-            Err(ApiError::validation(errors))
-        }
     }
 }

@@ -1,4 +1,4 @@
-//! The platform's own tables (identity, outbox), as migrations every product's migrator runs
+//! The platform's own tables (identity, outbox, jobs, run-time settings), as migrations every product's migrator runs
 //! before its own. Written with the schema builder so one definition runs on SQLite and PostgreSQL.
 
 use sea_orm_migration::{
@@ -15,6 +15,7 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(M0001Identity),
         Box::new(M0002Keys),
         Box::new(M0003Jobs),
+        Box::new(M0004Settings),
     ]
 }
 
@@ -271,5 +272,31 @@ impl MigrationTrait for M0003Jobs {
         .await?;
         m.create_index(index("job_attempts", &["job_id", "started_at"], false))
             .await
+    }
+}
+
+/// `platform_settings`: what an operator changes at run time (the data mode), so that it
+/// survives restarts and every instance reads the same value.
+struct M0004Settings;
+
+impl MigrationName for M0004Settings {
+    fn name(&self) -> &str {
+        "m0004_platform_settings"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0004Settings {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(a("platform_settings"))
+                .col(string(a("key")).primary_key())
+                .col(string(a("value")))
+                .col(uuid_null(a("updated_by")))
+                .col(timestamp_with_time_zone(a("updated_at")))
+                .take(),
+        )
+        .await
     }
 }

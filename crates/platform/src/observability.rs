@@ -1,7 +1,8 @@
 //! Logging: one JSON object per line on stdout, in the shape LeadGen's seed gives
 //! (`timestamp, level, service, message, metadata, stackTrace`), for every product.
 //! `service` is the product serving the request (or `basalt`); `metadata` holds the event's
-//! fields and the request span's (request id, method, path). Filtered by `RUST_LOG`.
+//! fields and the request span's (request id, method, path). Filtered by `RUST_LOG`. The last
+//! lines of each product are also kept in memory for the console (`recent`).
 
 use std::fmt;
 
@@ -125,7 +126,60 @@ where
             "metadata": metadata,
             "stackTrace": stack,
         });
-        writeln!(writer, "{line}")
+        writeln!(writer, "{line}")?;
+        recent::keep(line);
+        Ok(())
+    }
+}
+
+/// The last log lines of this process, per product (`service`), for the console's
+/// `GET /admin/api/logs`. Lines are kept as written; they never hold secrets or tokens,
+/// which the request span leaves out (it records the path, not the query).
+pub mod recent {
+    use std::{
+        collections::{HashMap, VecDeque},
+        sync::{Mutex, OnceLock},
+    };
+
+    use serde_json::Value;
+
+    /// Lines kept per product.
+    pub const KEPT: usize = 500;
+
+    fn lines() -> &'static Mutex<HashMap<String, VecDeque<Value>>> {
+        static LINES: OnceLock<Mutex<HashMap<String, VecDeque<Value>>>> = OnceLock::new();
+        LINES.get_or_init(Mutex::default)
+    }
+
+    pub(super) fn keep(line: Value) {
+        let service = line["service"].as_str().unwrap_or("basalt").to_owned();
+        let mut all = lines().lock().unwrap_or_else(|p| p.into_inner());
+        let kept = all.entry(service).or_default();
+        if kept.len() == KEPT {
+            kept.pop_front();
+        }
+        kept.push_back(line);
+    }
+
+    /// The newest `limit` lines of `service` at `min_level` or above (`ERROR` > `WARN` >
+    /// `INFO` > `DEBUG` > `TRACE`), newest first.
+    pub fn read(service: &str, min_level: tracing::Level, limit: usize) -> Vec<Value> {
+        let all = lines().lock().unwrap_or_else(|p| p.into_inner());
+        all.get(service)
+            .map(|kept| {
+                kept.iter()
+                    .rev()
+                    .filter(|l| {
+                        l["level"]
+                            .as_str()
+                            .and_then(|s| s.parse::<tracing::Level>().ok())
+                            .is_some_and(|level| level <= min_level)
+                    })
+                    .take(limit)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 

@@ -8,6 +8,8 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::validate::{Page, Paging};
+
 pub mod entity {
     use sea_orm::entity::prelude::*;
 
@@ -60,13 +62,8 @@ impl From<OutboxMessage> for OutboxMessageView {
     }
 }
 
-/// A page of the outbox, newest first.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct OutboxList {
-    pub messages: Vec<OutboxMessageView>,
-    pub total: u64,
-    pub page: u64,
-    pub limit: u64,
+impl crate::validate::Listed for OutboxMessageView {
+    const KEY: &'static str = "messages";
 }
 
 #[derive(Clone)]
@@ -100,31 +97,16 @@ impl Outbox {
         .await
     }
 
-    /// A page for the console API.
-    pub async fn page(&self, page: u64, limit: u64) -> Result<OutboxList, sea_orm::DbErr> {
-        let (rows, total) = self.list(page, limit).await?;
-        Ok(OutboxList {
-            messages: rows.into_iter().map(Into::into).collect(),
-            total,
-            page,
-            limit,
-        })
-    }
-
-    /// Newest first; `page` counts from 1.
-    pub async fn list(
-        &self,
-        page: u64,
-        limit: u64,
-    ) -> Result<(Vec<OutboxMessage>, u64), sea_orm::DbErr> {
+    /// A page of messages, newest first.
+    pub async fn page(&self, paging: Paging) -> Result<Page<OutboxMessage>, sea_orm::DbErr> {
         let total = entity::Entity::find().count(&self.db).await?;
         let rows = entity::Entity::find()
             .order_by_desc(entity::Column::CreatedAt)
             .order_by_desc(entity::Column::Id)
-            .offset((page - 1) * limit)
-            .limit(limit)
+            .offset(paging.offset())
+            .limit(paging.limit)
             .all(&self.db)
             .await?;
-        Ok((rows, total))
+        Ok(paging.page(rows, total))
     }
 }

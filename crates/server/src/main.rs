@@ -7,8 +7,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-
-use crate::products::Product;
+use platform::{core::OperatorUser, product::Mount};
 
 #[derive(Parser)]
 #[command(
@@ -31,27 +30,30 @@ struct Cli {
 enum Command {
     /// Serve the named products (all by default), each on its own port.
     Serve {
-        products: Vec<Product>,
+        /// Products by name (see `basalt products`).
+        products: Vec<String>,
         /// Address to listen on; only with exactly one product.
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
     /// Apply migrations to the named products' databases (all by default).
-    Migrate { products: Vec<Product> },
+    Migrate { products: Vec<String> },
     /// Manage users.
     User {
         #[command(subcommand)]
         command: UserCommand,
     },
     /// Print a product's OpenAPI document.
-    Openapi { product: Product },
+    Openapi { product: String },
+    /// List the products this binary serves, one name per line.
+    Products,
 }
 
 #[derive(Subcommand)]
 enum UserCommand {
     /// Create a user (for example the first admin).
     Create {
-        product: Product,
+        product: String,
         #[arg(long)]
         email: String,
         #[arg(long, env = "BASALT_USER_PASSWORD", hide_env_values = true)]
@@ -76,7 +78,7 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|| PathBuf::from("./data"));
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating data dir {}", data_dir.display()))?;
-    let settings = |p: Product, listen: Option<SocketAddr>| {
+    let settings = |p: &dyn Mount, listen: Option<SocketAddr>| {
         config::product_settings(&file, &data_dir, p.name(), p.default_port(), listen)
     };
     match cli.command.unwrap_or(Command::Serve {
@@ -85,7 +87,7 @@ async fn main() -> anyhow::Result<()> {
     }) {
         Command::Serve { products, listen } => {
             platform::observability::init_logging();
-            let products = Product::or_all(products);
+            let products = products::or_all(&products)?;
             anyhow::ensure!(
                 listen.is_none() || products.len() == 1,
                 "--listen needs exactly one product"
@@ -97,7 +99,7 @@ async fn main() -> anyhow::Result<()> {
             products::serve(resolved).await
         }
         Command::Migrate { products } => {
-            for p in Product::or_all(products) {
+            for p in products::or_all(&products)? {
                 p.migrate(&settings(p, None)?).await?;
                 println!("{}: migrations applied", p.name());
             }
@@ -115,14 +117,29 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let name =
                 name.unwrap_or_else(|| email.split('@').next().unwrap_or("admin").to_owned());
-            let id = product
-                .create_user(&settings(product, None)?, &email, &password, &name, &role)
-                .await?;
-            println!("{}: created {role} {email} ({id})", product.name());
+            let product = products::find(&product)?;
+            let user = OperatorUser {
+                email: &email,
+                password: &password,
+                name: &name,
+                role: &role,
+            };
+            let created = product.create_user(&settings(product, None)?, user).await?;
+            println!(
+                "{}: created {role} {email} ({})",
+                product.name(),
+                created.id
+            );
             Ok(())
         }
         Command::Openapi { product } => {
-            println!("{}", product.openapi_json()?);
+            println!("{}", products::find(&product)?.openapi().to_pretty_json()?);
+            Ok(())
+        }
+        Command::Products => {
+            for name in products::names() {
+                println!("{name}");
+            }
             Ok(())
         }
     }

@@ -1,155 +1,63 @@
 //! The products this binary mounts, and serving them: one listener per product, graceful
-//! shutdown on SIGINT/SIGTERM (in-flight requests finish).
+//! shutdown on SIGINT/SIGTERM (in-flight requests finish, then background work stops).
 
 use std::net::SocketAddr;
 
-use futures_util::future::BoxFuture;
-
-use platform::settings::ProductSettings;
+use platform::{product::Mount, settings::ProductSettings};
 use tokio::net::TcpListener;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Product {
-    Warroom,
-    Pawfect,
-    Crenoir,
-    Leadgen,
+/// Every product of the binary. Adding one is its crate, a line here, and its docs page.
+pub static PRODUCTS: &[&dyn Mount] = &[
+    &platform::product::Kit::<warroom::WarRoom>::MOUNT,
+    &platform::product::Kit::<pawfect::Pawfect>::MOUNT,
+    &platform::product::Kit::<crenoir::Crenoir>::MOUNT,
+    &platform::product::Kit::<leadgen::LeadGen>::MOUNT,
+];
+
+/// The product called `name`.
+pub fn find(name: &str) -> anyhow::Result<&'static dyn Mount> {
+    PRODUCTS
+        .iter()
+        .copied()
+        .find(|p| p.name() == name)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "unknown product {name:?}; products are: {}",
+                names().join(", ")
+            )
+        })
 }
 
-impl Product {
-    pub const ALL: [Product; 4] = [
-        Product::Warroom,
-        Product::Pawfect,
-        Product::Crenoir,
-        Product::Leadgen,
-    ];
+pub fn names() -> Vec<&'static str> {
+    PRODUCTS.iter().map(|p| p.name()).collect()
+}
 
-    pub fn or_all(named: Vec<Product>) -> Vec<Product> {
-        if named.is_empty() {
-            Self::ALL.to_vec()
-        } else {
-            named
-        }
+/// The named products, or all of them when none is named.
+pub fn or_all(named: &[String]) -> anyhow::Result<Vec<&'static dyn Mount>> {
+    if named.is_empty() {
+        return Ok(PRODUCTS.to_vec());
     }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Warroom => warroom::PRODUCT,
-            Self::Pawfect => pawfect::PRODUCT,
-            Self::Crenoir => crenoir::PRODUCT,
-            Self::Leadgen => leadgen::PRODUCT,
-        }
-    }
-
-    pub fn default_port(self) -> u16 {
-        match self {
-            Self::Warroom => warroom::DEFAULT_PORT,
-            Self::Pawfect => pawfect::DEFAULT_PORT,
-            Self::Crenoir => crenoir::DEFAULT_PORT,
-            Self::Leadgen => leadgen::DEFAULT_PORT,
-        }
-    }
-
-    fn api_base(self) -> &'static str {
-        match self {
-            Self::Warroom => "/api/v1",
-            Self::Pawfect => "/api/v1 (web), /api (mobile)",
-            Self::Crenoir => "/auth, /api",
-            Self::Leadgen => "/api",
-        }
-    }
-
-    pub async fn migrate(self, s: &ProductSettings) -> anyhow::Result<()> {
-        match self {
-            Self::Warroom => warroom::migrate(&s.database_url).await,
-            Self::Pawfect => pawfect::migrate(&s.database_url).await,
-            Self::Crenoir => crenoir::migrate(&s.database_url).await,
-            Self::Leadgen => leadgen::migrate(&s.database_url).await,
-        }
-    }
-
-    pub async fn create_user(
-        self,
-        s: &ProductSettings,
-        email: &str,
-        password: &str,
-        name: &str,
-        role: &str,
-    ) -> anyhow::Result<String> {
-        match self {
-            Self::Warroom => Ok(warroom::create_user(s, email, password, name, role)
-                .await?
-                .id
-                .to_string()),
-            Self::Pawfect => Ok(pawfect::create_user(s, email, password, name, role)
-                .await?
-                .id
-                .to_string()),
-            Self::Crenoir => Ok(crenoir::create_user(s, email, password, name, role)
-                .await?
-                .id
-                .to_string()),
-            Self::Leadgen => Ok(leadgen::create_user(s, email, password, name, role)
-                .await?
-                .id
-                .to_string()),
-        }
-    }
-
-    /// The product's OpenAPI document, pretty-printed JSON.
-    pub fn openapi_json(self) -> anyhow::Result<String> {
-        let doc = match self {
-            Self::Warroom => warroom::openapi(),
-            Self::Pawfect => pawfect::openapi(),
-            Self::Crenoir => crenoir::openapi(),
-            Self::Leadgen => leadgen::openapi(),
-        };
-        Ok(doc.to_pretty_json()?)
-    }
+    named.iter().map(|n| find(n)).collect()
 }
 
 /// Builds every product, binds its port, prints where it is, and serves until a signal.
-pub async fn serve(products: Vec<(Product, ProductSettings)>) -> anyhow::Result<()> {
+pub async fn serve(products: Vec<(&'static dyn Mount, ProductSettings)>) -> anyhow::Result<()> {
     // Listen for signals before anything else, so a stop that arrives during start-up is
     // honoured instead of killing the process.
     let signals = shutdown_signal()?;
     let mut servers = tokio::task::JoinSet::new();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     for (p, settings) in products {
-        // What a product does once its server has stopped (background work to finish).
-        let mut after_stop: Option<BoxFuture<'static, ()>> = None;
-        let (router, needs_admin) = match p {
-            Product::Warroom => {
-                let app = warroom::build(&settings).await?;
-                let needs_admin = !warroom::has_admin(&app.ctx).await?;
-                let ctx = app.ctx.clone();
-                after_stop = Some(Box::pin(async move { ctx.shutdown().await }));
-                (app.router, needs_admin)
-            }
-            Product::Pawfect => {
-                let app = pawfect::build(&settings).await?;
-                let needs_admin = !pawfect::has_admin(&app.ctx).await?;
-                (app.router, needs_admin)
-            }
-            Product::Crenoir => {
-                let app = crenoir::build(&settings).await?;
-                let needs_admin = !crenoir::has_admin(&app.ctx).await?;
-                (app.router, needs_admin)
-            }
-            Product::Leadgen => {
-                let app = leadgen::build(&settings).await?;
-                let needs_admin = !leadgen::has_admin(&app.ctx).await?;
-                (app.router, needs_admin)
-            }
-        };
+        let running = p.start(&settings).await?;
         let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
             anyhow::anyhow!("{}: cannot listen on {}: {e}", p.name(), settings.listen)
         })?;
-        if needs_admin {
+        if running.needs_admin {
             println!(
-                "{}: no admin yet; create one with:\n  basalt user create {} --email you@example.com --password '<a long passphrase>' --role admin",
+                "{}: no admin yet; create one with:\n  basalt user create {} --email you@example.com --password '<a long passphrase>' --role {}",
                 p.name(),
-                p.name()
+                p.name(),
+                p.roles().top().unwrap_or("admin"),
             );
         }
         let base = &settings.public_url;
@@ -167,15 +75,15 @@ pub async fn serve(products: Vec<(Product, ProductSettings)>) -> anyhow::Result<
         servers.spawn(async move {
             let served = axum::serve(
                 listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
+                running
+                    .router
+                    .into_make_service_with_connect_info::<SocketAddr>(),
             )
             .with_graceful_shutdown(async move {
                 let _ = stop.wait_for(|s| *s).await;
             })
             .await;
-            if let Some(after) = after_stop {
-                after.await;
-            }
+            running.background.shutdown().await;
             served
         });
     }

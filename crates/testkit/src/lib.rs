@@ -16,10 +16,8 @@
 //! impl Deref for TestApp { type Target = TestServer<warroom::Ctx>; /* &self.0 */ }
 //!
 //! pub async fn spawn_app_with(adjust: impl FnOnce(&mut ProductSettings)) -> TestApp {
-//!     let build = async |s: &ProductSettings| {
-//!         warroom::build(s).await.map(|app| (app.router, app.ctx))
-//!     };
-//!     TestApp(testkit::spawn("warroom", ERRORS, adjust, build).await.expect("build app"))
+//!     let server = testkit::spawn_product::<warroom::WarRoom>(ERRORS, adjust).await;
+//!     TestApp(server.expect("build app"))
 //! }
 //! ```
 
@@ -35,4 +33,4 @@ pub use errors::{ErrorShape, error_fields, expect_error, expect_limited, rate_he
 pub use identity::{PASSWORD, jwt_claims};
 pub use outbox::{Mail, extract_param, unique_email};
 pub use resp::{Resp, SetCookie, read};
-pub use server::{Call, JWT_SECRET, TestServer, spawn};
+pub use server::{Call, JWT_SECRET, TestServer, spawn, spawn_product};

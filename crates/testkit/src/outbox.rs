@@ -6,6 +6,7 @@ use std::{ops::Deref, time::Duration};
 use platform::core::Core;
 
 use crate::server::TestServer;
+use platform::validate::{Page, Paging};
 
 /// One recorded message: `(subject, body)`.
 pub type Mail = (String, String);
@@ -16,7 +17,7 @@ const POLL: Duration = Duration::from_millis(20);
 impl<C: Deref<Target = Core>> TestServer<C> {
     /// The outbox for `recipient` as it is now, newest first.
     pub async fn mails_now(&self, recipient: &str) -> Vec<Mail> {
-        let (msgs, _) = self.ctx.outbox.list(1, 1000).await.unwrap();
+        let Page { items: msgs, .. } = self.ctx.outbox.page(Paging::new(1, 1000)).await.unwrap();
         msgs.into_iter()
             .filter(|m| m.recipient == recipient)
             .map(|m| (m.subject.unwrap_or_default(), m.body))

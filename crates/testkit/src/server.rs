@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use axum::Router;
-use platform::{secrets::Secret, settings::ProductSettings};
+use platform::{product::Product, secrets::Secret, settings::ProductSettings};
 use reqwest::Method;
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -38,7 +38,7 @@ pub struct TestServer<C> {
 ///
 /// The settings are the platform defaults plus `app_url = http://app.test` and a fixed JWT
 /// secret; `adjust` changes them before `build` sees them. `build` returns the router and the
-/// context (`product::build(s).await.map(|app| (app.router, app.ctx))`); its error is returned.
+/// context; its error is returned. [`spawn_product`] is this for a `Product`.
 pub async fn spawn<C>(
     name: &str,
     errors: ErrorShape,
@@ -73,6 +73,20 @@ pub async fn spawn<C>(
         errors,
         _db: db,
     })
+}
+
+/// Starts product `P` as the server mounts it (its routes, the kit's, the shared stack), with
+/// [`spawn`]'s settings; `adjust` changes them first.
+pub async fn spawn_product<P: Product>(
+    errors: ErrorShape,
+    adjust: impl FnOnce(&mut ProductSettings),
+) -> anyhow::Result<TestServer<P::Ctx>> {
+    let build = async |s: &ProductSettings| {
+        platform::product::build::<P>(s)
+            .await
+            .map(|b| (b.router, b.ctx))
+    };
+    spawn(P::NAME, errors, adjust, build).await
 }
 
 impl<C> TestServer<C> {

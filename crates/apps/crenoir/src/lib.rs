@@ -1,31 +1,68 @@
 //! Crenoir X MAP (seed 002): a creative-agency workspace whose people sign in with Google or
 //! their company's SAML identity provider, and whose browser session lives entirely in
-//! httpOnly cookies. `build` opens the database, applies migrations and returns the router.
+//! httpOnly cookies. `Crenoir` is the product as the platform mounts it.
 
 pub mod api;
 pub mod service;
 
 use std::{ops::Deref, sync::Arc};
 
-use axum::Router;
+use axum::http::StatusCode;
 use axum_extra::extract::cookie::SameSite;
 use platform::{
     cookies::CookiePolicy,
-    core::Core,
-    identity::{Identity, IdentityConfig, auth::HasIdentity},
+    core::{Core, HasCore},
+    error::ErrorFormat,
+    identity::{Identity, auth::HasIdentity},
+    product::{Product, Setup},
+    roles::RoleTable,
     settings::ProductSettings,
 };
-use sea_orm_migration::{MigrationTrait, MigratorTrait};
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 pub const PRODUCT: &str = "crenoir";
-pub const DEFAULT_PORT: u16 = 3100;
 
-/// Platform tables first, then Crenoir's own (none yet).
-pub struct Migrator;
+/// Crenoir X MAP, as the platform mounts it.
+pub struct Crenoir;
 
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        platform::migrations::migrations()
+impl Product for Crenoir {
+    type Ctx = Ctx;
+
+    const NAME: &'static str = PRODUCT;
+    const DISPLAY_NAME: &'static str = "Crenoir X MAP";
+    const DEFAULT_PORT: u16 = 3100;
+    const API_BASE: &'static str = "/auth, /api";
+    const ROLES: RoleTable = service::access::ROLES;
+    const DEFAULT_ROLE: &'static str = service::access::MEMBER;
+    const ERROR_FORMAT: ErrorFormat = ErrorFormat::Nested;
+
+    fn setup(setup: &mut Setup, settings: &ProductSettings) {
+        setup.http.validation_status = Some(StatusCode::UNPROCESSABLE_ENTITY);
+        setup.cookies = Some(cookie_policy(settings.cookie_secure));
+    }
+
+    async fn context(core: Core, settings: &ProductSettings) -> anyhow::Result<Ctx> {
+        let cookies = core
+            .cookies
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("Crenoir X MAP needs its cookie policy"))?;
+        let public_url = settings.public_url.trim_end_matches('/').to_owned();
+        let saml = service::saml::Saml::new(&settings.saml, &public_url)?;
+        Ok(Ctx {
+            core,
+            cookies,
+            saml: Arc::new(saml),
+            public_url,
+        })
+    }
+
+    fn routes() -> OpenApiRouter<Ctx> {
+        api::routes()
+    }
+
+    fn document(api: &mut OpenApi) {
+        api::document(api);
     }
 }
 
@@ -34,7 +71,7 @@ impl MigratorTrait for Migrator {
 pub struct Ctx {
     core: Core,
     /// Access, refresh and CSRF cookies.
-    pub cookies: CookiePolicy,
+    pub cookies: Arc<CookiePolicy>,
     /// The SAML service provider (and, in MOCK mode, its built-in IdP).
     pub saml: Arc<service::saml::Saml>,
     /// Where this API is reachable; SAML URLs and mock-IdP links are built on it.
@@ -49,6 +86,12 @@ impl Deref for Ctx {
     }
 }
 
+impl HasCore for Ctx {
+    fn core(&self) -> &Core {
+        &self.core
+    }
+}
+
 impl HasIdentity for Ctx {
     fn identity(&self) -> &Identity {
         &self.core.identity
@@ -59,11 +102,6 @@ impl HasIdentity for Ctx {
     }
 }
 
-pub struct App {
-    pub router: Router,
-    pub ctx: Ctx,
-}
-
 /// The cookie policy: the access token on every path, the refresh token on `/auth` only.
 /// `Lax`, not `Strict`: a SAML sign-in ends with a redirect chain that starts on the IdP's
 /// site, and the app's first page load after it must carry the session.
@@ -71,57 +109,4 @@ fn cookie_policy(secure: bool) -> CookiePolicy {
     let mut p = CookiePolicy::new("/auth", secure).with_access_cookie("access_token");
     p.same_site = SameSite::Lax;
     p
-}
-
-/// Connects, migrates, and wires the product.
-pub async fn build(settings: &ProductSettings) -> anyhow::Result<App> {
-    let mut identity = IdentityConfig::new(PRODUCT, "Crenoir X MAP", settings.app_url.clone());
-    identity.default_role = service::access::MEMBER;
-    let core = Core::build::<Migrator>(settings, identity).await?;
-    let public_url = settings.public_url.trim_end_matches('/').to_owned();
-    let saml = service::saml::Saml::new(&settings.saml, &public_url)?;
-    let ctx = Ctx {
-        core,
-        cookies: cookie_policy(settings.cookie_secure),
-        saml: Arc::new(saml),
-        public_url,
-    };
-    let router = api::router(ctx.clone(), settings);
-    Ok(App { router, ctx })
-}
-
-/// Migrations only (`basalt migrate`).
-pub async fn migrate(database_url: &str) -> anyhow::Result<()> {
-    platform::core::migrate::<Migrator>(database_url).await
-}
-
-/// The OpenAPI document (`basalt openapi crenoir`, `/openapi.json`).
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api::openapi()
-}
-
-/// Creates a user from the command line. Crenoir has no password sign-in, so the password is
-/// kept only for the record of `basalt user create`; the person signs in with Google or SAML
-/// under this address, which links to this account (the operator vouched for it).
-pub async fn create_user(
-    settings: &ProductSettings,
-    email: &str,
-    password: &str,
-    name: &str,
-    role: &str,
-) -> anyhow::Result<platform::identity::User> {
-    platform::core::check_role(&service::access::ROLES, "Crenoir X MAP", role)?;
-    let app = build(settings).await?;
-    let user = platform::core::OperatorUser {
-        email,
-        password,
-        name,
-        role,
-    };
-    app.ctx.create_operator_user(user).await
-}
-
-/// True when the product has at least one admin.
-pub async fn has_admin(ctx: &Ctx) -> anyhow::Result<bool> {
-    ctx.has_role(service::access::ADMIN).await
 }

@@ -109,7 +109,7 @@ mod server {
         let mut settings = ProductSettings::new(addr, url, secret);
         // No mock mentions of its own: the benchmark scripts what arrives.
         settings.vendors = settings.vendors.with("MOCK_MENTIONS_PER_MINUTE", "0");
-        let app = warroom::build(&settings).await?;
+        let app = platform::product::build::<warroom::WarRoom>(&settings).await?;
         let user = OperatorUser {
             email: EMAIL,
             password: PASSWORD,

@@ -25,7 +25,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use entities::{session::Model as Session, user::Model as User};
-pub use users::{NewUser, UserUpdate};
+pub use users::{NewUser, UserFilter, UserUpdate};
 
 use crate::{extract::ClientInfo, identity::crypto::JwtKeys, mail::Mailer};
 use entities::security_event;

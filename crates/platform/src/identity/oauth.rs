@@ -21,7 +21,7 @@ use super::{
 use crate::{
     datamode::{DataMode, VendorState},
     db::is_unique_violation,
-    error::{ApiError, ApiResult},
+    error::{ApiError, ApiResult, ErrorDetails},
     extract::ClientInfo,
     secrets::Secret,
 };
@@ -576,7 +576,9 @@ impl Identity {
                         return Err(ApiError::forbidden(format!(
                             "{provider} has not verified this email address"
                         ))
-                        .with_details(json!({ "emailNotVerified": true })));
+                        .with_details(ErrorDetails::EmailNotVerified {
+                            email_not_verified: true,
+                        }));
                     }
                     None => {
                         let name = display_name(profile.name.as_deref(), &email);

@@ -16,7 +16,7 @@ use super::{
     now,
 };
 use crate::{
-    error::{ApiError, ApiResult},
+    error::{ApiError, ApiResult, ErrorDetails},
     extract::ClientInfo,
 };
 
@@ -141,8 +141,13 @@ impl Identity {
         self.check_may_sign_in(&user)?;
         if user.totp_enabled {
             let Some(code) = second_factor.filter(|c| !c.trim().is_empty()) else {
-                return Err(ApiError::unauthenticated("two-factor code required")
-                    .with_details(json!({ "twoFactorRequired": true })));
+                return Err(
+                    ApiError::unauthenticated("two-factor code required").with_details(
+                        ErrorDetails::TwoFactorRequired {
+                            two_factor_required: true,
+                        },
+                    ),
+                );
             };
             if !self.check_second_factor(&user, code, client).await? {
                 self.log_event(
@@ -153,8 +158,13 @@ impl Identity {
                     Some(json!({ "reason": "two_factor" })),
                 )
                 .await;
-                return Err(ApiError::unauthenticated("invalid two-factor code")
-                    .with_details(json!({ "twoFactorRequired": true })));
+                return Err(
+                    ApiError::unauthenticated("invalid two-factor code").with_details(
+                        ErrorDetails::TwoFactorRequired {
+                            two_factor_required: true,
+                        },
+                    ),
+                );
             }
         }
         let tokens = self.start_session(&user, client, None).await?;
@@ -302,6 +312,17 @@ impl Identity {
         Ok(())
     }
 
+    /// Revokes any user's live session (the console); an unknown or ended one is "not found".
+    pub async fn revoke_any_session(&self, session_id: Uuid, reason: &str) -> ApiResult<Session> {
+        let s = session::Entity::find_by_id(session_id)
+            .one(&self.db)
+            .await?
+            .filter(|s| s.revoked_at.is_none() && s.expires_at > now())
+            .ok_or_else(|| ApiError::not_found("session not found"))?;
+        self.revoke_session_row(&s, reason).await?;
+        Ok(s)
+    }
+
     /// Ends the live session a refresh token belongs to (logout by cookie or body) and
     /// returns its user. Spent or unknown tokens are `unauthenticated`.
     pub async fn revoke_by_refresh_token(&self, token: &str, reason: &str) -> ApiResult<Uuid> {
@@ -414,8 +435,11 @@ impl Identity {
     pub(crate) fn check_may_sign_in(&self, user: &User) -> ApiResult<()> {
         if self.cfg.require_verified_email && !user.email_verified {
             return Err(
-                ApiError::forbidden("verify your email address before signing in")
-                    .with_details(json!({ "emailNotVerified": true })),
+                ApiError::forbidden("verify your email address before signing in").with_details(
+                    ErrorDetails::EmailNotVerified {
+                        email_not_verified: true,
+                    },
+                ),
             );
         }
         Ok(())

@@ -15,8 +15,9 @@ use super::{
 };
 use crate::{
     db::is_unique_violation,
-    error::{ApiError, ApiResult, FieldError},
+    error::{ApiError, ApiResult, ErrorDetails, FieldError},
     extract::ClientInfo,
+    validate::{Page, Paging},
 };
 
 const VERIFY_EMAIL: &str = "verify_email";
@@ -30,6 +31,14 @@ pub struct NewUser {
     pub name: String,
     pub role: String,
     pub email_verified: bool,
+}
+
+/// Which users a list shows.
+#[derive(Clone, Debug, Default)]
+pub struct UserFilter {
+    pub role: Option<String>,
+    /// Part of the address (matched on the stored, lower-cased form).
+    pub email_contains: Option<String>,
 }
 
 /// Fields an admin (or, for `name` and `profile`, the user) may change.
@@ -117,21 +126,29 @@ impl Identity {
             .await
     }
 
-    /// Oldest first; `page` counts from 1.
-    pub async fn list_users(
+    /// A page of users, oldest first, optionally of one role or with an address containing
+    /// some text.
+    pub async fn users(
         &self,
-        page: u64,
-        limit: u64,
-    ) -> Result<(Vec<User>, u64), sea_orm::DbErr> {
-        let total = user::Entity::find().count(&self.db).await?;
-        let rows = user::Entity::find()
+        filter: &UserFilter,
+        paging: Paging,
+    ) -> Result<Page<User>, sea_orm::DbErr> {
+        let mut q = user::Entity::find();
+        if let Some(role) = &filter.role {
+            q = q.filter(user::Column::Role.eq(role.as_str()));
+        }
+        if let Some(text) = &filter.email_contains {
+            q = q.filter(user::Column::Email.contains(normalize_email(text)));
+        }
+        let total = q.clone().count(&self.db).await?;
+        let rows = q
             .order_by_asc(user::Column::CreatedAt)
             .order_by_asc(user::Column::Id)
-            .offset((page - 1) * limit)
-            .limit(limit)
+            .offset(paging.offset())
+            .limit(paging.limit)
             .all(&self.db)
             .await?;
-        Ok((rows, total))
+        Ok(paging.page(rows, total))
     }
 
     pub async fn count_with_role(&self, role: &str) -> Result<u64, sea_orm::DbErr> {
@@ -309,8 +326,13 @@ impl Identity {
         if !crypto::verify_password(current, user.password_hash.as_deref()).await {
             self.log_event(Some(user.id), None, "password_change_failed", client, None)
                 .await;
-            return Err(ApiError::invalid("current password is incorrect")
-                .with_details(json!({ "fields": [field("currentPassword", "is incorrect")] })));
+            return Err(
+                ApiError::invalid("current password is incorrect").with_details(
+                    ErrorDetails::Fields {
+                        fields: vec![field("currentPassword", "is incorrect")],
+                    },
+                ),
+            );
         }
         self.set_password(user, new).await?;
         self.revoke_all_sessions(user.id, Some(session_id), "password_changed")

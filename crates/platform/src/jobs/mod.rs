@@ -39,6 +39,8 @@ pub use worker::{Worker, WorkerHandle};
 
 use entity::{attempt, job};
 
+use crate::validate::{Page, Paging};
+
 /// The queue a job goes to unless it names one.
 pub const DEFAULT_QUEUE: &str = "default";
 /// Runs a job gets (the first included) unless it says otherwise.
@@ -199,13 +201,8 @@ impl From<job::Model> for JobView {
     }
 }
 
-/// A page of jobs, newest first.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct JobList {
-    pub jobs: Vec<JobView>,
-    pub total: u64,
-    pub page: u64,
-    pub limit: u64,
+impl crate::validate::Listed for JobView {
+    const KEY: &'static str = "jobs";
 }
 
 /// How one run ended.
@@ -417,13 +414,8 @@ impl Jobs {
             .collect())
     }
 
-    /// Newest first; `page` counts from 1.
-    pub async fn list(
-        &self,
-        filter: &JobFilter,
-        page: u64,
-        limit: u64,
-    ) -> Result<(Vec<JobView>, u64), DbErr> {
+    /// A page of jobs, newest first.
+    pub async fn page(&self, filter: &JobFilter, paging: Paging) -> Result<Page<JobView>, DbErr> {
         let mut cond = Condition::all();
         if let Some(s) = filter.status {
             cond = cond.add(job::Column::Status.eq(s.as_str()));
@@ -442,22 +434,11 @@ impl Jobs {
             .filter(cond)
             .order_by_desc(job::Column::CreatedAt)
             .order_by_desc(job::Column::Id)
-            .offset(page.saturating_sub(1) * limit)
-            .limit(limit)
+            .offset(paging.offset())
+            .limit(paging.limit)
             .all(&self.db)
             .await?;
-        Ok((rows.into_iter().map(Into::into).collect(), total))
-    }
-
-    /// A page for the console API.
-    pub async fn page(&self, filter: &JobFilter, page: u64, limit: u64) -> Result<JobList, DbErr> {
-        let (jobs, total) = self.list(filter, page, limit).await?;
-        Ok(JobList {
-            jobs,
-            total,
-            page,
-            limit,
-        })
+        Ok(paging.page(rows.into_iter().map(Into::into).collect(), total))
     }
 
     /// Puts a dead (or cancelled) job back to pending, due now, with its attempts reset; its

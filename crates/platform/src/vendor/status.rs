@@ -154,8 +154,8 @@ mod tests {
     use super::*;
     use crate::vendor::breaker::BreakerPolicy;
 
-    #[test]
-    fn the_state_follows_the_mode_the_configuration_and_the_breaker() {
+    #[tokio::test]
+    async fn the_state_follows_the_mode_the_configuration_and_the_breaker() {
         let mode = DataMode::new(Mode::Mock);
         let breaker = CircuitBreaker::new(BreakerPolicy {
             failure_threshold: 1,
@@ -175,7 +175,7 @@ mod tests {
             states(&registry),
             [VendorStatusState::Mock, VendorStatusState::Mock]
         );
-        mode.set(Mode::Live);
+        mode.switch(Mode::Live, None).await.unwrap();
         assert_eq!(
             states(&registry),
             [VendorStatusState::Unconfigured, VendorStatusState::Live]
@@ -192,7 +192,7 @@ mod tests {
             serde_json::to_value(&sms).unwrap(),
             serde_json::json!({ "name": "twilio_sms", "state": "circuit_open", "retryAfterSecs": 60 })
         );
-        mode.set(Mode::Mock);
+        mode.switch(Mode::Mock, None).await.unwrap();
         assert_eq!(
             registry.status("twilio_sms").unwrap().state,
             VendorStatusState::Mock

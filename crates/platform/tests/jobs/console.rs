@@ -4,6 +4,7 @@ use platform::jobs::{JobControl, JobFilter, JobStats, JobStatus, NewJob};
 use serde_json::json;
 
 use crate::TestDb;
+use platform::validate::{Page, Paging};
 
 #[tokio::test]
 async fn lists_filter_by_status_kind_and_queue_newest_first() {
@@ -25,13 +26,21 @@ async fn lists_filter_by_status_kind_and_queue_newest_first() {
     }
     assert_eq!(jobs.cancel(ids[0]).await.unwrap(), JobControl::Done);
 
-    let (all, total) = jobs.list(&JobFilter::default(), 1, 2).await.unwrap();
+    let Page {
+        items: all, total, ..
+    } = jobs
+        .page(&JobFilter::default(), Paging::new(1, 2))
+        .await
+        .unwrap();
     assert_eq!(total, 4);
     assert_eq!(
         all.iter().map(|j| j.id).collect::<Vec<_>>(),
         [ids[3], ids[2]]
     );
-    let (rest, _) = jobs.list(&JobFilter::default(), 2, 2).await.unwrap();
+    let Page { items: rest, .. } = jobs
+        .page(&JobFilter::default(), Paging::new(2, 2))
+        .await
+        .unwrap();
     assert_eq!(
         rest.iter().map(|j| j.id).collect::<Vec<_>>(),
         [ids[1], ids[0]]
@@ -42,27 +51,37 @@ async fn lists_filter_by_status_kind_and_queue_newest_first() {
         kind: kind.map(Into::into),
         queue: queue.map(Into::into),
     };
-    let (a, total) = jobs.list(&of(None, Some("a"), None), 1, 10).await.unwrap();
+    let Page {
+        items: a, total, ..
+    } = jobs
+        .page(&of(None, Some("a"), None), Paging::new(1, 10))
+        .await
+        .unwrap();
     assert_eq!(total, 3);
     assert!(a.iter().all(|j| j.kind == "a"));
-    let (x, _) = jobs
-        .list(
+    let Page { items: x, .. } = jobs
+        .page(
             &of(Some(JobStatus::Pending), Some("a"), Some("alerts")),
-            1,
-            10,
+            Paging::new(1, 10),
         )
         .await
         .unwrap();
     assert_eq!(x.iter().map(|j| j.id).collect::<Vec<_>>(), [ids[2]]);
-    let (c, _) = jobs
-        .list(&of(Some(JobStatus::Cancelled), None, None), 1, 10)
+    let Page { items: c, .. } = jobs
+        .page(
+            &of(Some(JobStatus::Cancelled), None, None),
+            Paging::new(1, 10),
+        )
         .await
         .unwrap();
     assert_eq!(c.iter().map(|j| j.id).collect::<Vec<_>>(), [ids[0]]);
 
-    let page = jobs.page(&JobFilter::default(), 1, 3).await.unwrap();
+    let page = jobs
+        .page(&JobFilter::default(), Paging::new(1, 3))
+        .await
+        .unwrap();
     assert_eq!(
-        (page.total, page.page, page.limit, page.jobs.len()),
+        (page.total, page.page, page.limit, page.items.len()),
         (4, 1, 3, 3)
     );
 

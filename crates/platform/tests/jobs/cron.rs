@@ -11,6 +11,7 @@ use platform::jobs::{CronExpr, JobError, JobFilter, JobStatus, Schedule, handler
 use serde_json::json;
 
 use crate::{Log, TestDb, eventually, never, ok_handler, worker};
+use platform::validate::{Page, Paging};
 
 #[tokio::test]
 async fn two_instances_running_one_schedule_make_one_job_per_tick() {
@@ -42,14 +43,15 @@ async fn two_instances_running_one_schedule_make_one_job_per_tick() {
     wa.stop().await;
     wb.stop().await;
 
-    let (jobs, total) = a
-        .list(
+    let Page {
+        items: jobs, total, ..
+    } = a
+        .page(
             &JobFilter {
                 kind: Some("tick".into()),
                 ..Default::default()
             },
-            1,
-            100,
+            Paging::new(1, 100),
         )
         .await
         .unwrap();
@@ -129,7 +131,10 @@ async fn a_missed_daily_tick_runs_once_at_start_up() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     wa.stop().await;
     wb.stop().await;
-    let (_, total) = a.list(&JobFilter::default(), 1, 10).await.unwrap();
+    let Page { total, .. } = a
+        .page(&JobFilter::default(), Paging::new(1, 10))
+        .await
+        .unwrap();
     assert_eq!(total, 1);
     assert_eq!(log.count(job.id), 1);
 }
@@ -149,6 +154,9 @@ async fn a_schedule_without_catch_up_waits_for_its_next_tick() {
         .start(never());
     tokio::time::sleep(Duration::from_millis(300)).await;
     handle.stop().await;
-    let (_, total) = jobs.list(&JobFilter::default(), 1, 10).await.unwrap();
+    let Page { total, .. } = jobs
+        .page(&JobFilter::default(), Paging::new(1, 10))
+        .await
+        .unwrap();
     assert_eq!(total, 0);
 }

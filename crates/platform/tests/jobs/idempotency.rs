@@ -5,6 +5,7 @@ use sea_orm::TransactionTrait;
 use serde_json::json;
 
 use crate::TestDb;
+use platform::validate::{Page, Paging};
 
 #[tokio::test]
 async fn the_same_key_twice_gives_back_the_first_job() {
@@ -43,7 +44,10 @@ async fn the_same_key_twice_gives_back_the_first_job() {
                 .created
         );
     }
-    let (_, total) = jobs.list(&JobFilter::default(), 1, 10).await.unwrap();
+    let Page { total, .. } = jobs
+        .page(&JobFilter::default(), Paging::new(1, 10))
+        .await
+        .unwrap();
     assert_eq!(total, 3);
 }
 
@@ -67,7 +71,10 @@ async fn twenty_concurrent_enqueues_of_one_key_make_one_job() {
     }
     assert_eq!(results.iter().filter(|r| r.created).count(), 1);
     assert!(results.iter().all(|r| r.id == results[0].id));
-    let (_, total) = a.list(&JobFilter::default(), 1, 10).await.unwrap();
+    let Page { total, .. } = a
+        .page(&JobFilter::default(), Paging::new(1, 10))
+        .await
+        .unwrap();
     assert_eq!(total, 1);
 }
 

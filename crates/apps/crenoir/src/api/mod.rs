@@ -2,17 +2,18 @@
 //! console API, docs. Success bodies are `{ data, meta? }`; errors `{ error: { code,
 //! message, details? } }` with validation failures as 422.
 
-pub mod admin;
 pub mod auth;
 pub mod health;
 pub mod saml;
 pub mod types;
 
-use axum::{Router, http::StatusCode};
-use platform::{docs, error::ErrorFormat, http::HttpOptions, settings::ProductSettings};
+use platform::docs;
 use utoipa::{
     OpenApi as _,
-    openapi::security::{ApiKey, ApiKeyValue, SecurityScheme},
+    openapi::{
+        OpenApi,
+        security::{ApiKey, ApiKeyValue, SecurityScheme},
+    },
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -33,7 +34,7 @@ use crate::Ctx;
 struct ApiDoc;
 
 /// Routes and their OpenAPI description, before state is attached.
-pub fn openapi_router() -> OpenApiRouter<Ctx> {
+pub fn routes() -> OpenApiRouter<Ctx> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::google_login))
         .routes(routes!(auth::profile))
@@ -46,39 +47,16 @@ pub fn openapi_router() -> OpenApiRouter<Ctx> {
         .routes(routes!(saml::mock_sso_page, saml::mock_sso_submit))
         .routes(routes!(saml::mock_continue))
         .routes(routes!(health::health))
-        .routes(routes!(admin::outbox))
 }
 
-/// The published document: the routes' description, the error catalogue (plus 422), and
-/// the cookie scheme.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut api = docs::finish(
-        openapi_router().into_openapi(),
-        "Error",
-        docs::schema_of::<docs::NestedError>(),
-    );
-    docs::add_error_status(
-        &mut api,
-        "Error",
-        "422",
-        "Validation failed; see details.fields",
-    );
+/// Crenoir's own parts of the published document: 422 for validation failures, and the
+/// cookie that carries the session.
+pub fn document(api: &mut OpenApi) {
+    docs::add_error_status(api, "422", "Validation failed; see details.fields");
     if let Some(c) = api.components.as_mut() {
         c.add_security_scheme(
             "cookie",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("access_token"))),
         );
     }
-    api
-}
-
-/// The product's full router: API, docs, metrics, in the shared HTTP stack.
-pub fn router(ctx: Ctx, settings: &ProductSettings) -> Router {
-    let (routes, _) = openapi_router().split_for_parts();
-    let mut opts = HttpOptions::new(crate::PRODUCT, ErrorFormat::Nested);
-    opts.cors_origins = settings.cors_origins.clone();
-    opts.trusted_proxies = settings.trusted_proxies.clone();
-    opts.validation_status = Some(StatusCode::UNPROCESSABLE_ENTITY);
-    let app = routes.with_state(ctx).merge(docs::routes(openapi()));
-    platform::http::serve_stack(app, &opts)
 }

@@ -1,25 +1,21 @@
 //! Crenoir X MAP's roles and its rate-limit table (docs/crenoir.md).
 
 use platform::{
-    ApiError,
-    identity::auth::AuthUser,
     ratelimit::{KeyKind, Rule},
-    roles::RoleTable,
+    roles::{CONSOLE_READ, CONSOLE_UPDATE, Perm, RoleTable},
 };
 
-use crate::Ctx;
-
 pub const MEMBER: &str = "member";
+pub const MANAGER: &str = "manager";
 pub const ADMIN: &str = "admin";
+
+pub const PROFILE_READ: Perm = Perm::new("profile", "read");
 
 /// Least to most privileged. Workspace resources join as their endpoints arrive.
 pub const ROLES: RoleTable = RoleTable(&[
-    ("member", &[("profile", &["read"])]),
-    ("manager", &[("profile", &["read"])]),
-    (
-        "admin",
-        &[("profile", &["read"]), ("admin", &["read", "update"])],
-    ),
+    (MEMBER, &[PROFILE_READ]),
+    (MANAGER, &[PROFILE_READ]),
+    (ADMIN, &[PROFILE_READ, CONSOLE_READ, CONSOLE_UPDATE]),
 ]);
 
 /// Sign-in attempts (Google, SAML, mock provider) per client address.
@@ -28,9 +24,10 @@ pub const SIGN_IN_IP: Rule = Rule::new("sign_in_ip", 30, 60, KeyKind::Ip);
 pub const MOCK_MAIL_ACCOUNT: Rule = Rule::new("mock_mail_account", 5, 900, KeyKind::Email);
 pub const REFRESH_IP: Rule = Rule::new("refresh_ip", 60, 60, KeyKind::Ip);
 
-impl Ctx {
-    /// `permission_denied` unless the caller's role grants `action` on `resource`.
-    pub fn require(&self, user: &AuthUser, resource: &str, action: &str) -> Result<(), ApiError> {
-        ROLES.require(&user.user.role, resource, action)
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_role_table_is_well_formed() {
+        assert_eq!(super::ROLES.check(), Ok(()));
     }
 }

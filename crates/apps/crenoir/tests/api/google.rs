@@ -508,7 +508,7 @@ async fn a_mock_token_is_worthless_in_live_mode() {
     let token = r.body["data"]["idToken"].as_str().unwrap().to_owned();
     assert_eq!(testkit::jwt_claims(&token)["aud"], CLIENT_ID);
 
-    app.ctx.data_mode.set(Mode::Live);
+    app.ctx.data_mode.switch(Mode::Live, None).await.unwrap();
     let r = app.google_login(json!({ "credential": token })).await;
     expect_error(&r, 401, "unauthenticated");
 }

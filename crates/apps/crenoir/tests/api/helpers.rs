@@ -72,9 +72,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut ProductSettings)) -> TestAp
 pub async fn try_spawn_app_with(
     adjust: impl FnOnce(&mut ProductSettings),
 ) -> anyhow::Result<TestApp> {
-    let build = async |s: &ProductSettings| crenoir::build(s).await.map(|a| (a.router, a.ctx));
     Ok(TestApp(
-        testkit::spawn("crenoir", ERRORS, adjust, build).await?,
+        testkit::spawn_product::<crenoir::Crenoir>(ERRORS, adjust).await?,
         Mutex::new(None),
     ))
 }

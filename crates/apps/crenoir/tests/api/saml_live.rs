@@ -318,7 +318,7 @@ async fn a_mock_idp_response_is_refused_once_live() {
     })
     .await;
     let (response, _) = app.mock_saml_response("flip@corp.test", None, None).await;
-    app.ctx.data_mode.set(Mode::Live);
+    app.ctx.data_mode.switch(Mode::Live, None).await.unwrap();
     let r = app.acs(&response, None).await;
     expect_error(&r, 401, "unauthenticated");
 }

@@ -1,18 +1,11 @@
 //! LeadGen's route table, under `/api`. The rate-limit table of `service::access::LIMITS` is
 //! applied to these routes as a route layer.
 
-pub mod admin;
 pub mod auth;
 pub mod types;
 
 use axum::{Router, middleware};
-use platform::{
-    docs,
-    error::ErrorFormat,
-    http::HttpOptions,
-    ratelimit::routes::{RouteLimits, route_limits},
-    settings::ProductSettings,
-};
+use platform::ratelimit::routes::{RouteLimits, route_limits};
 use utoipa::OpenApi as _;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -31,7 +24,7 @@ use crate::{Ctx, service::access};
 struct ApiDoc;
 
 /// Routes and their OpenAPI description, before state is attached.
-pub fn openapi_router() -> OpenApiRouter<Ctx> {
+pub fn routes() -> OpenApiRouter<Ctx> {
     let api = OpenApiRouter::new()
         .routes(routes!(auth::register))
         .routes(routes!(auth::login))
@@ -43,32 +36,15 @@ pub fn openapi_router() -> OpenApiRouter<Ctx> {
         .routes(routes!(auth::reset_password))
         .routes(routes!(auth::me))
         .routes(routes!(auth::logout));
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest("/api", api)
-        .routes(routes!(admin::outbox))
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api", api)
 }
 
-/// The published document: the routes' description plus the error catalogue.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    docs::finish(
-        openapi_router().into_openapi(),
-        "Error",
-        docs::schema_of::<docs::NestedErrorWithRequestId>(),
-    )
-}
-
-/// The product's full router: API, docs, metrics, in the shared HTTP stack.
-pub fn router(ctx: Ctx, settings: &ProductSettings) -> Router {
-    let (routes, _) = openapi_router().split_for_parts();
+/// Seed 004's per-route limits (`service::access::LIMITS`), counted before the handlers run.
+pub fn route_layers(routes: Router<Ctx>, ctx: &Ctx) -> Router<Ctx> {
     let limits = RouteLimits {
         limiter: ctx.limiter.clone(),
         table: access::LIMITS,
         identity: ctx.identity.clone(),
     };
-    let routes = routes.route_layer(middleware::from_fn_with_state(limits, route_limits));
-    let mut opts = HttpOptions::new(crate::PRODUCT, ErrorFormat::NestedWithRequestId);
-    opts.cors_origins = settings.cors_origins.clone();
-    opts.trusted_proxies = settings.trusted_proxies.clone();
-    let app = routes.with_state(ctx).merge(docs::routes(openapi()));
-    platform::http::serve_stack(app, &opts)
+    routes.route_layer(middleware::from_fn_with_state(limits, route_limits))
 }

@@ -2,24 +2,28 @@
 //! (limit, window, key). Later endpoints add their rows here (e.g. 100/day per user).
 
 use platform::{
-    ApiError,
-    identity::auth::AuthUser,
     ratelimit::{KeyKind, Rule, routes::RouteLimit},
-    roles::RoleTable,
+    roles::{CONSOLE_READ, CONSOLE_UPDATE, Perm, RoleTable},
 };
-
-use crate::Ctx;
 
 pub const USER: &str = "user";
 pub const ADMIN: &str = "admin";
 
+pub const LEADS_READ: Perm = Perm::new("leads", "read");
+pub const LEADS_CREATE: Perm = Perm::new("leads", "create");
+pub const LEADS_UPDATE: Perm = Perm::new("leads", "update");
+
+/// Least to most privileged.
 pub const ROLES: RoleTable = RoleTable(&[
-    ("user", &[("leads", &["read", "create", "update"])]),
+    (USER, &[LEADS_READ, LEADS_CREATE, LEADS_UPDATE]),
     (
-        "admin",
+        ADMIN,
         &[
-            ("leads", &["read", "create", "update"]),
-            ("admin", &["read", "update"]),
+            LEADS_READ,
+            LEADS_CREATE,
+            LEADS_UPDATE,
+            CONSOLE_READ,
+            CONSOLE_UPDATE,
         ],
     ),
 ]);
@@ -62,9 +66,10 @@ pub const LIMITS: &[RouteLimit] = &[
 pub const MOCK_GOOGLE_IP: Rule = Rule::new("mock_google_ip", 20, MINUTE, KeyKind::Ip);
 pub const MOCK_GOOGLE_EMAIL: Rule = Rule::new("mock_google_email", 5, 15 * MINUTE, KeyKind::Email);
 
-impl Ctx {
-    /// `permission_denied` unless the caller's role grants `action` on `resource`.
-    pub fn require(&self, user: &AuthUser, resource: &str, action: &str) -> Result<(), ApiError> {
-        ROLES.require(&user.user.role, resource, action)
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_role_table_is_well_formed() {
+        assert_eq!(super::ROLES.check(), Ok(()));
     }
 }

@@ -6,6 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::*;
+use platform::{identity::UserFilter, validate::Paging};
 
 #[tokio::test]
 async fn registering_creates_the_user_an_owned_organization_an_owner_profile_and_mails_a_link() {
@@ -92,7 +93,15 @@ async fn registering_an_email_twice_is_409_and_stores_no_second_user_or_organiza
 
     assert_eq!(app.organizations().await.len(), 1, "no second organization");
     assert_eq!(app.profiles().await.len(), 1, "no second profile");
-    assert_eq!(app.ctx.identity.list_users(1, 10).await.unwrap().1, 1);
+    assert_eq!(
+        app.ctx
+            .identity
+            .users(&UserFilter::default(), Paging::new(1, 10))
+            .await
+            .unwrap()
+            .total,
+        1
+    );
     assert_eq!(
         app.mails_now("cy@example.com").await.len(),
         1,
@@ -139,7 +148,15 @@ async fn registration_validation_names_every_bad_field_and_stores_nothing() {
     expect_error(&missing, 400, "invalid_argument");
     assert!(error_fields(&missing).contains(&"password".to_owned()));
 
-    assert_eq!(app.ctx.identity.list_users(1, 10).await.unwrap().1, 0);
+    assert_eq!(
+        app.ctx
+            .identity
+            .users(&UserFilter::default(), Paging::new(1, 10))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
     assert!(app.organizations().await.is_empty());
     assert!(app.profiles().await.is_empty());
     assert!(app.settled_mails("dee@example.com").await.is_empty());

@@ -51,8 +51,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like `spawn_app`, with a chance to adjust the settings first (trusted proxies, Redis).
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut ProductSettings)) -> TestApp {
-    let build = async |s: &ProductSettings| leadgen::build(s).await.map(|a| (a.router, a.ctx));
-    let server = testkit::spawn("leadgen", ERRORS, adjust, build).await;
+    let server = testkit::spawn_product::<leadgen::LeadGen>(ERRORS, adjust).await;
     TestApp(server.expect("build app"))
 }
 

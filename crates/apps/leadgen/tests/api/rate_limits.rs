@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
+use platform::{identity::UserFilter, validate::Paging};
 
 const HOUR: u64 = 3600;
 const MINUTE: u64 = 60;
@@ -42,7 +43,12 @@ async fn register_allows_ten_per_hour_per_ip_then_answers_429() {
     let r = app.register("r11@example.com", "Reg", None).await;
     assert_limited(&r, 10, HOUR);
     assert_eq!(
-        app.ctx.identity.list_users(1, 100).await.unwrap().1,
+        app.ctx
+            .identity
+            .users(&UserFilter::default(), Paging::new(1, 100))
+            .await
+            .unwrap()
+            .total,
         10,
         "the refused registration stored nothing"
     );

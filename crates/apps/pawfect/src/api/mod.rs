@@ -1,13 +1,11 @@
 //! PawfectMatch's route table. The auth routes are mounted twice: `/api/v1` for the web client
 //! and `/api` for the mobile client (see `types::Client`); health and version sit at the root.
 
-pub mod admin;
 pub mod auth;
 pub mod health;
 pub mod types;
 
-use axum::{Extension, Router, http::HeaderName};
-use platform::{docs, error::ErrorFormat, http::HttpOptions, settings::ProductSettings};
+use axum::Extension;
 use utoipa::OpenApi as _;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -42,33 +40,9 @@ fn auth_routes() -> OpenApiRouter<Ctx> {
 }
 
 /// Routes and their OpenAPI description, before state is attached.
-pub fn openapi_router() -> OpenApiRouter<Ctx> {
+pub fn routes() -> OpenApiRouter<Ctx> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(WEB_BASE, auth_routes().layer(Extension(Client::Web)))
         .nest(MOBILE_BASE, auth_routes().layer(Extension(Client::Mobile)))
-        .routes(routes!(health::healthz))
-        .routes(routes!(health::readyz))
         .routes(routes!(health::version))
-        .routes(routes!(admin::outbox))
-}
-
-/// The published document: the routes' description plus the error catalogue.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    docs::finish(
-        openapi_router().into_openapi(),
-        "Error",
-        docs::schema_of::<docs::FlatError>(),
-    )
-}
-
-/// The product's full router: API, docs, metrics, in the shared HTTP stack.
-pub fn router(ctx: Ctx, settings: &ProductSettings) -> Router {
-    let (routes, _) = openapi_router().split_for_parts();
-    let mut opts = HttpOptions::new(crate::PRODUCT, ErrorFormat::Flat);
-    opts.request_id_header = HeaderName::from_static("x-correlation-id");
-    opts.cors_origins = settings.cors_origins.clone();
-    opts.trusted_proxies = settings.trusted_proxies.clone();
-    opts.etag = true;
-    let app = routes.with_state(ctx).merge(docs::routes(openapi()));
-    platform::http::serve_stack(app, &opts)
 }

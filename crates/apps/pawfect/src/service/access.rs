@@ -1,33 +1,40 @@
 //! PawfectMatch's roles and its rate-limit table (docs/pawfect.md).
 
 use platform::{
-    ApiError,
-    identity::auth::AuthUser,
     ratelimit::{KeyKind, Rule},
-    roles::RoleTable,
+    roles::{CONSOLE_READ, CONSOLE_UPDATE, Perm, RoleTable},
 };
 
-use crate::Ctx;
-
 pub const USER: &str = "user";
+pub const MODERATOR: &str = "moderator";
 pub const ADMIN: &str = "admin";
+
+pub const PROFILE_READ: Perm = Perm::new("profile", "read");
+pub const PROFILE_UPDATE: Perm = Perm::new("profile", "update");
+pub const MODERATION_READ: Perm = Perm::new("moderation", "read");
+pub const MODERATION_UPDATE: Perm = Perm::new("moderation", "update");
 
 /// Least to most privileged. Domain resources join as their endpoints arrive.
 pub const ROLES: RoleTable = RoleTable(&[
-    ("user", &[("profile", &["read", "update"])]),
+    (USER, &[PROFILE_READ, PROFILE_UPDATE]),
     (
-        "moderator",
+        MODERATOR,
         &[
-            ("profile", &["read", "update"]),
-            ("moderation", &["read", "update"]),
+            PROFILE_READ,
+            PROFILE_UPDATE,
+            MODERATION_READ,
+            MODERATION_UPDATE,
         ],
     ),
     (
-        "admin",
+        ADMIN,
         &[
-            ("profile", &["read", "update"]),
-            ("moderation", &["read", "update"]),
-            ("admin", &["read", "update"]),
+            PROFILE_READ,
+            PROFILE_UPDATE,
+            MODERATION_READ,
+            MODERATION_UPDATE,
+            CONSOLE_READ,
+            CONSOLE_UPDATE,
         ],
     ),
 ]);
@@ -39,9 +46,10 @@ pub const FORGOT_IP: Rule = Rule::new("forgot_ip", 10, 3600, KeyKind::Ip);
 pub const FORGOT_ACCOUNT: Rule = Rule::new("forgot_account", 5, 3600, KeyKind::Email);
 pub const TOKEN_IP: Rule = Rule::new("token_ip", 30, 3600, KeyKind::Ip);
 
-impl Ctx {
-    /// `permission_denied` unless the caller's role grants `action` on `resource`.
-    pub fn require(&self, user: &AuthUser, resource: &str, action: &str) -> Result<(), ApiError> {
-        ROLES.require(&user.user.role, resource, action)
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_role_table_is_well_formed() {
+        assert_eq!(super::ROLES.check(), Ok(()));
     }
 }

@@ -7,6 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
+use platform::validate::{Page, Paging};
 
 fn register_body(email: &str, password: &str, name: &str) -> Value {
     json!({ "email": email, "password": password, "name": name })
@@ -294,7 +295,9 @@ async fn forgot_password_answers_the_same_for_known_and_unknown_emails_and_mails
         mails[0].1
     );
     assert!(app.mails_now("nobody@example.com").await.is_empty());
-    let (all, total) = app.ctx.outbox.list(1, 100).await.unwrap();
+    let Page {
+        items: all, total, ..
+    } = app.ctx.outbox.page(Paging::new(1, 100)).await.unwrap();
     assert_eq!(total, 1, "{all:?}");
     // One token was issued, living one hour.
     let tokens = one_time_token::Entity::find()

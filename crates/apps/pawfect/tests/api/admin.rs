@@ -4,6 +4,8 @@
 use serde_json::Value;
 
 use crate::helpers::*;
+use pawfect::Pawfect;
+use platform::{core::OperatorUser, product};
 
 #[tokio::test]
 async fn the_outbox_is_401_for_anonymous_callers_and_403_for_non_admins() {
@@ -91,19 +93,19 @@ async fn admins_read_the_outbox_newest_first() {
 #[tokio::test]
 async fn create_user_makes_a_verified_admin_who_can_read_the_outbox() {
     let app = spawn_app().await;
-    let user = pawfect::create_user(&app.settings, "ops@example.com", PASSWORD, "Ops", "admin")
+    let user = create_user(&app, "ops@example.com", "admin")
         .await
         .expect("create admin");
     assert_eq!(user.role, "admin");
     assert!(user.email_verified);
-    assert!(pawfect::has_admin(&app.ctx).await.unwrap());
+    assert!(product::has_admin::<Pawfect>(&app.ctx).await.unwrap());
     let s = app.mobile_login("ops@example.com").await;
     assert_eq!(s.user["role"], "admin");
     assert_eq!(s.user["emailVerified"], true);
     let r = app.get("/admin/api/outbox", Some(&s.access)).await;
     assert_eq!(r.status, 200, "{}", r.text);
     // Unknown roles are refused and create nothing.
-    let err = pawfect::create_user(&app.settings, "x@example.com", PASSWORD, "X", "root")
+    let err = create_user(&app, "x@example.com", "root")
         .await
         .expect_err("unknown role");
     assert!(err.to_string().contains("root"), "{err}");
@@ -174,4 +176,19 @@ async fn the_docs_page_is_served() {
         r.headers
     );
     assert!(r.text.to_lowercase().contains("swagger"), "{}", r.text);
+}
+
+/// `basalt user create pawfect …`, on the test app's database.
+async fn create_user(
+    app: &crate::helpers::TestApp,
+    email: &str,
+    role: &str,
+) -> anyhow::Result<platform::identity::User> {
+    let user = OperatorUser {
+        email,
+        password: PASSWORD,
+        name: "Ops",
+        role,
+    };
+    product::create_user::<Pawfect>(&app.settings, user).await
 }

@@ -106,9 +106,8 @@ pub async fn try_spawn_app_with(
         s.cookie_secure = false;
         adjust(s);
     };
-    let build = async |s: &ProductSettings| pawfect::build(s).await.map(|a| (a.router, a.ctx));
     Ok(TestApp(
-        testkit::spawn("pawfect", ERRORS, adjust, build).await?,
+        testkit::spawn_product::<pawfect::Pawfect>(ERRORS, adjust).await?,
     ))
 }
 

@@ -12,6 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::service::access::{ALERTS_READ, ALERTS_SEND};
 use crate::{
     Ctx,
     service::{
@@ -37,7 +38,7 @@ pub async fn crisis(
     user: AuthUser,
     Json(req): Json<CrisisAlert>,
 ) -> Result<Json<CrisisAlertResponse>, ApiError> {
-    ctx.require(&user, "alerts", "send")?;
+    ctx.require(&user, ALERTS_SEND)?;
     let alert = alerting::crisis(&ctx, &user, req).await?;
     Ok(Json(CrisisAlertResponse {
         alert_id: alert.id,
@@ -55,7 +56,7 @@ pub struct AlertQueue {
 #[utoipa::path(get, path = "/alerting/queue", tag = "alerting", security(("bearer" = [])),
     responses((status = 200, body = AlertQueue)))]
 pub async fn queue(State(ctx): State<Ctx>, user: AuthUser) -> Result<Json<AlertQueue>, ApiError> {
-    ctx.require(&user, "alerts", "read")?;
+    ctx.require(&user, ALERTS_READ)?;
     let alerts = alerting::queue(&ctx, &user).await?;
     Ok(Json(AlertQueue { alerts }))
 }
@@ -76,7 +77,7 @@ pub async fn send(
     user: AuthUser,
     Json(req): Json<SendAlertRequest>,
 ) -> Result<Json<SendAlertResponse>, ApiError> {
-    ctx.require(&user, "alerts", "send")?;
+    ctx.require(&user, ALERTS_SEND)?;
     let alert = alerting::send(&ctx, &user, req).await?;
     Ok(Json(SendAlertResponse {
         sent: !alert.channels.is_empty(),
@@ -92,7 +93,7 @@ pub async fn get_contacts(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<CrisisContacts>, ApiError> {
-    ctx.require(&user, "alerts", "send")?;
+    ctx.require(&user, ALERTS_SEND)?;
     let contacts = notifications::contacts(&ctx, campaign_id(&id)?).await?;
     contacts.map(Json).ok_or_else(campaign_not_found)
 }
@@ -107,7 +108,7 @@ pub async fn put_contacts(
     Path(id): Path<String>,
     Json(req): Json<CrisisContacts>,
 ) -> Result<Json<CrisisContacts>, ApiError> {
-    ctx.require(&user, "alerts", "send")?;
+    ctx.require(&user, ALERTS_SEND)?;
     let contacts = notifications::replace_contacts(&ctx, campaign_id(&id)?, req).await?;
     contacts.map(Json).ok_or_else(campaign_not_found)
 }

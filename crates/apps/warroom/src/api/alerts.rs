@@ -6,13 +6,15 @@ use axum::extract::State;
 use platform::{
     ApiError,
     error::FieldError,
-    extract::{Json, PageQuery, Path, Query},
+    extract::{Json, Path, Query},
     identity::auth::AuthUser,
+    validate::{PageQuery, Paging},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::service::access::{ALERTS_READ, ALERTS_UPDATE};
 use crate::{
     Ctx,
     service::alerting::{
@@ -134,12 +136,12 @@ pub async fn list(
     user: AuthUser,
     Query(q): Query<ListAlertsQuery>,
 ) -> Result<Json<AlertList>, ApiError> {
-    ctx.require(&user, "alerts", "read")?;
-    let (page, limit) = PageQuery {
+    ctx.require(&user, ALERTS_READ)?;
+    let Paging { page, limit } = PageQuery {
         page: q.page,
         limit: q.limit,
     }
-    .resolve()?;
+    .paging()?;
     let filter = q.parse()?;
     let (alerts, total) = alerting::list(&ctx, &filter, page, limit).await?;
     Ok(Json(AlertList {
@@ -158,7 +160,7 @@ pub async fn get(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<AlertDetail>, ApiError> {
-    ctx.require(&user, "alerts", "read")?;
+    ctx.require(&user, ALERTS_READ)?;
     let detail = alerting::get(&ctx, alert_id(&id)?).await?;
     detail.map(Json).ok_or_else(not_found)
 }
@@ -178,7 +180,7 @@ pub async fn actions(
     Path(id): Path<String>,
     Json(req): Json<AlertActionRequest>,
 ) -> Result<Json<AlertView>, ApiError> {
-    ctx.require(&user, "alerts", "update")?;
+    ctx.require(&user, ALERTS_UPDATE)?;
     let alert = alerting::act(&ctx, &user, alert_id(&id)?, req.action).await?;
     alert.map(Json).ok_or_else(not_found)
 }

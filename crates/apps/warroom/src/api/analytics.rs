@@ -13,6 +13,7 @@ use platform::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::service::access::{INTEGRATIONS_READ, MONITORING_READ};
 use crate::{
     Ctx,
     service::{
@@ -232,7 +233,7 @@ async fn list_mentions(
     paging: PageParams,
     filter: MentionFilterQuery,
 ) -> Result<Json<MentionList>, ApiError> {
-    ctx.require(&user, "monitoring", "read")?;
+    ctx.require(&user, MONITORING_READ)?;
     let mut p = Problems::default();
     let scope = scope(&mut p, &c, &w);
     let (page, limit) = params::paging(&mut p, paging.page.as_deref(), paging.limit.as_deref(), 20);
@@ -284,7 +285,7 @@ async fn sentiment_analysis(
     w: WindowQuery,
     i: IntervalQuery,
 ) -> Result<SentimentAnalysis, ApiError> {
-    ctx.require(&user, "monitoring", "read")?;
+    ctx.require(&user, MONITORING_READ)?;
     let mut p = Problems::default();
     let scope = scope(&mut p, &c, &w);
     let interval = params::interval(&mut p, i.interval.as_deref(), &scope.window);
@@ -326,7 +327,7 @@ async fn trending_terms(
     w: WindowQuery,
     l: LimitQuery,
 ) -> Result<Json<Trending>, ApiError> {
-    ctx.require(&user, "monitoring", "read")?;
+    ctx.require(&user, MONITORING_READ)?;
     let mut p = Problems::default();
     let scope = scope(&mut p, &c, &w);
     let limit = params::limit(&mut p, l.limit.as_deref(), 10);
@@ -344,7 +345,7 @@ pub async fn share_of_voice(
     Query(c): Query<CampaignQuery>,
     Query(w): Query<WindowQuery>,
 ) -> Result<Json<ShareOfVoice>, ApiError> {
-    ctx.require(&user, "monitoring", "read")?;
+    ctx.require(&user, MONITORING_READ)?;
     let mut p = Problems::default();
     let scope = scope(&mut p, &c, &w);
     p.check()?;
@@ -360,7 +361,7 @@ pub async fn feed(
     Query(c): Query<CampaignQuery>,
     Query(f): Query<FeedQuery>,
 ) -> Result<Json<MentionFeed>, ApiError> {
-    ctx.require(&user, "monitoring", "read")?;
+    ctx.require(&user, MONITORING_READ)?;
     let mut p = Problems::default();
     let campaign = params::campaign(&mut p, c.campaign_id.as_deref());
     let platform = params::text(&mut p, "platform", f.platform.as_deref());
@@ -385,7 +386,7 @@ pub async fn influencers(
     Query(w): Query<WindowQuery>,
     Query(paging): Query<PageParams>,
 ) -> Result<Json<InfluencerList>, ApiError> {
-    ctx.require(&user, "monitoring", "read")?;
+    ctx.require(&user, MONITORING_READ)?;
     let mut p = Problems::default();
     let scope = scope(&mut p, &c, &w);
     let (page, limit) = params::paging(&mut p, paging.page.as_deref(), paging.limit.as_deref(), 10);
@@ -409,7 +410,7 @@ pub async fn geo(
     Query(w): Query<WindowQuery>,
     Query(paging): Query<PageParams>,
 ) -> Result<Json<GeoBreakdown>, ApiError> {
-    ctx.require(&user, "monitoring", "read")?;
+    ctx.require(&user, MONITORING_READ)?;
     let mut p = Problems::default();
     let scope = scope(&mut p, &c, &w);
     let (page, limit) = params::paging(&mut p, paging.page.as_deref(), paging.limit.as_deref(), 20);
@@ -434,7 +435,7 @@ pub async fn monitoring_trends(
     Query(c): Query<CampaignQuery>,
     Query(w): Query<WindowQuery>,
 ) -> Result<Json<TrendsResponse>, ApiError> {
-    ctx.require(&user, "monitoring", "read")?;
+    ctx.require(&user, MONITORING_READ)?;
     let mut p = Problems::default();
     let scope = scope(&mut p, &c, &w);
     p.check()?;
@@ -458,7 +459,7 @@ pub async fn mentionlytics_data(
     Path(campaign_id): Path<String>,
     Query(w): Query<WindowQuery>,
 ) -> Result<Json<MentionlyticsData>, ApiError> {
-    ctx.require(&user, "integrations", "read")?;
+    ctx.require(&user, INTEGRATIONS_READ)?;
     // A path id that is not a UUID names no campaign: 404, as on `/campaigns/{id}`.
     let campaign =
         CampaignId::parse(&campaign_id).ok_or_else(|| ApiError::not_found("Campaign not found"))?;

@@ -7,13 +7,15 @@ pub mod requests;
 use axum::{extract::State, http::StatusCode};
 use platform::{
     ApiError,
-    extract::{Json, PageQuery, Path, Query},
+    extract::{Json, Path, Query},
     identity::auth::AuthUser,
+    validate::{PageQuery, Paging},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use self::requests::{CampaignActionRequest, CreateCampaignRequest, parse_status};
+use crate::service::access::{CAMPAIGNS_CREATE, CAMPAIGNS_READ, CAMPAIGNS_UPDATE};
 use crate::{
     Ctx,
     service::campaigns::{AuditEntry, Campaign, CampaignId, CampaignStatus},
@@ -50,12 +52,12 @@ pub async fn list(
     user: AuthUser,
     Query(q): Query<ListCampaignsQuery>,
 ) -> Result<Json<CampaignList>, ApiError> {
-    ctx.require(&user, "campaigns", "read")?;
-    let (page, limit) = PageQuery {
+    ctx.require(&user, CAMPAIGNS_READ)?;
+    let Paging { page, limit } = PageQuery {
         page: q.page,
         limit: q.limit,
     }
-    .resolve()?;
+    .paging()?;
     let status = q.status.as_deref().map(parse_status).transpose()?;
     let (campaigns, total) = ctx.campaigns().list(status, page, limit).await?;
     Ok(Json(CampaignList {
@@ -74,7 +76,7 @@ pub async fn create(
     user: AuthUser,
     Json(req): Json<CreateCampaignRequest>,
 ) -> Result<(StatusCode, Json<Campaign>), ApiError> {
-    ctx.require(&user, "campaigns", "create")?;
+    ctx.require(&user, CAMPAIGNS_CREATE)?;
     let input = req.try_into()?;
     let campaign = ctx.campaigns().create((&user).into(), input).await?;
     Ok((StatusCode::CREATED, Json(campaign)))
@@ -88,7 +90,7 @@ pub async fn get(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<Campaign>, ApiError> {
-    ctx.require(&user, "campaigns", "read")?;
+    ctx.require(&user, CAMPAIGNS_READ)?;
     let campaign = ctx.campaigns().get(campaign_id(&id)?).await?;
     campaign.map(Json).ok_or_else(not_found)
 }
@@ -104,7 +106,7 @@ pub async fn update(
     Path(id): Path<String>,
     Json(req): Json<CreateCampaignRequest>,
 ) -> Result<Json<Campaign>, ApiError> {
-    ctx.require(&user, "campaigns", "update")?;
+    ctx.require(&user, CAMPAIGNS_UPDATE)?;
     let id = campaign_id(&id)?;
     let input = req.try_into()?;
     let campaign = ctx.campaigns().update((&user).into(), id, input).await?;
@@ -121,7 +123,7 @@ pub async fn actions(
     Path(id): Path<String>,
     Json(req): Json<CampaignActionRequest>,
 ) -> Result<Json<Campaign>, ApiError> {
-    ctx.require(&user, "campaigns", "update")?;
+    ctx.require(&user, CAMPAIGNS_UPDATE)?;
     let id = campaign_id(&id)?;
     let (action, reason) = req.parse()?;
     let campaign = ctx
@@ -151,9 +153,9 @@ pub async fn audit(
     Path(id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<AuditTrail>, ApiError> {
-    ctx.require(&user, "campaigns", "update")?;
+    ctx.require(&user, CAMPAIGNS_UPDATE)?;
     let id = campaign_id(&id)?;
-    let (page, limit) = q.resolve()?;
+    let Paging { page, limit } = q.paging()?;
     let (entries, total) = ctx
         .campaigns()
         .audit(id, page, limit)

@@ -15,6 +15,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::Ctx;
+use crate::service::access::INTEGRATIONS_READ;
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -130,7 +131,7 @@ pub async fn integrations_status(
     State(ctx): State<Ctx>,
     user: AuthUser,
 ) -> Result<Json<IntegrationsStatus>, ApiError> {
-    ctx.require(&user, "integrations", "read")?;
+    ctx.require(&user, INTEGRATIONS_READ)?;
     Ok(Json(IntegrationsStatus {
         data_mode: ctx.data_mode.get(),
         integrations: ctx.vendors.registry.statuses(),

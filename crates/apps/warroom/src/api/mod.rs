@@ -17,8 +17,6 @@ pub mod two_factor;
 pub mod types;
 pub mod users;
 
-use axum::Router;
-use platform::{docs, error::ErrorFormat, http::HttpOptions, settings::ProductSettings};
 use utoipa::OpenApi as _;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -34,7 +32,7 @@ use crate::Ctx;
 struct ApiDoc;
 
 /// Routes and their OpenAPI description, before state is attached.
-pub fn openapi_router() -> OpenApiRouter<Ctx> {
+pub fn routes() -> OpenApiRouter<Ctx> {
     let api_v1 = OpenApiRouter::new()
         // identity
         .routes(routes!(auth::register))
@@ -119,28 +117,4 @@ pub fn openapi_router() -> OpenApiRouter<Ctx> {
         .routes(routes!(stream::monitoring_ws))
         .routes(routes!(stream::campaign_ws))
         .routes(routes!(admin::toggle_mode))
-        .routes(routes!(admin::outbox))
-        .routes(routes!(admin::jobs))
-        .routes(routes!(admin::job))
-        .routes(routes!(admin::retry_job))
-}
-
-/// The published document: the routes' description plus the error catalogue.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    docs::finish(
-        openapi_router().into_openapi(),
-        "Error",
-        docs::schema_of::<docs::FlatError>(),
-    )
-}
-
-/// The product's full router: API, docs, metrics, in the shared HTTP stack.
-pub fn router(ctx: Ctx, settings: &ProductSettings) -> Router {
-    let (routes, _) = openapi_router().split_for_parts();
-    let api = openapi();
-    let mut opts = HttpOptions::new(crate::PRODUCT, ErrorFormat::Flat);
-    opts.cors_origins = settings.cors_origins.clone();
-    opts.trusted_proxies = settings.trusted_proxies.clone();
-    let app = routes.with_state(ctx).merge(docs::routes(api));
-    platform::http::serve_stack(app, &opts)
 }

@@ -6,12 +6,14 @@ use axum::{extract::State, http::StatusCode};
 use platform::{
     ApiError,
     error::FieldError,
-    extract::{Json, PageQuery, Path, Query},
+    extract::{Json, Path, Query},
     identity::auth::AuthUser,
+    validate::{PageQuery, Paging},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::service::access::{MONITORING_READ, MONITORING_UPDATE};
 use crate::{
     Ctx,
     service::{
@@ -41,7 +43,7 @@ pub async fn create(
     user: AuthUser,
     Json(req): Json<MonitoringConfigRequest>,
 ) -> Result<(StatusCode, Json<CreateMonitoringConfigResponse>), ApiError> {
-    ctx.require(&user, "monitoring", "update")?;
+    ctx.require(&user, MONITORING_UPDATE)?;
     let input = req.parse()?;
     let config = ctx.monitoring().create(Some(user.id()), input).await?;
     Ok((
@@ -88,12 +90,12 @@ pub async fn list(
     user: AuthUser,
     Query(q): Query<ListConfigsQuery>,
 ) -> Result<Json<MonitoringConfigList>, ApiError> {
-    ctx.require(&user, "monitoring", "read")?;
-    let (page, limit) = PageQuery {
+    ctx.require(&user, MONITORING_READ)?;
+    let Paging { page, limit } = PageQuery {
         page: q.page,
         limit: q.limit,
     }
-    .resolve()?;
+    .paging()?;
     let mut errors = Vec::new();
     let campaign = q.campaign_id.as_deref().and_then(|raw| {
         let id = CampaignId::parse(raw);
@@ -130,7 +132,7 @@ pub async fn get(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<MonitoringConfigView>, ApiError> {
-    ctx.require(&user, "monitoring", "read")?;
+    ctx.require(&user, MONITORING_READ)?;
     found(ctx.monitoring().get(config_id(&id)?).await?)
 }
 
@@ -145,7 +147,7 @@ pub async fn update(
     Path(id): Path<String>,
     Json(req): Json<MonitoringConfigRequest>,
 ) -> Result<Json<MonitoringConfigView>, ApiError> {
-    ctx.require(&user, "monitoring", "update")?;
+    ctx.require(&user, MONITORING_UPDATE)?;
     let id = config_id(&id)?;
     let input = req.parse()?;
     found(ctx.monitoring().update(id, input).await?)
@@ -173,7 +175,7 @@ pub async fn stop(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<MonitoringConfigView>, ApiError> {
-    ctx.require(&user, "monitoring", "update")?;
+    ctx.require(&user, MONITORING_UPDATE)?;
     found(ctx.monitoring().stop(config_id(&id)?).await?)
 }
 
@@ -187,7 +189,7 @@ pub async fn start(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<MonitoringConfigView>, ApiError> {
-    ctx.require(&user, "monitoring", "update")?;
+    ctx.require(&user, MONITORING_UPDATE)?;
     found(ctx.monitoring().start(config_id(&id)?).await?)
 }
 
@@ -198,7 +200,7 @@ pub async fn monitoring_status(
     State(ctx): State<Ctx>,
     user: AuthUser,
 ) -> Result<Json<MonitoringStatus>, ApiError> {
-    ctx.require(&user, "monitoring", "read")?;
+    ctx.require(&user, MONITORING_READ)?;
     Ok(Json(status::status(&ctx).await?))
 }
 
@@ -209,7 +211,7 @@ pub async fn monitoring_metrics(
     State(ctx): State<Ctx>,
     user: AuthUser,
 ) -> Result<Json<MonitoringMetrics>, ApiError> {
-    ctx.require(&user, "monitoring", "read")?;
+    ctx.require(&user, MONITORING_READ)?;
     Ok(Json(status::metrics(&ctx).await?))
 }
 

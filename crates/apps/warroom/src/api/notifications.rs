@@ -19,6 +19,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use crate::service::access::{ALERTS_READ, ALERTS_SEND};
 use crate::{
     Ctx,
     integrations::twilio::Channel,
@@ -44,7 +45,7 @@ async fn send_message(
     channel: Channel,
     req: SendMessageRequest,
 ) -> Result<Json<SendMessageResponse>, ApiError> {
-    ctx.require(&user, "alerts", "send")?;
+    ctx.require(&user, ALERTS_SEND)?;
     let sent = notifications::send_message(&ctx, &user, channel, req).await?;
     Ok(Json(SendMessageResponse {
         message_id: sent.sid,
@@ -93,7 +94,7 @@ pub async fn get_preferences(
     State(ctx): State<Ctx>,
     user: AuthUser,
 ) -> Result<Json<NotificationPreferences>, ApiError> {
-    ctx.require(&user, "alerts", "read")?;
+    ctx.require(&user, ALERTS_READ)?;
     Ok(Json(notifications::preferences(&ctx, user.id()).await?))
 }
 
@@ -105,7 +106,7 @@ pub async fn put_preferences(
     user: AuthUser,
     Json(req): Json<PreferencesUpdate>,
 ) -> Result<Json<NotificationPreferences>, ApiError> {
-    ctx.require(&user, "alerts", "read")?;
+    ctx.require(&user, ALERTS_READ)?;
     Ok(Json(
         notifications::update_preferences(&ctx, &user, req, true).await?,
     ))
@@ -119,7 +120,7 @@ pub async fn patch_preferences(
     user: AuthUser,
     Json(req): Json<PreferencesUpdate>,
 ) -> Result<Json<NotificationPreferences>, ApiError> {
-    ctx.require(&user, "alerts", "read")?;
+    ctx.require(&user, ALERTS_READ)?;
     Ok(Json(
         notifications::update_preferences(&ctx, &user, req, false).await?,
     ))

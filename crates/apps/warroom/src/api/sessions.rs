@@ -5,8 +5,9 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use platform::{
     ApiError,
-    extract::{Json, PageQuery, Path, Query},
+    extract::{Json, Path, Query},
     identity::{SecurityEvent, Session, auth::AuthUser},
+    validate::{PageQuery, Paging},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,6 +15,7 @@ use uuid::Uuid;
 
 use super::types::{OK, Success, UserProfile};
 use crate::Ctx;
+use crate::service::access::USERS_UPDATE;
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -130,7 +132,7 @@ pub async fn security_log(
     user: AuthUser,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<SecurityLog>, ApiError> {
-    let (page, limit) = q.resolve()?;
+    let Paging { page, limit } = q.paging()?;
     let (events, total) = ctx.identity.security_log(user.id(), page, limit).await?;
     Ok(Json(SecurityLog {
         events: events.into_iter().map(Into::into).collect(),
@@ -169,7 +171,7 @@ pub async fn impersonate(
             "an impersonation token cannot start another impersonation",
         ));
     }
-    ctx.require(&admin, "users", "update")?;
+    ctx.require(&admin, USERS_UPDATE)?;
     let (target, tokens) = ctx
         .identity
         .impersonate(&admin.user, req.user_id, &admin.client)

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::service::access::MONITORING_READ;
 use crate::{
     Ctx,
     service::stream::{FEED_TOPIC, campaign_topic},
@@ -112,7 +113,7 @@ async fn open_websocket(
 
 /// The caller may read monitoring data, and the campaign exists.
 async fn authorize(ctx: &Ctx, user: &AuthUser, topic: &str) -> Result<(), ApiError> {
-    ctx.require(user, "monitoring", "read")?;
+    ctx.require(user, MONITORING_READ)?;
     if ctx.streams.gateway().may_subscribe(user, topic).await {
         Ok(())
     } else {

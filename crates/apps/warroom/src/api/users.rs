@@ -3,14 +3,16 @@
 use axum::{extract::State, http::StatusCode};
 use platform::{
     ApiError,
-    extract::{Json, PageQuery, Path, Query},
+    extract::{Json, Path, Query},
     identity::{NewUser, UserUpdate, auth::AuthUser},
+    validate::{PageQuery, Paging},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::types::{OK, Role, Success, UserProfile};
+use crate::service::access::{USERS_CREATE, USERS_DELETE, USERS_READ, USERS_UPDATE};
 use crate::{Ctx, service::access};
 
 #[derive(Serialize, ToSchema)]
@@ -34,9 +36,16 @@ pub async fn list(
     user: AuthUser,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<UserList>, ApiError> {
-    ctx.require(&user, "users", "read")?;
-    let (page, limit) = q.resolve()?;
-    let (users, total) = ctx.identity.list_users(page, limit).await?;
+    ctx.require(&user, USERS_READ)?;
+    let Paging { page, limit } = q.paging()?;
+    let platform::validate::Page {
+        items: users,
+        total,
+        ..
+    } = ctx
+        .identity
+        .users(&Default::default(), Paging { page, limit })
+        .await?;
     Ok(Json(UserList {
         users: users.iter().map(Into::into).collect(),
         total,
@@ -66,7 +75,7 @@ pub async fn create(
     user: AuthUser,
     Json(req): Json<CreateUserRequest>,
 ) -> Result<(StatusCode, Json<UserEnvelope>), ApiError> {
-    ctx.require(&user, "users", "create")?;
+    ctx.require(&user, USERS_CREATE)?;
     let new = NewUser {
         email: req.email,
         password: Some(req.password),
@@ -98,7 +107,7 @@ pub async fn get(
     user: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<UserEnvelope>, ApiError> {
-    ctx.require(&user, "users", "read")?;
+    ctx.require(&user, USERS_READ)?;
     Ok(Json(UserEnvelope {
         user: (&find(&ctx, id).await?).into(),
     }))
@@ -123,7 +132,7 @@ pub async fn update(
     Path(id): Path<Uuid>,
     Json(req): Json<UpdateUserRequest>,
 ) -> Result<Json<UserEnvelope>, ApiError> {
-    ctx.require(&user, "users", "update")?;
+    ctx.require(&user, USERS_UPDATE)?;
     let target = find(&ctx, id).await?;
     let new_role = req.role.map(Role::as_str);
     if id == user.id() && new_role.is_some_and(|r| r != access::ADMIN) {
@@ -155,7 +164,7 @@ pub async fn delete(
     user: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Success>, ApiError> {
-    ctx.require(&user, "users", "delete")?;
+    ctx.require(&user, USERS_DELETE)?;
     if id == user.id() {
         return Err(ApiError::forbidden("admins cannot delete themselves"));
     }

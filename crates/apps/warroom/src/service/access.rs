@@ -2,66 +2,119 @@
 //! rate-limit table (docs/warroom.md, "Rate limits").
 
 use platform::{
-    ApiError,
-    identity::auth::AuthUser,
     ratelimit::{KeyKind, Rule},
-    roles::RoleTable,
+    roles::{Perm, RoleTable},
 };
 
-use crate::Ctx;
+pub use platform::roles::{CONSOLE_READ, CONSOLE_UPDATE};
 
-pub const ADMIN: &str = "admin";
 pub const VIEWER: &str = "viewer";
+pub const ANALYST: &str = "analyst";
+pub const MANAGER: &str = "manager";
+pub const ADMIN: &str = "admin";
+
+pub const CAMPAIGNS_READ: Perm = Perm::new("campaigns", "read");
+pub const CAMPAIGNS_CREATE: Perm = Perm::new("campaigns", "create");
+pub const CAMPAIGNS_UPDATE: Perm = Perm::new("campaigns", "update");
+pub const CAMPAIGNS_DELETE: Perm = Perm::new("campaigns", "delete");
+pub const MONITORING_READ: Perm = Perm::new("monitoring", "read");
+pub const MONITORING_UPDATE: Perm = Perm::new("monitoring", "update");
+pub const ALERTS_READ: Perm = Perm::new("alerts", "read");
+pub const ALERTS_UPDATE: Perm = Perm::new("alerts", "update");
+pub const ALERTS_SEND: Perm = Perm::new("alerts", "send");
+pub const REPORTS_READ: Perm = Perm::new("reports", "read");
+pub const REPORTS_CREATE: Perm = Perm::new("reports", "create");
+pub const DOCUMENTS_READ: Perm = Perm::new("documents", "read");
+pub const DOCUMENTS_CREATE: Perm = Perm::new("documents", "create");
+pub const DOCUMENTS_DELETE: Perm = Perm::new("documents", "delete");
+pub const INTELLIGENCE_READ: Perm = Perm::new("intelligence", "read");
+pub const INTELLIGENCE_CREATE: Perm = Perm::new("intelligence", "create");
+pub const INTEGRATIONS_READ: Perm = Perm::new("integrations", "read");
+pub const INTEGRATIONS_UPDATE: Perm = Perm::new("integrations", "update");
+pub const USERS_READ: Perm = Perm::new("users", "read");
+pub const USERS_CREATE: Perm = Perm::new("users", "create");
+pub const USERS_UPDATE: Perm = Perm::new("users", "update");
+pub const USERS_DELETE: Perm = Perm::new("users", "delete");
 
 /// Least to most privileged.
 pub const ROLES: RoleTable = RoleTable(&[
     (
-        "viewer",
+        VIEWER,
         &[
-            ("campaigns", &["read"]),
-            ("monitoring", &["read"]),
-            ("alerts", &["read"]),
-            ("reports", &["read"]),
-            ("documents", &["read"]),
-            ("intelligence", &["read"]),
+            CAMPAIGNS_READ,
+            MONITORING_READ,
+            ALERTS_READ,
+            REPORTS_READ,
+            DOCUMENTS_READ,
+            INTELLIGENCE_READ,
         ],
     ),
     (
-        "analyst",
+        ANALYST,
         &[
-            ("campaigns", &["read"]),
-            ("monitoring", &["read"]),
-            ("alerts", &["read", "update"]),
-            ("reports", &["read", "create"]),
-            ("documents", &["read", "create"]),
-            ("intelligence", &["read", "create"]),
-            ("integrations", &["read"]),
+            CAMPAIGNS_READ,
+            MONITORING_READ,
+            ALERTS_READ,
+            ALERTS_UPDATE,
+            REPORTS_READ,
+            REPORTS_CREATE,
+            DOCUMENTS_READ,
+            DOCUMENTS_CREATE,
+            INTELLIGENCE_READ,
+            INTELLIGENCE_CREATE,
+            INTEGRATIONS_READ,
         ],
     ),
     (
-        "manager",
+        MANAGER,
         &[
-            ("campaigns", &["read", "create", "update", "delete"]),
-            ("monitoring", &["read", "update"]),
-            ("alerts", &["read", "update", "send"]),
-            ("reports", &["read", "create"]),
-            ("documents", &["read", "create", "delete"]),
-            ("intelligence", &["read", "create"]),
-            ("integrations", &["read", "update"]),
+            CAMPAIGNS_READ,
+            CAMPAIGNS_CREATE,
+            CAMPAIGNS_UPDATE,
+            CAMPAIGNS_DELETE,
+            MONITORING_READ,
+            MONITORING_UPDATE,
+            ALERTS_READ,
+            ALERTS_UPDATE,
+            ALERTS_SEND,
+            REPORTS_READ,
+            REPORTS_CREATE,
+            DOCUMENTS_READ,
+            DOCUMENTS_CREATE,
+            DOCUMENTS_DELETE,
+            INTELLIGENCE_READ,
+            INTELLIGENCE_CREATE,
+            INTEGRATIONS_READ,
+            INTEGRATIONS_UPDATE,
         ],
     ),
     (
-        "admin",
+        ADMIN,
         &[
-            ("users", &["read", "create", "update", "delete"]),
-            ("campaigns", &["read", "create", "update", "delete"]),
-            ("monitoring", &["read", "update"]),
-            ("alerts", &["read", "update", "send"]),
-            ("reports", &["read", "create"]),
-            ("documents", &["read", "create", "delete"]),
-            ("intelligence", &["read", "create"]),
-            ("integrations", &["read", "update"]),
-            ("admin", &["read", "update"]),
+            USERS_READ,
+            USERS_CREATE,
+            USERS_UPDATE,
+            USERS_DELETE,
+            CAMPAIGNS_READ,
+            CAMPAIGNS_CREATE,
+            CAMPAIGNS_UPDATE,
+            CAMPAIGNS_DELETE,
+            MONITORING_READ,
+            MONITORING_UPDATE,
+            ALERTS_READ,
+            ALERTS_UPDATE,
+            ALERTS_SEND,
+            REPORTS_READ,
+            REPORTS_CREATE,
+            DOCUMENTS_READ,
+            DOCUMENTS_CREATE,
+            DOCUMENTS_DELETE,
+            INTELLIGENCE_READ,
+            INTELLIGENCE_CREATE,
+            INTEGRATIONS_READ,
+            INTEGRATIONS_UPDATE,
+            CONSOLE_READ,
+            CONSOLE_UPDATE,
         ],
     ),
 ]);
@@ -81,39 +134,20 @@ pub const SEND_MESSAGE_USER: Rule = Rule::new("send_message_user", 20, 3600, Key
 /// `/alerting/send` and `/alerting/crisis` together.
 pub const SEND_ALERT_USER: Rule = Rule::new("send_alert_user", 30, 3600, KeyKind::User);
 
-impl Ctx {
-    /// `permission_denied` unless the caller's role grants `action` on `resource`.
-    pub fn require(&self, user: &AuthUser, resource: &str, action: &str) -> Result<(), ApiError> {
-        ROLES.require(&user.user.role, resource, action)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn each_role_holds_at_least_what_the_one_below_holds() {
-        let roles: Vec<&str> = ROLES.roles().collect();
-        for pair in roles.windows(2) {
-            for p in ROLES.permissions(pair[0]) {
-                for a in &p.actions {
-                    assert!(
-                        ROLES.allows(pair[1], &p.resource, a),
-                        "{} lacks {}:{a}",
-                        pair[1],
-                        p.resource
-                    );
-                }
-            }
-        }
+    fn the_role_table_is_well_formed() {
+        assert_eq!(ROLES.check(), Ok(()));
     }
 
     #[test]
     fn only_admins_manage_users() {
-        for role in ["viewer", "analyst", "manager"] {
-            assert!(!ROLES.allows(role, "users", "create"));
+        for role in [VIEWER, ANALYST, MANAGER] {
+            assert!(!ROLES.allows(role, USERS_CREATE));
         }
-        assert!(ROLES.allows(ADMIN, "users", "delete"));
+        assert!(ROLES.allows(ADMIN, USERS_DELETE));
     }
 }

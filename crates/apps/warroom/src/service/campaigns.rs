@@ -7,7 +7,10 @@ mod model;
 use std::collections::HashMap;
 
 use chrono::Utc;
-use platform::{ApiError, error::ApiResult, error::FieldError};
+use platform::{
+    ApiError,
+    error::{ApiResult, ErrorDetails, FieldError},
+};
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
@@ -168,8 +171,11 @@ impl Campaigns {
         let status = stored_status(&row)?;
         if status == CampaignStatus::Completed {
             return Err(
-                ApiError::precondition("a completed campaign cannot be edited")
-                    .with_details(json!({ "status": status.as_str() })),
+                ApiError::precondition("a completed campaign cannot be edited").with_details(
+                    ErrorDetails::Status {
+                        status: status.as_str().into(),
+                    },
+                ),
             );
         }
         if input.status.is_some_and(|s| s != status) {

@@ -175,10 +175,12 @@ fn round(x: f64, places: i32) -> f64 {
     (x * f).round() / f
 }
 
-/// The scheduler loop: every `tick`, enqueues the due polls; stops with the context.
-pub fn spawn_scheduler(ctx: Ctx, tick: std::time::Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let stopping = ctx.stopping();
+/// The scheduler loop: every `tick`, enqueues the due polls; stops with the product's
+/// background work.
+pub fn spawn_scheduler(ctx: Ctx, tick: std::time::Duration) {
+    let background = ctx.background.clone();
+    background.spawn(async move {
+        let stopping = ctx.background.stopping();
         tokio::pin!(stopping);
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -191,7 +193,7 @@ pub fn spawn_scheduler(ctx: Ctx, tick: std::time::Duration) -> tokio::task::Join
                 tracing::warn!(error = %e, "monitoring: scheduling polls failed");
             }
         }
-    })
+    });
 }
 
 /// Enqueues one `monitoring.poll` job per active config whose poll is due, and moves each

@@ -6,10 +6,12 @@
 mod request;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use platform::{ApiError, error::ApiResult};
+use platform::{
+    ApiError,
+    error::{ApiResult, ErrorDetails},
+};
 use sea_orm::{DatabaseConnection, DbErr, SqlErr};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -246,8 +248,14 @@ fn campaign_not_found() -> ApiError {
 
 /// 409 naming the campaign's active config.
 fn already_monitored(campaign: CampaignId, existing: Option<Uuid>) -> ApiError {
-    ApiError::conflict("The campaign already has an active monitoring config")
-        .with_details(json!({ "campaignId": campaign.0, "configId": existing }))
+    ApiError::conflict("The campaign already has an active monitoring config").with_details(
+        ErrorDetails::Conflicts(
+            [("campaignId", Some(campaign.0)), ("configId", existing)]
+                .into_iter()
+                .filter_map(|(k, v)| Some((k.to_owned(), v?)))
+                .collect(),
+        ),
+    )
 }
 
 fn is_unique_violation(e: &DbErr) -> bool {

@@ -108,6 +108,6 @@ mod tests {
             Some("javascript:x".into()),
         )
         .unwrap_err();
-        assert_eq!(err.details.unwrap()["fields"].as_array().unwrap().len(), 3);
+        assert_eq!(err.field_errors().len(), 3);
     }
 }

@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::access::ROLES;
+use crate::service::access::MONITORING_READ;
 
 /// The feed of every campaign's events.
 pub const FEED_TOPIC: &str = "monitoring";
@@ -153,7 +154,7 @@ struct CampaignReaders {
 #[async_trait]
 impl Authorize<AuthUser> for CampaignReaders {
     async fn may_subscribe(&self, user: &AuthUser, topic: &str) -> bool {
-        if !ROLES.allows(&user.user.role, "monitoring", "read") {
+        if !ROLES.allows(&user.user.role, MONITORING_READ) {
             return false;
         }
         if topic == FEED_TOPIC {

@@ -5,6 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
+use platform::validate::{Page, Paging};
 
 fn expected_backend() -> &'static str {
     match std::env::var("TEST_DATABASE_URL") {
@@ -227,7 +228,9 @@ async fn a_reset_request_in_live_mode_without_smtp_is_unavailable_naming_smtp_ur
         r.text
     );
     // Nothing was queued either.
-    let (msgs, total) = app.ctx.outbox.list(1, 10).await.unwrap();
+    let Page {
+        items: msgs, total, ..
+    } = app.ctx.outbox.page(Paging::new(1, 10)).await.unwrap();
     assert_eq!(total, 0, "{msgs:?}");
 }
 

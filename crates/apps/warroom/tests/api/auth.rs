@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::*;
+use platform::validate::Paging;
 
 /// The JWT secret `spawn_app` configures.
 const JWT_SECRET: &[u8] = b"test-secret-0123456789abcdef0123456789";
@@ -342,7 +343,15 @@ async fn registration_validation_lists_the_offending_fields() {
         .await
         .unwrap();
     assert_eq!(users, 0);
-    assert!(app.ctx.outbox.list(1, 100).await.unwrap().0.is_empty());
+    assert!(
+        app.ctx
+            .outbox
+            .page(Paging::new(1, 100))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 }
 
 #[tokio::test]

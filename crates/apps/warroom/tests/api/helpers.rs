@@ -40,8 +40,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like `spawn_app`, with a chance to adjust the settings first (LIVE mode, SMTP, OAuth URLs).
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut ProductSettings)) -> TestApp {
-    let build = async |s: &ProductSettings| warroom::build(s).await.map(|a| (a.router, a.ctx));
-    let server = testkit::spawn("warroom", ERRORS, adjust, build).await;
+    let server = testkit::spawn_product::<warroom::WarRoom>(ERRORS, adjust).await;
     TestApp(server.expect("build app"))
 }
 

@@ -38,6 +38,7 @@ use crate::{
     helpers::*,
     monitoring::{CONFIGS, campaign, config_body, id_of, monitor},
 };
+use platform::validate::Paging;
 
 const WAIT: Duration = Duration::from_secs(15);
 const ML_TOKEN: &str = "ml-test-token";
@@ -124,7 +125,12 @@ async fn poll_jobs(app: &TestApp) -> Vec<JobView> {
         kind: Some(POLL_JOB.into()),
         ..JobFilter::default()
     };
-    app.ctx.jobs.list(&filter, 1, 100).await.unwrap().0
+    app.ctx
+        .jobs
+        .page(&filter, Paging::new(1, 100))
+        .await
+        .unwrap()
+        .items
 }
 
 async fn mentions_of(app: &TestApp, campaign: Uuid) -> Vec<mention::Model> {

@@ -16,6 +16,7 @@ use tokio::{
 };
 
 use crate::helpers::*;
+use platform::validate::{Page, Paging};
 
 /// One message as the fake server received it.
 #[derive(Clone, Debug, Default)]
@@ -187,7 +188,10 @@ async fn in_live_mode_registration_mails_the_verification_link_over_smtp() {
     let token = extract_param(&text[link_at..], "token").unwrap();
 
     // The outbox saw nothing.
-    assert_eq!(app.ctx.outbox.list(1, 10).await.unwrap().1, 0);
+    assert_eq!(
+        app.ctx.outbox.page(Paging::new(1, 10)).await.unwrap().total,
+        0
+    );
 
     // The link works.
     let r = app
@@ -219,7 +223,10 @@ async fn in_live_mode_a_reset_request_is_mailed_over_smtp() {
         text.contains("http://app.test/reset-password?token="),
         "{text}"
     );
-    assert_eq!(app.ctx.outbox.list(1, 10).await.unwrap().1, 0);
+    assert_eq!(
+        app.ctx.outbox.page(Paging::new(1, 10)).await.unwrap().total,
+        0
+    );
     // Unknown addresses get the same answer and no mail.
     let r = app
         .post(
@@ -281,7 +288,9 @@ async fn toggling_the_mode_at_run_time_switches_where_mail_goes() {
     register(&app, "second@example.com").await;
     let m = smtp.wait_for("second@example.com").await;
     assert!(readable(&m.data).contains("verify-email?token="));
-    let (msgs, total) = app.ctx.outbox.list(1, 10).await.unwrap();
+    let Page {
+        items: msgs, total, ..
+    } = app.ctx.outbox.page(Paging::new(1, 10)).await.unwrap();
     assert_eq!(total, 1, "LIVE mail reached the outbox: {msgs:?}");
     assert!(
         smtp.messages()
@@ -341,5 +350,8 @@ async fn an_unreachable_smtp_server_in_live_mode_is_503_unavailable() {
         )
         .await;
     expect_error(&r, 503, "unavailable");
-    assert_eq!(app.ctx.outbox.list(1, 10).await.unwrap().1, 0);
+    assert_eq!(
+        app.ctx.outbox.page(Paging::new(1, 10)).await.unwrap().total,
+        0
+    );
 }

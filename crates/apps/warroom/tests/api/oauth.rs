@@ -17,6 +17,8 @@ use wiremock::{
 };
 
 use crate::helpers::*;
+use platform::identity::UserFilter;
+use platform::validate::Paging;
 
 const REDIRECT: &str = "http://app.test/cb";
 
@@ -108,7 +110,10 @@ async fn mock_authorize_mails_a_link_to_the_redirect_uri_with_code_and_state() {
     assert!(q.get("code").is_some_and(|c| c.len() >= 20), "{link}");
     assert_eq!(q.get("state").map(String::as_str), Some("xyz"), "{link}");
     // Nobody else got it, and no account exists yet.
-    assert_eq!(app.ctx.outbox.list(1, 10).await.unwrap().1, 1);
+    assert_eq!(
+        app.ctx.outbox.page(Paging::new(1, 10)).await.unwrap().total,
+        1
+    );
     assert!(
         app.ctx
             .identity
@@ -202,7 +207,13 @@ async fn signing_in_again_with_the_same_provider_reaches_the_same_account() {
     let second = oauth(&app, "google", None, json!({ "code": code })).await;
     assert_eq!(second.status, 200, "{}", second.text);
     assert_eq!(second.body["user"]["id"], first.body["user"]["id"]);
-    let (_, total) = app.ctx.identity.list_users(1, 10).await.unwrap();
+    let total = app
+        .ctx
+        .identity
+        .users(&UserFilter::default(), Paging::new(1, 10))
+        .await
+        .unwrap()
+        .total;
     assert_eq!(total, 1);
 }
 
@@ -266,7 +277,15 @@ async fn a_made_up_code_is_refused() {
         .post("/api/v1/auth/oauth/github", None, json!({ "code": "x" }))
         .await;
     assert_eq!(r.status, 404, "{}", r.text);
-    assert_eq!(app.ctx.identity.list_users(1, 10).await.unwrap().1, 0);
+    assert_eq!(
+        app.ctx
+            .identity
+            .users(&UserFilter::default(), Paging::new(1, 10))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
 }
 
 #[tokio::test]
@@ -412,7 +431,10 @@ async fn mock_authorize_is_refused_in_live_mode() {
         )
         .await;
     expect_error(&r, 400, "failed_precondition");
-    assert_eq!(app.ctx.outbox.list(1, 10).await.unwrap().1, 0);
+    assert_eq!(
+        app.ctx.outbox.page(Paging::new(1, 10)).await.unwrap().total,
+        0
+    );
 }
 
 #[tokio::test]
@@ -457,7 +479,10 @@ async fn mock_authorize_validates_its_input() {
         assert_eq!(r.status, 400, "{body}: {}", r.text);
         expect_error(&r, 400, "invalid_argument");
     }
-    assert_eq!(app.ctx.outbox.list(1, 10).await.unwrap().1, 0);
+    assert_eq!(
+        app.ctx.outbox.page(Paging::new(1, 10)).await.unwrap().total,
+        0
+    );
 }
 
 // ---------------------------------------------------------------- LIVE adapters
@@ -617,7 +642,15 @@ async fn a_provider_400_on_the_token_is_our_401() {
     )
     .await;
     expect_error(&r, 401, "unauthenticated");
-    assert_eq!(app.ctx.identity.list_users(1, 10).await.unwrap().1, 0);
+    assert_eq!(
+        app.ctx
+            .identity
+            .users(&UserFilter::default(), Paging::new(1, 10))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
 }
 
 #[tokio::test]
@@ -657,7 +690,15 @@ async fn a_failing_userinfo_endpoint_is_our_503() {
     )
     .await;
     expect_error(&r, 503, "unavailable");
-    assert_eq!(app.ctx.identity.list_users(1, 10).await.unwrap().1, 0);
+    assert_eq!(
+        app.ctx
+            .identity
+            .users(&UserFilter::default(), Paging::new(1, 10))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
 }
 
 #[tokio::test]

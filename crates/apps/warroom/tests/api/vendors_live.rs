@@ -34,6 +34,7 @@ use wiremock::{
 };
 
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use platform::validate::Paging;
 
 const SID: &str = "AC00000000000000000000000000000001";
 const TOKEN: &str = "twilio-test-token";
@@ -98,7 +99,12 @@ async fn received(server: &MockServer) -> Vec<Request> {
 }
 
 async fn outbox(app: &TestApp) -> Vec<OutboxMessage> {
-    app.ctx.outbox.list(1, 100).await.unwrap().0
+    app.ctx
+        .outbox
+        .page(Paging::new(1, 100))
+        .await
+        .unwrap()
+        .items
 }
 
 #[tokio::test]
@@ -284,7 +290,7 @@ async fn twilio_status_reports_circuit_open_unconfigured_and_mock() {
     }
     assert_eq!(state("twilio_sms").state, VendorStatusState::CircuitOpen);
     assert!(state("twilio_sms").retry_after_secs.unwrap() > 0);
-    app.ctx.data_mode.set(Mode::Mock);
+    app.ctx.data_mode.switch(Mode::Mock, None).await.unwrap();
     assert_eq!(state("twilio_sms").state, VendorStatusState::Mock);
 }
 
@@ -375,7 +381,7 @@ async fn mock_twilio_records_to_the_outbox_and_an_admins_switch_to_live_takes_ef
         "{err:?}"
     );
 
-    mode.set(Mode::Live);
+    mode.switch(Mode::Live, None).await.unwrap();
     let live = twilio.send_sms("+15551234567", "Live alert").await.unwrap();
     assert_eq!(live.sid, "SM33333333333333333333333333333333");
     assert_eq!(received(&server).await.len(), 1);
@@ -456,7 +462,7 @@ async fn mock_slack_records_to_the_outbox_and_live_slack_unconfigured_names_the_
     assert_eq!(rows[0].body, "Mock crisis");
     assert_eq!(rows[0].metadata.as_ref().unwrap()["blocks"], blocks);
 
-    mode.set(Mode::Live);
+    mode.switch(Mode::Live, None).await.unwrap();
     let err = slack.post("Live crisis", None).await.unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -662,7 +668,7 @@ async fn the_mentionlytics_switch_polls_the_mock_in_mock_mode_and_the_vendor_in_
         mode.clone(),
     );
     assert_eq!(source.fetch(&query()).await.unwrap()[0].source_id, "canned");
-    mode.set(Mode::Live);
+    mode.switch(Mode::Live, None).await.unwrap();
     assert_eq!(source.fetch(&query()).await.unwrap()[0].source_id, "live1");
     let registry = VendorRegistry::new(mode).with([source.live().vendor()]);
     assert_eq!(

@@ -549,12 +549,7 @@ mod tests {
     use super::*;
 
     fn fields(e: ApiError) -> Vec<String> {
-        e.details.unwrap()["fields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["field"].as_str().unwrap().to_owned())
-            .collect()
+        e.field_names()
     }
 
     fn request(body: serde_json::Value) -> CreateCampaignRequest {

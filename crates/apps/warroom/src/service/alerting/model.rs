@@ -2,9 +2,12 @@
 //! alert center's lifecycle, delivery states, and the views the API answers with.
 
 use chrono::{DateTime, Utc};
-use platform::{ApiError, error::ApiResult};
+use platform::{
+    ApiError,
+    error::{ApiResult, ErrorDetails},
+};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -411,7 +414,9 @@ impl AlertAction {
                 self.as_str(),
                 from.as_str()
             ))
-            .with_details(json!({ "lifecycle": from.as_str() }))
+            .with_details(ErrorDetails::Lifecycle {
+                lifecycle: from.as_str().into(),
+            })
         })
     }
 }

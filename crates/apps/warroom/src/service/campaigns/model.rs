@@ -4,9 +4,13 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use platform::{ApiError, error::ApiResult, identity::auth::AuthUser};
+use platform::{
+    ApiError,
+    error::{ApiResult, ErrorDetails},
+    identity::auth::AuthUser,
+};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -317,7 +321,9 @@ impl CampaignAction {
                 self.name(),
                 from.as_str()
             ))
-            .with_details(json!({ "status": from.as_str() }))
+            .with_details(ErrorDetails::Status {
+                status: from.as_str().into(),
+            })
         })
     }
 }

@@ -18,6 +18,7 @@ use crate::{
     db::monitoring_queries::{self as db, ACTIVE},
     service::{monitoring::now, stream::FEED_TOPIC},
 };
+use platform::validate::{Page, Paging};
 
 /// Active configs listed in the status at most.
 pub const STATUS_CONFIGS_MAX: u64 = 100;
@@ -161,14 +162,21 @@ pub async fn metrics(ctx: &Ctx) -> ApiResult<MonitoringMetrics> {
             kind: Some(POLL_JOB.to_owned()),
             queue: None,
         };
-        Ok(ctx.jobs.list(&filter, 1, 1).await?.1)
+        Ok(ctx.jobs.page(&filter, Paging::new(1, 1)).await?.total)
     };
     let filter = JobFilter {
         status: Some(JobStatus::Succeeded),
         kind: Some(POLL_JOB.to_owned()),
         queue: None,
     };
-    let (recent, succeeded) = ctx.jobs.list(&filter, 1, LATENCY_SAMPLE).await?;
+    let Page {
+        items: recent,
+        total: succeeded,
+        ..
+    } = ctx
+        .jobs
+        .page(&filter, Paging::new(1, LATENCY_SAMPLE))
+        .await?;
     let latencies: Vec<i64> = recent
         .iter()
         .filter_map(|j| Some((j.finished_at? - j.run_at).num_milliseconds().max(0)))

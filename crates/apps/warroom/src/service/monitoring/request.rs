@@ -318,15 +318,7 @@ mod tests {
 
     fn parse(body: serde_json::Value) -> Result<ConfigInput, Vec<String>> {
         let req: MonitoringConfigRequest = serde_json::from_value(body).expect("deserializes");
-        req.parse().map_err(|e| {
-            let fields = &e.details.expect("validation details")["fields"];
-            fields
-                .as_array()
-                .expect("a list of fields")
-                .iter()
-                .map(|f| f["field"].as_str().unwrap().to_owned())
-                .collect()
-        })
+        req.parse().map_err(|e| e.field_names())
     }
 
     #[test]

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use warroom::db::monitoring::mention;
 
 use crate::helpers::{Resp, TestApp};
+use platform::validate::Paging;
 
 /// Polls `check` until it answers `Some` (every 50 ms, up to 10 s): jobs run in the
 /// background worker.
@@ -125,7 +126,12 @@ pub fn hours_ago(hours: i64) -> DateTime<Utc> {
 }
 
 pub async fn outbox(app: &TestApp) -> Vec<OutboxMessage> {
-    app.ctx.outbox.list(1, 1000).await.unwrap().0
+    app.ctx
+        .outbox
+        .page(Paging::new(1, 1000))
+        .await
+        .unwrap()
+        .items
 }
 
 /// The outbox messages on `channel` to `recipient`.
