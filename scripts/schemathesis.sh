@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Schemathesis against one Basalt product's OpenAPI document.
 #
-#   scripts/schemathesis.sh [PRODUCT]        (default: warroom)
+#   scripts/schemathesis.sh PRODUCT
 #
 # Builds the `basalt` binary, serves PRODUCT in MOCK mode on a free port with a fresh SQLite
 # data directory, creates an admin, signs in, and runs Schemathesis (every default check) with
@@ -19,57 +19,14 @@
 #   SCHEMATHESIS_CONFIG         configuration file (default ./schemathesis.toml if present;
 #                               `none` runs with Schemathesis's own defaults only)
 #
-# The admin's session and MOCK mode must outlive the main pass, so the operations that end
-# sessions (logout, DELETE .../auth/sessions/{id}) or switch the data mode
-# (POST /admin/toggle-mode) are each fuzzed afterwards in a pass of their own, with a session
-# of their own; every other operation is fuzzed in one pass with the first session.
+# Nothing here is specific to a product: the product must be one `basalt products` lists; the
+# admin signs in through `basalt user token`; what an operation changes for every later request
+# is read from the document itself (the `x-basalt-effect` extension, see platform::docs):
+# operations that end sessions or switch the data mode are each fuzzed afterwards, alone, with a
+# session of their own, and endless streams (SSE) are left out (they are tested over sockets).
 set -euo pipefail
 
-product=${1:-warroom}
-# How the admin signs in: email + password at $api/auth/login, or (Crenoir X MAP, which has no
-# password sign-in) the mock Google provider, its mailed code read from the product's database.
-signin=password
-# Operations Schemathesis cannot exercise at all (streams that never end).
-skip=()
-# Where the signed-in caller reads themselves (checks that the admin's session survived).
-me=
-# Per product: where sign-in lives, what answers when the server is up, and the operations
-# that change what every later request sees (fuzzed alone, last; see below).
-case "$product" in
-warroom)
-    api=/api/v1
-    health=/api/v1/health
-    # logout and DELETE .../auth/sessions/{id} end sessions (given ids harvested from
-    # GET .../auth/sessions, any of the caller's); toggle-mode flips the server to LIVE,
-    # where unconfigured vendors and mail answer 503.
-    run_alone=("POST $api/auth/logout" "DELETE $api/auth/sessions/{id}" "POST /admin/toggle-mode")
-    # An SSE stream answers 200 and never ends, so a request to it can only time out; its
-    # behaviour is tested over a real socket in tests/api/streams.rs.
-    skip=("GET $api/monitoring/stream")
-    ;;
-pawfect)
-    api=/api/v1
-    health=/readyz
-    run_alone=("POST /api/v1/auth/logout" "POST /api/auth/logout")
-    ;;
-crenoir)
-    api=/auth
-    health=/api/health
-    signin=mock_google
-    me=/auth/user/profile
-    run_alone=("POST /auth/logout")
-    ;;
-leadgen)
-    api=/api
-    # LeadGen's seed names no health endpoint; the document answering means the server is up.
-    health=/openapi.json
-    run_alone=("POST /api/auth/logout")
-    ;;
-*)
-    echo "schemathesis.sh: unknown product '$product' (known: warroom, pawfect, crenoir, leadgen)" >&2
-    exit 2
-    ;;
-esac
+product=${1:?usage: scripts/schemathesis.sh PRODUCT  (see: basalt products)}
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -103,6 +60,14 @@ basalt=$CARGO_TARGET_DIR/$profile/basalt
     echo "no binary at $basalt" >&2
     exit 1
 }
+# A copy, so that a build elsewhere into the same target directory cannot swap it mid-run.
+bin_copy=$(mktemp "${TMPDIR:-/tmp}/basalt-schemathesis-bin.XXXXXX")
+cp "$basalt" "$bin_copy"
+basalt=$bin_copy
+if ! "$basalt" products | grep -qx "$product"; then
+    echo "schemathesis.sh: unknown product '$product' (basalt products: $("$basalt" products | tr '\n' ' '))" >&2
+    exit 2
+fi
 
 # 2. Schemathesis, installed once per version into a virtualenv that later runs reuse.
 if [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("schemathesis"))' 2>/dev/null)" != "$version" ]; then
@@ -133,6 +98,7 @@ cleanup() {
         kill "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
     fi
+    rm -f "$bin_copy"
     if [ "$status" -eq 0 ]; then
         rm -rf "$work"
     else
@@ -159,6 +125,7 @@ printf '+ DATA_MODE=MOCK %s serve %s --listen 127.0.0.1:%s --data-dir %s &\n' "$
 (cd "$work" && exec "${clean_env[@]}" "$basalt" serve "$product" --listen "127.0.0.1:$port" --data-dir "$data_dir") >"$log" 2>&1 &
 server_pid=$!
 
+health=/readyz
 for _ in $(seq 1 120); do
     if curl -fsS "$base$health" >/dev/null 2>&1; then
         break
@@ -181,33 +148,38 @@ printf '+ %s user create %s --email %s --password <generated> --role admin --dat
     --password "$password" --role admin --data-dir "$data_dir")
 
 login() {
-    local body
-    if [ "$signin" = mock_google ]; then
-        # The mock provider mails a single-use code (MOCK mode's outbox, in the product's SQLite
-        # database); the sign-in sets the access token as a cookie, which also works as Bearer.
-        curl -fsS -o /dev/null -X POST "$base/auth/google/mock/authorize" -H 'Content-Type: application/json' \
-            -d "{\"email\": \"$email\", \"redirectUri\": \"$base/signed-in\"}"
-        body=$(python3 - "$data_dir/$product.db" "$email" <<'PY'
-import json, re, sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-(text,) = db.execute("select body from outbox where recipient = ? order by created_at desc limit 1",
-                     (sys.argv[2],)).fetchone()
-print(json.dumps({"code": re.search(r"[?&]code=([^&\s]+)", text).group(1)}))
-PY
-)
-        curl -fsS -D - -o /dev/null -X POST "$base$api/google/login" -H 'Content-Type: application/json' -d "$body" |
-            python3 -c 'import re, sys; print(re.search(r"(?im)^set-cookie: access_token=([^;]+)", sys.stdin.read()).group(1))'
-        return
-    fi
-    body=$(python3 -c 'import json, sys; print(json.dumps({"email": sys.argv[1], "password": sys.argv[2]}))' \
-        "$email" "$password")
-    curl -fsS -X POST "$base$api/auth/login" -H 'Content-Type: application/json' -d "$body" |
-        python3 -c 'import json, sys; print(json.load(sys.stdin)["accessToken"])'
+    (cd "$work" && "${clean_env[@]}" "$basalt" user token "$product" --email "$email" --data-dir "$data_dir")
 }
-# Operations that change what every later request sees (run_alone, per product above) are
+
+# What the document says about its operations: those to fuzz alone, those to leave out, and
+# the cookie that carries the session when the product documents one (Crenoir X MAP).
+curl -fsS "$base/openapi.json" >"$work/openapi.json"
+read_doc() { # WHAT
+    python3 - "$work/openapi.json" "$1" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+what = sys.argv[2]
+if what == "cookie":
+    for scheme in doc.get("components", {}).get("securitySchemes", {}).values():
+        if scheme.get("type") == "apiKey" and scheme.get("in") == "cookie":
+            print(scheme["name"])
+            break
+    sys.exit(0)
+wanted = {"alone": ("ends-session", "switches-data-mode"), "skip": ("endless-stream",)}[what]
+for path, item in doc["paths"].items():
+    for method, op in item.items():
+        if isinstance(op, dict) and op.get("x-basalt-effect") in wanted:
+            print(f"{method.upper()} {path}")
+PY
+}
+mapfile -t run_alone < <(read_doc alone)
+mapfile -t skip < <(read_doc skip)
+cookie=$(read_doc cookie)
+
+# Operations that change what every later request sees (run_alone, from the document) are
 # fuzzed alone, each with a session of its own, after the main pass, so that the main pass
 # keeps a working token and MOCK mode.
-printf '+ sign in (%s) as %s at %s  (%d sessions)\n' "$signin" "$email" "$base" $((${#run_alone[@]} + 1))
+printf '+ %s user token %s --email %s  (%d sessions)\n' "$basalt" "$product" "$email" $((${#run_alone[@]} + 1))
 token=$(login)
 alone_tokens=()
 for _ in "${run_alone[@]}"; do
@@ -223,10 +195,10 @@ failed=0
 schemathesis() { # TOKEN-LABEL TOKEN ARGS...
     local label=$1 tok=$2
     shift 2
-    if [ "$signin" = mock_google ]; then
-        # Crenoir X MAP documents its session as the `access_token` cookie (security scheme
-        # `cookie`); Schemathesis sends it (and leaves it out where it probes missing
-        # credentials) from an `[auth.openapi.cookie]` block in a per-pass copy of the settings.
+    if [ -n "$cookie" ]; then
+        # The product documents its session as a cookie (security scheme `cookie`, Crenoir X
+        # MAP); Schemathesis sends it (and leaves it out where it probes missing credentials)
+        # from an `[auth.openapi.cookie]` block in a per-pass copy of the settings.
         local cfg=$work/schemathesis-$label.toml
         { [ "$config" != none ] && [ -f "$config" ] && cat "$config"; printf '\n[auth.openapi.cookie]\napi_key = "%s"\n' "$tok"; } >"$cfg"
         printf '+ %s --config-file <settings + [auth.openapi.cookie] api_key = <%s>> run %s' "$venv/bin/schemathesis" "$label" "$base/openapi.json"
@@ -245,16 +217,17 @@ excludes=()
 for op in "${run_alone[@]}" "${skip[@]}"; do
     excludes+=(--exclude-name "$op")
 done
-say "every operation but: ${run_alone[*]}"
+say "every operation but: ${run_alone[*]} ${skip[*]}"
 schemathesis "admin token" "$token" "${common[@]}" "${excludes[@]}"
-if [ "$product" = warroom ] && ! curl -fsS "$base$health" | grep -q '"data_mode":"MOCK"'; then
-    echo "schemathesis.sh: the server left MOCK mode during the run: add the operation that" >&2
-    echo "switched it to run_alone" >&2
-    failed=1
-fi
-if ! curl -fsS -o /dev/null -H "Authorization: Bearer $token" "$base${me:-$api/auth/me}"; then
+# The main pass must leave the admin's session and MOCK mode as they were.
+if ! mode=$(curl -fsS -H "Authorization: Bearer $token" "$base/admin/api/data-mode"); then
     echo "schemathesis.sh: the admin's session was revoked during the run, so later requests were" >&2
-    echo "answered 401 and tested little: add the operation that revoked it to run_alone" >&2
+    echo "answered 401 and tested little: mark the operation that revoked it" >&2
+    echo "x-basalt-effect = ends-session" >&2
+    failed=1
+elif ! grep -q '"dataMode":"MOCK"' <<<"$mode"; then
+    echo "schemathesis.sh: the server left MOCK mode during the run: mark the operation that" >&2
+    echo "switched it x-basalt-effect = switches-data-mode" >&2
     failed=1
 fi
 

@@ -6,6 +6,7 @@
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -324,6 +325,7 @@ pub struct Done {
 /// `DELETE /admin/api/sessions/{id}`: ends any user's session (its refresh token stops
 /// working and its access tokens are refused at once).
 #[utoipa::path(delete, path = "/admin/api/sessions/{id}", tag = "console", security(("bearer" = [])),
+    extensions(("x-basalt-effect" = json!("ends-session"))),
     params(("id" = Uuid, Path, description = "Session id")),
     responses((status = 200, description = "The session is ended", body = Done)))]
 pub async fn revoke_session(
@@ -339,7 +341,7 @@ pub async fn revoke_session(
         .identity
         .revoke_any_session(id, "revoked_by_admin")
         .await?;
-    let details = serde_json::json!({ "sessionId": session.id });
+    let details = json!({ "sessionId": session.id });
     core.identity
         .log_event(
             Some(session.user_id),
@@ -383,6 +385,7 @@ pub struct SwitchDataMode {
 /// `PUT /admin/api/data-mode`: switches every instance of the product to MOCK or LIVE; the
 /// switch is kept across restarts.
 #[utoipa::path(put, path = "/admin/api/data-mode", tag = "console", security(("bearer" = [])),
+    extensions(("x-basalt-effect" = json!("switches-data-mode"))),
     request_body = SwitchDataMode,
     responses((status = 200, description = "The mode now in effect", body = DataModeView)))]
 pub async fn switch_data_mode(
@@ -454,7 +457,7 @@ impl Core {
     /// Switches the data mode for every instance and records who did it.
     pub async fn switch_data_mode(&self, mode: Mode, by: &AuthUser) -> Result<(), ApiError> {
         self.data_mode.switch(mode, Some(by.id())).await?;
-        let details = serde_json::json!({ "dataMode": mode });
+        let details = json!({ "dataMode": mode });
         self.identity
             .log_event(
                 Some(by.id()),

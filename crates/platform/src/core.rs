@@ -277,6 +277,39 @@ impl Core {
     }
 }
 
+impl Core {
+    /// `basalt user token`: a new session for an existing account, started by the operator
+    /// (recorded in the account's security log), for scripts and API tools.
+    pub async fn operator_session(
+        &self,
+        email: &str,
+    ) -> anyhow::Result<crate::identity::IssuedTokens> {
+        let user = self.identity.user_by_email(email).await?.ok_or_else(|| {
+            anyhow::anyhow!("no {} account has the address {email}", self.product)
+        })?;
+        let client = ClientInfo {
+            ip: None,
+            user_agent: Some("basalt user token".into()),
+        };
+        let tokens = self
+            .identity
+            .start_session(&user, &client, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        let details = serde_json::json!({ "sessionId": tokens.session_id });
+        self.identity
+            .log_event(
+                Some(user.id),
+                None,
+                "session_started_by_operator",
+                &client,
+                Some(details),
+            )
+            .await;
+        Ok(tokens)
+    }
+}
+
 impl HasIdentity for Core {
     fn identity(&self) -> &Identity {
         &self.identity

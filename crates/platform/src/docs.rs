@@ -20,6 +20,12 @@ pub fn routes<S: Clone + Send + Sync + 'static>(openapi: OpenApi) -> Router<S> {
     Router::new().merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
 }
 
+/// The operation extension that names what a call changes for every later request, for tools
+/// that exercise a whole API (`scripts/schemathesis.sh` runs such operations alone, last):
+/// `"ends-session"` (logout, session revoke), `"switches-data-mode"`, `"endless-stream"` (SSE,
+/// which answers 200 and never ends).
+pub const EFFECT: &str = "x-basalt-effect";
+
 /// The component name of every product's error body.
 pub const ERROR_SCHEMA: &str = "Error";
 

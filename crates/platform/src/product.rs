@@ -208,6 +208,17 @@ pub async fn create_user<P: Product>(
     created
 }
 
+/// `basalt user token`: an access token of a new session for the account at `email`.
+pub async fn operator_token<P: Product>(
+    settings: &ProductSettings,
+    email: &str,
+) -> anyhow::Result<String> {
+    let (ctx, _) = context::<P>(settings).await?;
+    let tokens = ctx.core().operator_session(email).await;
+    ctx.core().background.shutdown().await;
+    Ok(tokens?.access_token)
+}
+
 /// Applies the platform's and the product's migrations (`basalt migrate`).
 pub async fn migrate<P: Product>(database_url: &str) -> anyhow::Result<()> {
     let db = crate::db::connect(database_url).await?;
@@ -229,6 +240,11 @@ pub trait Mount: Send + Sync {
         settings: &'a ProductSettings,
         user: OperatorUser<'a>,
     ) -> BoxFuture<'a, anyhow::Result<User>>;
+    fn operator_token<'a>(
+        &'a self,
+        settings: &'a ProductSettings,
+        email: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<String>>;
     /// Builds the product, its background work running.
     fn start<'a>(&'a self, settings: &'a ProductSettings)
     -> BoxFuture<'a, anyhow::Result<Running>>;
@@ -285,6 +301,14 @@ impl<P: Product> Mount for Kit<P> {
         user: OperatorUser<'a>,
     ) -> BoxFuture<'a, anyhow::Result<User>> {
         Box::pin(create_user::<P>(settings, user))
+    }
+
+    fn operator_token<'a>(
+        &'a self,
+        settings: &'a ProductSettings,
+        email: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<String>> {
+        Box::pin(operator_token::<P>(settings, email))
     }
 
     fn start<'a>(

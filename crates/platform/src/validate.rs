@@ -241,8 +241,9 @@ impl<T: ToSchema + Listed> utoipa::__dev::ComposeSchema for Page<T> {
 }
 
 impl<T: ToSchema + Listed> ToSchema for Page<T> {
+    /// utoipa names a generic body after its arguments too: `Page_Campaign`.
     fn name() -> Cow<'static, str> {
-        Cow::Owned(format!("{}Page", T::name()))
+        Cow::Borrowed("Page")
     }
 
     fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
@@ -272,7 +273,7 @@ mod tests {
             v,
             serde_json::json!({ "things": [{ "n": 7 }], "total": 5, "page": 2, "limit": 1 })
         );
-        assert_eq!(<Page<Thing> as ToSchema>::name(), "ThingPage");
+        assert_eq!(<Page<Thing> as ToSchema>::name(), "Page");
     }
 
     #[test]

@@ -63,6 +63,13 @@ enum UserCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Print an access token of a new session for an existing account (for scripts and API
+    /// tools; recorded in the account's security log).
+    Token {
+        product: String,
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[tokio::main]
@@ -130,6 +137,16 @@ async fn main() -> anyhow::Result<()> {
                 product.name(),
                 created.id
             );
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Token { product, email },
+        } => {
+            let product = products::find(&product)?;
+            let token = product
+                .operator_token(&settings(product, None)?, &email)
+                .await?;
+            println!("{token}");
             Ok(())
         }
         Command::Openapi { product } => {

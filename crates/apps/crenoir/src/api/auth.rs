@@ -103,7 +103,8 @@ fn refresh_cookie(ctx: &Ctx, jar: &CookieJar, headers: &HeaderMap) -> ApiResult<
 
 /// `POST /auth/logout`: ends the session (found by the access cookie, or the refresh cookie
 /// once the access token has expired) and clears the cookies. Needs `X-CSRF-Token`.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("cookie" = [])),
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    extensions(("x-basalt-effect" = json!("ends-session"))), security(("cookie" = [])),
     responses((status = 200, body = Data<LoggedOut>)))]
 pub async fn logout(
     State(ctx): State<Ctx>,

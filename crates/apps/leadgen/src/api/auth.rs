@@ -276,7 +276,8 @@ pub async fn me(State(ctx): State<Ctx>, user: AuthUser) -> Result<Json<MeRespons
 }
 
 /// `POST /api/auth/logout`: ends the current session.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    extensions(("x-basalt-effect" = json!("ends-session"))), security(("bearer" = [])),
     responses((status = 200, body = Success)))]
 pub async fn logout(State(ctx): State<Ctx>, user: AuthUser) -> Result<Json<Success>, ApiError> {
     ctx.identity

@@ -166,7 +166,8 @@ pub async fn refresh(
 
 /// `POST /auth/logout`: ends the session of the Bearer token, or of the refresh token
 /// (cookie + CSRF on the web mount, body on the mobile mount); web cookies are cleared.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body(content = Option<RefreshRequest>),
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    extensions(("x-basalt-effect" = json!("ends-session"))), request_body(content = Option<RefreshRequest>),
     security((), ("bearer" = [])), responses((status = 200, body = Success)))]
 pub async fn logout(
     State(ctx): State<Ctx>,

@@ -22,7 +22,8 @@ pub struct ToggleModeResponse {
 }
 
 /// `POST /admin/toggle-mode`: switches `DATA_MODE` for every instance, kept across restarts.
-#[utoipa::path(post, path = "/admin/toggle-mode", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(post, path = "/admin/toggle-mode", tag = "admin",
+    extensions(("x-basalt-effect" = json!("switches-data-mode"))), security(("bearer" = [])),
     request_body(content = Option<ToggleModeRequest>),
     responses((status = 200, description = "The mode now in effect", body = ToggleModeResponse)))]
 pub async fn toggle_mode(

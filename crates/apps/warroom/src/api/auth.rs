@@ -116,7 +116,8 @@ pub async fn me(user: AuthUser) -> Json<UserProfile> {
 }
 
 /// `POST /api/v1/auth/logout`: revokes the current session.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    extensions(("x-basalt-effect" = json!("ends-session"))), security(("bearer" = [])),
     responses((status = 200, body = Success)))]
 pub async fn logout(State(ctx): State<Ctx>, user: AuthUser) -> Result<Json<Success>, ApiError> {
     ctx.identity

@@ -65,7 +65,8 @@ pub async fn list(State(ctx): State<Ctx>, user: AuthUser) -> Result<Json<Session
 }
 
 /// `DELETE /api/v1/auth/sessions/{id}`: revokes one of the caller's sessions.
-#[utoipa::path(delete, path = "/auth/sessions/{id}", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/auth/sessions/{id}", tag = "auth",
+    extensions(("x-basalt-effect" = json!("ends-session"))), security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Session id")), responses((status = 200, body = Success)))]
 pub async fn revoke(
     State(ctx): State<Ctx>,

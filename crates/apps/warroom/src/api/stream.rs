@@ -123,7 +123,8 @@ async fn authorize(ctx: &Ctx, user: &AuthUser, topic: &str) -> Result<(), ApiErr
 
 /// `GET /api/v1/monitoring/stream` (seed 000): the same events as Server-Sent Events,
 /// resumable with `Last-Event-ID` (the browser's automatic reconnect sends it).
-#[utoipa::path(get, path = "/monitoring/stream", tag = "monitoring", params(StreamQuery),
+#[utoipa::path(get, path = "/monitoring/stream", tag = "monitoring",
+    extensions(("x-basalt-effect" = json!("endless-stream"))), params(StreamQuery),
     security(("bearer" = [])),
     responses((status = 200, content_type = "text/event-stream", description = "SSE stream")))]
 pub async fn monitoring_sse(
