@@ -62,10 +62,11 @@ basalt=$CARGO_TARGET_DIR/$profile/basalt
 }
 # A copy, so that a build elsewhere into the same target directory cannot swap it mid-run.
 bin_copy=$(mktemp "${TMPDIR:-/tmp}/basalt-schemathesis-bin.XXXXXX")
-cp "$basalt" "$bin_copy"
+install -m 755 "$basalt" "$bin_copy"
 basalt=$bin_copy
-if ! "$basalt" products | grep -qx "$product"; then
-    echo "schemathesis.sh: unknown product '$product' (basalt products: $("$basalt" products | tr '\n' ' '))" >&2
+known=$("$basalt" products)
+if ! grep -qx "$product" <<<"$known"; then
+    echo "schemathesis.sh: unknown product '$product' (basalt products: $(tr '\n' ' ' <<<"$known"))" >&2
     exit 2
 fi
 

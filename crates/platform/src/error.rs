@@ -65,7 +65,7 @@ impl ErrorCode {
 }
 
 /// What an error carries besides its code and message; one shape per kind of error.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum ErrorDetails {
     /// A validation failure: every offending field.
@@ -211,6 +211,87 @@ impl From<sea_orm::DbErr> for ApiError {
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         Self::internal(format!("{e:#}"))
+    }
+}
+
+impl ToSchema for ErrorDetails {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push((FieldError::name().into_owned(), FieldError::schema()));
+    }
+}
+
+/// Written by hand: utoipa would document the untagged enum as `oneOf`, which a body with no
+/// details (`{}`, matched by every variant's object) cannot satisfy. Each kind is an object
+/// with its own required key; `anyOf` lets a client match the one it knows.
+impl utoipa::__dev::ComposeSchema for ErrorDetails {
+    fn compose(
+        _: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{
+            ArrayBuilder, ObjectBuilder, Ref, Type,
+            schema::{AnyOfBuilder, SchemaType},
+        };
+        let kind = |key: &str, value: ObjectBuilder, description: &str| {
+            ObjectBuilder::new()
+                .property(key, value)
+                .required(key)
+                .description(Some(description))
+        };
+        let typed = |t: Type| ObjectBuilder::new().schema_type(SchemaType::new(t));
+        let fields = ArrayBuilder::new().items(Ref::from_schema_name("FieldError"));
+        AnyOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .property("fields", fields)
+                    .required("fields")
+                    .description(Some("A validation failure: every offending field")),
+            )
+            .item(kind(
+                "retryAfter",
+                typed(Type::Integer),
+                "Rate limited: seconds until a request may pass again (also in Retry-After)",
+            ))
+            .item(kind(
+                "twoFactorRequired",
+                typed(Type::Boolean),
+                "The account's second factor (totpCode) is missing or wrong",
+            ))
+            .item(kind(
+                "emailNotVerified",
+                typed(Type::Boolean),
+                "The account must verify its email address first",
+            ))
+            .item(kind(
+                "status",
+                typed(Type::String),
+                "The resource's current status, which forbids the request",
+            ))
+            .item(kind(
+                "lifecycle",
+                typed(Type::String),
+                "The alert's current lifecycle state, which forbids the request",
+            ))
+            .item(
+                ObjectBuilder::new()
+                    .additional_properties(Some(
+                        ObjectBuilder::new()
+                            .schema_type(SchemaType::new(Type::String))
+                            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                                utoipa::openapi::KnownFormat::Uuid,
+                            ))),
+                    ))
+                    .description(Some(
+                        "The existing resources the request conflicts with, by id name",
+                    )),
+            )
+            .description(Some("What the error carries besides its code and message"))
+            .into()
     }
 }
 

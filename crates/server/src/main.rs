@@ -3,7 +3,7 @@
 mod config;
 mod products;
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{io::Write, net::SocketAddr, path::PathBuf};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -154,8 +154,13 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Products => {
+            // Written, not printed: a reader that stops early (`| head`) ends the command
+            // quietly instead of panicking on a broken pipe.
+            let mut out = std::io::stdout().lock();
             for name in products::names() {
-                println!("{name}");
+                if writeln!(out, "{name}").is_err() {
+                    break;
+                }
             }
             Ok(())
         }
