@@ -310,17 +310,8 @@ impl Core {
     }
 }
 
-impl HasIdentity for Core {
-    fn identity(&self) -> &Identity {
-        &self.identity
-    }
-
-    fn session_cookies(&self) -> Option<&CookiePolicy> {
-        self.cookies.as_deref()
-    }
-}
-
-/// A product context that carries a `Core` (every product's `Ctx`).
+/// A product context that carries a `Core` (every product's `Ctx`; `product_context!` writes
+/// the impl). Such a context authenticates its callers through the core's identity.
 pub trait HasCore {
     fn core(&self) -> &Core;
 }
@@ -329,4 +320,39 @@ impl HasCore for Core {
     fn core(&self) -> &Core {
         self
     }
+}
+
+impl<T: HasCore> HasIdentity for T {
+    fn identity(&self) -> &Identity {
+        &self.core().identity
+    }
+
+    /// The product's cookies, when its access token travels in one.
+    fn session_cookies(&self) -> Option<&CookiePolicy> {
+        self.core()
+            .cookies
+            .as_deref()
+            .filter(|p| p.access_name.is_some())
+    }
+}
+
+/// `Deref<Target = Core>` and `HasCore` for a product context whose `core` field holds its
+/// `Core`: `platform::product_context!(Ctx);`.
+#[macro_export]
+macro_rules! product_context {
+    ($ctx:ty) => {
+        impl ::std::ops::Deref for $ctx {
+            type Target = $crate::core::Core;
+
+            fn deref(&self) -> &$crate::core::Core {
+                &self.core
+            }
+        }
+
+        impl $crate::core::HasCore for $ctx {
+            fn core(&self) -> &$crate::core::Core {
+                &self.core
+            }
+        }
+    };
 }

@@ -5,15 +5,14 @@
 pub mod api;
 pub mod service;
 
-use std::{ops::Deref, sync::Arc};
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum_extra::extract::cookie::SameSite;
 use platform::{
     cookies::CookiePolicy,
-    core::{Core, HasCore},
+    core::Core,
     error::ErrorFormat,
-    identity::{Identity, auth::HasIdentity},
     product::{Product, Setup},
     roles::RoleTable,
     settings::ProductSettings,
@@ -78,29 +77,7 @@ pub struct Ctx {
     pub public_url: String,
 }
 
-impl Deref for Ctx {
-    type Target = Core;
-
-    fn deref(&self) -> &Core {
-        &self.core
-    }
-}
-
-impl HasCore for Ctx {
-    fn core(&self) -> &Core {
-        &self.core
-    }
-}
-
-impl HasIdentity for Ctx {
-    fn identity(&self) -> &Identity {
-        &self.core.identity
-    }
-
-    fn session_cookies(&self) -> Option<&CookiePolicy> {
-        Some(&self.cookies)
-    }
-}
+platform::product_context!(Ctx);
 
 /// The cookie policy: the access token on every path, the refresh token on `/auth` only.
 /// `Lax`, not `Strict`: a SAML sign-in ends with a redirect chain that starts on the IdP's

@@ -5,13 +5,11 @@ pub mod api;
 pub mod db;
 pub mod service;
 
-use std::ops::Deref;
-
 use axum::Router;
 use platform::{
-    core::{Core, HasCore, OperatorUser},
+    core::{Core, OperatorUser},
     error::ErrorFormat,
-    identity::{Identity, User, auth::HasIdentity},
+    identity::User,
     product::{Product, Setup},
     roles::RoleTable,
     settings::ProductSettings,
@@ -72,22 +70,4 @@ pub struct Ctx {
     core: Core,
 }
 
-impl Deref for Ctx {
-    type Target = Core;
-
-    fn deref(&self) -> &Core {
-        &self.core
-    }
-}
-
-impl HasCore for Ctx {
-    fn core(&self) -> &Core {
-        &self.core
-    }
-}
-
-impl HasIdentity for Ctx {
-    fn identity(&self) -> &Identity {
-        &self.core.identity
-    }
-}
+platform::product_context!(Ctx);

@@ -4,14 +4,13 @@
 pub mod api;
 pub mod service;
 
-use std::{ops::Deref, sync::Arc};
+use std::sync::Arc;
 
 use axum::http::HeaderName;
 use platform::{
     cookies::CookiePolicy,
-    core::{Core, HasCore},
+    core::Core,
     error::ErrorFormat,
-    identity::{Identity, auth::HasIdentity},
     product::{Product, Setup},
     roles::RoleTable,
     settings::ProductSettings,
@@ -65,22 +64,4 @@ pub struct Ctx {
     pub cookies: Arc<CookiePolicy>,
 }
 
-impl Deref for Ctx {
-    type Target = Core;
-
-    fn deref(&self) -> &Core {
-        &self.core
-    }
-}
-
-impl HasCore for Ctx {
-    fn core(&self) -> &Core {
-        &self.core
-    }
-}
-
-impl HasIdentity for Ctx {
-    fn identity(&self) -> &Identity {
-        &self.core.identity
-    }
-}
+platform::product_context!(Ctx);

@@ -7,15 +7,10 @@ pub mod db;
 pub mod integrations;
 pub mod service;
 
-use std::{ops::Deref, sync::Arc};
+use std::sync::Arc;
 
 use platform::{
-    core::{Core, HasCore},
-    error::ErrorFormat,
-    identity::{Identity, auth::HasIdentity},
-    jobs::Worker,
-    product::Product,
-    roles::RoleTable,
+    core::Core, error::ErrorFormat, jobs::Worker, product::Product, roles::RoleTable,
     settings::ProductSettings,
 };
 use sea_orm_migration::MigrationTrait;
@@ -92,22 +87,4 @@ pub struct Ctx {
     pub alerting: Arc<service::alerting::AlertingSettings>,
 }
 
-impl Deref for Ctx {
-    type Target = Core;
-
-    fn deref(&self) -> &Core {
-        &self.core
-    }
-}
-
-impl HasCore for Ctx {
-    fn core(&self) -> &Core {
-        &self.core
-    }
-}
-
-impl HasIdentity for Ctx {
-    fn identity(&self) -> &Identity {
-        &self.core.identity
-    }
-}
+platform::product_context!(Ctx);

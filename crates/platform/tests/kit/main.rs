@@ -8,15 +8,15 @@
 mod console;
 mod data_mode;
 
-use std::{net::SocketAddr, ops::Deref, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use axum::extract::State;
 use platform::{
     ApiError,
-    core::{Core, HasCore},
+    core::Core,
     error::ErrorFormat,
     extract::Json,
-    identity::{Identity, auth::AuthUser, auth::HasIdentity},
+    identity::auth::AuthUser,
     product::Product,
     roles::{CONSOLE_READ, CONSOLE_UPDATE, Perm, RoleTable},
     settings::ProductSettings,
@@ -46,7 +46,7 @@ impl Product for Demo {
     const ERROR_FORMAT: ErrorFormat = ErrorFormat::Flat;
 
     async fn context(core: Core, _: &ProductSettings) -> anyhow::Result<Ctx> {
-        Ok(Ctx(core))
+        Ok(Ctx { core })
     }
 
     fn routes() -> OpenApiRouter<Ctx> {
@@ -55,27 +55,11 @@ impl Product for Demo {
 }
 
 #[derive(Clone)]
-pub struct Ctx(Core);
-
-impl Deref for Ctx {
-    type Target = Core;
-
-    fn deref(&self) -> &Core {
-        &self.0
-    }
+pub struct Ctx {
+    core: Core,
 }
 
-impl HasCore for Ctx {
-    fn core(&self) -> &Core {
-        &self.0
-    }
-}
-
-impl HasIdentity for Ctx {
-    fn identity(&self) -> &Identity {
-        &self.0.identity
-    }
-}
+platform::product_context!(Ctx);
 
 #[derive(Serialize, ToSchema)]
 pub struct Things {
