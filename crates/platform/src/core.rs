@@ -99,7 +99,8 @@ impl Core {
             identity,
             settings.jwt_secret.expose().as_bytes(),
             mailer,
-        );
+        )
+        .with_bus(bus.clone());
         let oauth = OAuthProviders::new(
             settings.google.clone(),
             settings.meta.clone(),
