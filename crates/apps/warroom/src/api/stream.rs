@@ -96,7 +96,7 @@ async fn open_websocket(
     let upgrade = upgrade.map_err(|_| {
         ApiError::invalid("this endpoint speaks WebSocket: send an Upgrade: websocket request")
     })?;
-    let StreamUser { user, protocol } = caller;
+    let StreamUser { user, protocol, .. } = caller;
     authorize(ctx, &user, &topic).await?;
     let upgrade = match protocol {
         Some(p) => stream_upgrade(upgrade).protocols([p]),
@@ -106,7 +106,7 @@ async fn open_websocket(
     let initial = vec![SubscribeRequest { topic, since }];
     Ok(upgrade
         .on_upgrade(move |socket: WebSocket| async move {
-            gateway.run_websocket(socket, user, initial).await
+            gateway.run_websocket(socket, user, initial, None).await
         })
         .into_response())
 }
@@ -146,7 +146,7 @@ pub async fn monitoring_sse(
     let sse = ctx
         .streams
         .gateway()
-        .sse(&caller.user, &[topic], last_event_id.as_deref())
+        .sse(&caller.user, &[topic], last_event_id.as_deref(), None)
         .await?;
     Ok(sse.into_response())
 }
