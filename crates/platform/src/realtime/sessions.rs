@@ -497,16 +497,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_lease_ends_when_its_token_expires() {
+    async fn a_lease_ends_when_its_token_expires_and_says_so_again() {
         let (bus, bg) = (Bus::local(), Background::new());
         let conns = Connections::new(Ended::default(), &bus, &bg);
+        let started = std::time::Instant::now();
         let mut lease = conns
             .register(Owner {
-                token_expires_at: Some(Utc::now() + chrono::Duration::milliseconds(200)),
+                token_expires_at: Some(Utc::now() + chrono::Duration::milliseconds(300)),
                 ..owner(Uuid::now_v7(), Uuid::now_v7())
             })
             .await;
-        stays(&mut lease).await;
+        assert_eq!(ends(&mut lease).await, Some(CloseReason::TokenExpired));
+        assert!(started.elapsed() >= Duration::from_millis(300));
         assert_eq!(ends(&mut lease).await, Some(CloseReason::TokenExpired));
         bg.shutdown().await;
     }
