@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 use futures_util::StreamExt;
 use redis::{AsyncCommands, Client, aio::ConnectionManager};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{OnceCell, broadcast};
+use tokio::sync::{OnceCell, broadcast, watch};
 use uuid::Uuid;
 
 use crate::lifecycle::Background;
@@ -32,6 +32,8 @@ struct Inner {
     /// This instance, so that its own notices coming back from Redis are not delivered twice.
     instance: Uuid,
     redis: Option<RedisSide>,
+    /// True while notices from other instances can arrive (always, without Redis).
+    relaying: watch::Sender<bool>,
 }
 
 struct RedisSide {
@@ -79,13 +81,25 @@ impl Bus {
 
     fn with(redis: Option<RedisSide>) -> Self {
         let (local, _) = broadcast::channel(CAPACITY);
+        let (relaying, _) = watch::channel(redis.is_none());
         Self {
             inner: Arc::new(Inner {
                 local,
                 instance: Uuid::now_v7(),
                 redis,
+                relaying,
             }),
         }
+    }
+
+    /// Resolves once notices from other instances reach this one: at once without Redis,
+    /// else when the relay has subscribed to the channel (it subscribes in the background, so
+    /// a notice another instance gives right after this one starts may arrive before it
+    /// listens; the notice's subscribers re-read periodically for that case).
+    pub async fn ready(&self) {
+        let mut relaying = self.inner.relaying.subscribe();
+        // The sender lives as long as `self`.
+        let _ = relaying.wait_for(|up| *up).await;
     }
 
     /// Notices from now on, from this instance and (with Redis) every other. A receiver that
@@ -133,10 +147,12 @@ impl Bus {
                 Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
                     Ok(()) => {
                         retry = RETRY_MIN;
+                        self.inner.relaying.send_replace(true);
                         let mut messages = pubsub.into_on_message();
                         while let Some(msg) = messages.next().await {
                             self.deliver(msg.get_payload_bytes());
                         }
+                        self.inner.relaying.send_replace(false);
                         tracing::warn!("bus: redis connection lost, reconnecting");
                     }
                     Err(e) => tracing::error!(error = %e, "bus: redis subscribe failed"),
@@ -171,6 +187,36 @@ mod tests {
         bus.announce("session_revoked", "s1").await;
         assert_eq!(a.recv().await.unwrap().payload, "s1");
         assert_eq!(b.recv().await.unwrap().topic, "session_revoked");
+    }
+
+    #[tokio::test]
+    async fn a_local_bus_is_ready_at_once() {
+        tokio::time::timeout(Duration::from_millis(100), Bus::local().ready())
+            .await
+            .expect("ready");
+    }
+
+    /// Needs Redis; runs when `TEST_REDIS_URL` is set.
+    #[tokio::test]
+    async fn once_ready_an_instance_hears_the_first_notice_of_another() {
+        let Ok(url) = std::env::var("TEST_REDIS_URL") else {
+            return;
+        };
+        let channel = format!("test-bus-{}", Uuid::new_v4().simple());
+        let bg = Background::new();
+        let one = Bus::redis(&url, channel.clone(), &bg).unwrap();
+        let two = Bus::redis(&url, channel, &bg).unwrap();
+        let mut on_two = two.subscribe();
+        tokio::time::timeout(Duration::from_secs(5), two.ready())
+            .await
+            .expect("the relay subscribes within 5 s");
+        one.announce("session_revoked", "s1").await;
+        let heard = tokio::time::timeout(Duration::from_secs(2), on_two.recv())
+            .await
+            .expect("heard within 2 s")
+            .unwrap();
+        assert_eq!(heard.payload, "s1");
+        bg.shutdown().await;
     }
 
     /// Needs Redis; runs when `TEST_REDIS_URL` is set (CI sets it).

@@ -323,7 +323,7 @@ pub struct Done {
 }
 
 /// `DELETE /admin/api/sessions/{id}`: ends any user's session (its refresh token stops
-/// working and its access tokens are refused at once).
+/// working, its access tokens are refused at once, its open live streams close).
 #[utoipa::path(delete, path = "/admin/api/sessions/{id}", tag = "console", security(("bearer" = [])),
     extensions(("x-basalt-effect" = json!("ends-session"))),
     params(("id" = Uuid, Path, description = "Session id")),

@@ -1,6 +1,6 @@
 //! `Core`: the shared services one product runs on (database, identity, OAuth, outbox, jobs,
-//! data mode, rate limiter, instance bus, background work), wired once from `ProductSettings`
-//! by `product::build`. Each product's context holds one and derefs to it.
+//! data mode, rate limiter, instance bus, live connections, background work), wired once from
+//! `ProductSettings` by `product::build`. Each product's context holds one and derefs to it.
 
 use std::sync::Arc;
 
@@ -25,6 +25,7 @@ use crate::{
     mail::Mailer,
     outbox::Outbox,
     ratelimit::{Allowance, RateLimiter, Rule},
+    realtime::Connections,
     roles::{Perm, RoleTable},
     settings::ProductSettings,
 };
@@ -43,6 +44,8 @@ pub struct Core {
     pub limiter: Arc<RateLimiter>,
     /// Notices to every instance of the product (through Redis when configured).
     pub bus: Bus,
+    /// This instance's live connections (WebSocket, SSE, ...), which end with their session.
+    pub connections: Connections,
     /// The product's role → permission table.
     pub roles: RoleTable,
     /// The product's session cookies, when its browser clients keep tokens in cookies.
@@ -99,7 +102,9 @@ impl Core {
             identity,
             settings.jwt_secret.expose().as_bytes(),
             mailer,
-        );
+        )
+        .with_bus(bus.clone());
+        let connections = Connections::new(identity.clone(), &bus, &background);
         let oauth = OAuthProviders::new(
             settings.google.clone(),
             settings.meta.clone(),
@@ -119,6 +124,7 @@ impl Core {
             data_mode,
             limiter: Arc::new(limiter),
             bus,
+            connections,
             roles,
             cookies: cookies.map(Arc::new),
             redis_url: settings.redis_url.clone(),

@@ -135,6 +135,8 @@ pub struct StreamUser {
     pub user: AuthUser,
     /// The subprotocol the upgrade must answer with, when the token came in one.
     pub protocol: Option<&'static str>,
+    /// When the access token expires (the stream ends then: `realtime::Lease`).
+    pub token_expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The subprotocol name that introduces an access token in `Sec-WebSocket-Protocol`.
@@ -160,7 +162,15 @@ impl<S: HasIdentity + Send + Sync> FromRequestParts<S> for StreamUser {
             },
         };
         let user = AuthUser::from_token(state.identity(), &token, parts).await?;
-        Ok(Self { user, protocol })
+        let token_expires_at = state
+            .identity()
+            .access_claims(&token)
+            .and_then(|c| chrono::DateTime::from_timestamp(c.exp, 0));
+        Ok(Self {
+            user,
+            protocol,
+            token_expires_at,
+        })
     }
 }
 

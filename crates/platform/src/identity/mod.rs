@@ -27,7 +27,7 @@ use uuid::Uuid;
 pub use entities::{session::Model as Session, user::Model as User};
 pub use users::{NewUser, UserFilter, UserUpdate};
 
-use crate::{extract::ClientInfo, identity::crypto::JwtKeys, mail::Mailer};
+use crate::{bus::Bus, extract::ClientInfo, identity::crypto::JwtKeys, mail::Mailer};
 use entities::security_event;
 
 /// Per-product identity policy.
@@ -82,6 +82,15 @@ pub struct IssuedTokens {
     pub session_id: Uuid,
 }
 
+/// Bus topic announced after a session was revoked (logout, a revoke, refresh-token reuse);
+/// the payload is the session id.
+pub const SESSION_REVOKED: &str = "session_revoked";
+
+/// Bus topic announced after some of a user's sessions ended at once (password change or
+/// reset, a role change, deletion); the payload is the user id. Which sessions ended is not
+/// said (a password change keeps the current one): listeners re-read.
+pub const USER_SESSIONS_REVOKED: &str = "user_sessions_revoked";
+
 /// The identity service of one product.
 #[derive(Clone)]
 pub struct Identity {
@@ -89,6 +98,8 @@ pub struct Identity {
     pub cfg: IdentityConfig,
     pub mailer: Mailer,
     keys: std::sync::Arc<JwtKeys>,
+    /// Where revocations are announced ([`SESSION_REVOKED`], [`USER_SESSIONS_REVOKED`]).
+    bus: Bus,
 }
 
 /// A page of security events, newest first.
@@ -107,7 +118,15 @@ impl Identity {
             cfg,
             mailer,
             keys,
+            bus: Bus::local(),
         }
+    }
+
+    /// Announces revocations on `bus` (the product's, so every instance hears them) instead
+    /// of a bus of its own nobody listens to.
+    pub fn with_bus(mut self, bus: Bus) -> Self {
+        self.bus = bus;
+        self
     }
 
     /// Records an event in the user's security log. Logging must never fail the request it

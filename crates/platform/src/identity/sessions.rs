@@ -1,16 +1,18 @@
 //! Sessions: sign-in, access tokens, refresh-token rotation with reuse detection, revocation
 //! and impersonation.
 
+use std::collections::HashSet;
+
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
-    TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    Identity, IssuedTokens, Session, User, chrono_dur,
+    Identity, IssuedTokens, SESSION_REVOKED, Session, USER_SESSIONS_REVOKED, User, chrono_dur,
     crypto::{self, Claims},
     entities::{refresh_token, session},
     now,
@@ -341,7 +343,7 @@ impl Identity {
     }
 
     async fn revoke_session_row(&self, s: &Session, reason: &str) -> Result<(), sea_orm::DbErr> {
-        session::Entity::update_many()
+        let revoked = session::Entity::update_many()
             .col_expr(session::Column::RevokedAt, Expr::value(Some(now())))
             .col_expr(
                 session::Column::RevokeReason,
@@ -350,8 +352,11 @@ impl Identity {
             .filter(session::Column::Id.eq(s.id))
             .filter(session::Column::RevokedAt.is_null())
             .exec(&self.db)
-            .await
-            .map(|_| ())
+            .await?;
+        if revoked.rows_affected > 0 {
+            self.bus.announce(SESSION_REVOKED, s.id.to_string()).await;
+        }
+        Ok(())
     }
 
     /// Revokes every live session of the user, except `keep`.
@@ -372,7 +377,36 @@ impl Identity {
         if let Some(keep) = keep {
             q = q.filter(session::Column::Id.ne(keep));
         }
-        q.exec(&self.db).await.map(|_| ())
+        if q.exec(&self.db).await?.rows_affected > 0 {
+            self.announce_user_sessions_revoked(user_id).await;
+        }
+        Ok(())
+    }
+
+    /// Tells every instance that sessions of `user_id` ended (after the change committed).
+    pub(super) async fn announce_user_sessions_revoked(&self, user_id: Uuid) {
+        self.bus
+            .announce(USER_SESSIONS_REVOKED, user_id.to_string())
+            .await;
+    }
+
+    /// Which of `ids` are live sessions (not revoked, not expired; a deleted user's are
+    /// gone): what live connections re-read after a revocation notice.
+    pub async fn live_session_ids(&self, ids: &[Uuid]) -> Result<HashSet<Uuid>, sea_orm::DbErr> {
+        let mut live = HashSet::new();
+        for chunk in ids.chunks(500) {
+            let found: Vec<Uuid> = session::Entity::find()
+                .select_only()
+                .column(session::Column::Id)
+                .filter(session::Column::Id.is_in(chunk.iter().copied()))
+                .filter(session::Column::RevokedAt.is_null())
+                .filter(session::Column::ExpiresAt.gt(now()))
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            live.extend(found);
+        }
+        Ok(live)
     }
 
     /// Records use of a session at most once a minute (a write per request would be waste).

@@ -205,12 +205,14 @@ impl Identity {
         })
     }
 
-    /// Deletes a user; their sessions, tokens and log go with them (foreign keys cascade).
+    /// Deletes a user; their sessions, tokens and log go with them (foreign keys cascade), and
+    /// their live connections are told so.
     pub async fn delete_user(&self, id: Uuid) -> ApiResult<()> {
         let res = user::Entity::delete_by_id(id).exec(&self.db).await?;
         if res.rows_affected == 0 {
             return Err(ApiError::not_found("user not found"));
         }
+        self.announce_user_sessions_revoked(id).await;
         Ok(())
     }
 

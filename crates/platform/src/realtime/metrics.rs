@@ -28,7 +28,7 @@ pub(crate) fn denied() {
 }
 
 /// `realtime_disconnects_total{transport, reason}`: connections the server closed (`idle`,
-/// `slow`) or lost (`client`).
+/// `slow`, `session_revoked`, `token_expired`) or lost (`client`).
 pub(crate) fn disconnected(transport: &'static str, reason: &'static str) {
     metrics::counter!("realtime_disconnects_total", "transport" => transport, "reason" => reason)
         .increment(1);

@@ -22,6 +22,14 @@
 //! * Denied topics never deliver: the transports subscribe only through [`Gateway`], which asks
 //!   the product's [`Authorize`] hook for every topic.
 //!
+//! # Connections follow their session
+//!
+//! A transport opened for a signed-in user holds a [`Lease`] from the product's
+//! [`Connections`] (`core.connections`): when the session ends (identity announces every
+//! revocation on the product's bus, through Redis to every instance) or the access token
+//! expires, the connection gets a last `closed { reason }` message and ends (WebSocket close
+//! code 4001 with the reason). [`Connections`] states the rules.
+//!
 //! # Redis
 //!
 //! With Redis, publishing runs one Lua script that allocates the id
@@ -46,6 +54,7 @@ mod hub;
 mod metrics;
 mod origin;
 mod redis_store;
+mod sessions;
 mod sse;
 mod subscription;
 mod wire;
@@ -55,6 +64,7 @@ pub use event::{Delivery, Event};
 pub use gateway::{Authorize, Gateway, StreamConfig};
 pub use hub::{Hub, HubConfig};
 pub use origin::origin_allowed;
+pub use sessions::{CloseReason, Connections, Lease, Owner, RECHECK_EVERY, SessionCheck};
 pub use sse::SseStream;
 pub use subscription::Subscription;
 pub use wire::{ClientMessage, ControlMessage, StreamErrorCode, SubscribeRequest};

@@ -10,6 +10,9 @@
 //! A `Last-Event-ID` naming topics the request does not follow is ignored for those topics; a
 //! topic it does not name starts live. One that cannot be read at all starts every topic live
 //! with a `resync`, since where the client was is unknown.
+//!
+//! A response whose [`Lease`] ends (its session was revoked, its access token expired) sends a
+//! last `closed` event naming the reason, then ends.
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap, VecDeque},
@@ -30,6 +33,7 @@ use super::{
     event::Delivery,
     gateway::Gateway,
     metrics::{self, ConnectionGauge},
+    sessions::{Lease, lease_ended},
     subscription::Subscription,
     valid_topic,
     wire::ControlMessage,
@@ -45,11 +49,13 @@ impl<P: Send + Sync + 'static> Gateway<P> {
     /// The stream opens with a `subscribed` event per topic (its id is the starting position, so
     /// a client that reconnects before any event still resumes), sends `resync` when events
     /// were lost for the client, and a `HEARTBEAT` event (no id) every heartbeat interval.
+    /// When `lease` ends, a last `closed` event (`{"type":"closed","reason"}`) ends the stream.
     pub async fn sse(
         &self,
         principal: &P,
         topics: &[String],
         last_event_id: Option<&str>,
+        lease: Option<Lease>,
     ) -> Result<Sse<SseStream>, RealtimeError> {
         let topics: BTreeSet<&str> = topics.iter().map(String::as_str).collect();
         if topics.is_empty() || !topics.iter().all(|t| valid_topic(t)) {
@@ -94,6 +100,8 @@ impl<P: Send + Sync + 'static> Gateway<P> {
             positions,
             prologue,
             heartbeat,
+            lease,
+            ended: false,
             _gauge: ConnectionGauge::open("sse"),
         };
         let stream = futures_util::stream::unfold(state, |mut c| async move {
@@ -121,15 +129,26 @@ struct Connection {
     positions: BTreeMap<String, u64>,
     prologue: VecDeque<SseEvent>,
     heartbeat: Interval,
+    lease: Option<Lease>,
+    /// The `closed` event went out: the stream ends.
+    ended: bool,
     _gauge: ConnectionGauge,
 }
 
 impl Connection {
     async fn next(&mut self) -> Option<SseEvent> {
+        if self.ended {
+            return None;
+        }
         if let Some(event) = self.prologue.pop_front() {
             return Some(event);
         }
         tokio::select! {
+            reason = lease_ended(&mut self.lease) => {
+                self.ended = true;
+                metrics::disconnected("sse", reason.as_str());
+                Some(control_event("closed", &ControlMessage::Closed { reason }))
+            }
             delivery = self.subs.next() => Some(self.event(delivery?)),
             _ = self.heartbeat.tick() => {
                 let beat = ControlMessage::Heartbeat { at: chrono::Utc::now() };

@@ -4,14 +4,17 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::sessions::CloseReason;
+
 /// Types the transports use for their own messages; events may not use them.
-pub(crate) const RESERVED_TYPES: [&str; 6] = [
+pub(crate) const RESERVED_TYPES: [&str; 7] = [
     "subscribed",
     "unsubscribed",
     "resync",
     "error",
     "HEARTBEAT",
     "PONG",
+    "closed",
 ];
 
 /// Start following `topic`; with `since`, first replay the events after that sequence id.
@@ -65,6 +68,10 @@ pub enum ControlMessage {
     Heartbeat { at: DateTime<Utc> },
     #[serde(rename = "PONG")]
     Pong,
+    /// The last message: the server ends the connection, and says why (a WebSocket then
+    /// closes with [`CloseReason::close_code`] and the same reason).
+    #[serde(rename = "closed")]
+    Closed { reason: CloseReason },
     /// A request could not be honoured; the connection stays open.
     #[serde(rename = "error")]
     Error {
@@ -150,6 +157,13 @@ mod tests {
             }
             .to_json(),
             r#"{"type":"resync","topic":"a","seq":9}"#
+        );
+        assert_eq!(
+            ControlMessage::Closed {
+                reason: CloseReason::SessionRevoked
+            }
+            .to_json(),
+            r#"{"type":"closed","reason":"session_revoked"}"#
         );
         assert_eq!(
             ControlMessage::error(StreamErrorCode::BadMessage, "nope").to_json(),

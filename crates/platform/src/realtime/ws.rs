@@ -1,6 +1,7 @@
 //! The WebSocket transport: one connection following any number of topics, driven by the
 //! client's `subscribe` / `unsubscribe` / `PING` messages, with heartbeats and dead-connection
-//! detection. The product authenticates and checks the origin before upgrading.
+//! detection. The product authenticates and checks the origin before upgrading, and hands over
+//! the connection's [`Lease`] so it ends with its session.
 
 use std::collections::HashMap;
 
@@ -19,6 +20,7 @@ use super::{
     event::Delivery,
     gateway::Gateway,
     metrics::{self, ConnectionGauge},
+    sessions::{Lease, lease_ended},
     subscription::Subscription,
     wire::{ClientMessage, ControlMessage, StreamErrorCode, SubscribeRequest},
 };
@@ -38,9 +40,13 @@ pub fn stream_upgrade(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
 
 impl<P: Send + Sync + 'static> Gateway<P> {
     /// Runs an upgraded WebSocket for `principal` until the client leaves, stops answering
-    /// (no frame within [`StreamConfig::idle_timeout`](super::StreamConfig)) or stops reading
-    /// (a write blocked for `write_timeout`). `initial` topics are subscribed first, as if the
-    /// client had asked, for URLs that name their topic (`/ws/campaigns/{id}/stream`).
+    /// (no frame within [`StreamConfig::idle_timeout`](super::StreamConfig)), stops reading
+    /// (a write blocked for `write_timeout`), or its `lease` ends: then the last message is
+    /// `closed { reason }`, and the close frame carries the reason (`session_revoked`,
+    /// `token_expired`) and its [`close_code`](super::CloseReason::close_code). Without a
+    /// lease the connection belongs to no session.
+    /// `initial` topics are subscribed first, as if the client had asked, for URLs that name
+    /// their topic (`/ws/campaigns/{id}/stream`).
     ///
     /// Client → server: `{"type":"subscribe","topic","since"?}`, `{"type":"unsubscribe","topic"}`,
     /// `{"type":"PING"}`. Server → client: events `{"type":<event type>,"seq","topic","data","at"}`
@@ -52,6 +58,7 @@ impl<P: Send + Sync + 'static> Gateway<P> {
         socket: WebSocket,
         principal: P,
         initial: Vec<SubscribeRequest>,
+        lease: Option<Lease>,
     ) {
         let _gauge = ConnectionGauge::open("ws");
         let (sink, incoming) = socket.split();
@@ -62,7 +69,7 @@ impl<P: Send + Sync + 'static> Gateway<P> {
             subs: SelectAll::new(),
             handles: HashMap::new(),
         };
-        let reason = conn.run(incoming, initial).await;
+        let reason = conn.run(incoming, initial, lease).await;
         metrics::disconnected("ws", reason);
     }
 }
@@ -97,6 +104,7 @@ impl<P: Send + Sync + 'static> Connection<'_, P> {
         &mut self,
         mut incoming: SplitStream<WebSocket>,
         initial: Vec<SubscribeRequest>,
+        mut lease: Option<Lease>,
     ) -> &'static str {
         for req in initial {
             if let Err(e) = self.subscribe(req).await {
@@ -132,6 +140,12 @@ impl<P: Send + Sync + 'static> Connection<'_, P> {
                 }
                 Some(delivery) = self.subs.next(), if !self.subs.is_empty() => {
                     self.deliver(delivery).await
+                }
+                reason = lease_ended(&mut lease) => {
+                    // Best effort: the close frame says it too.
+                    let _ = self.control(&ControlMessage::Closed { reason }).await;
+                    self.close(&mut incoming, reason.close_code(), reason.as_str()).await;
+                    return reason.as_str();
                 }
                 _ = heartbeat.tick() => {
                     // Browsers answer ping frames by themselves, so a live page always has

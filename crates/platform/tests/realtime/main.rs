@@ -1,15 +1,22 @@
 //! The realtime hub over real sockets: an axum server on 127.0.0.1:0 with a tiny router that
 //! uses the WebSocket and SSE adapters, a tokio-tungstenite client and a streaming reqwest
-//! client. Redis tests run when `TEST_REDIS_URL` is set (each under its own key prefix).
+//! client. A connection that names a `session` holds a lease on the server's connection
+//! registry. Redis tests run when `TEST_REDIS_URL` is set (each under its own key prefix).
 
 mod access;
 mod delivery;
 mod protocol;
 mod redis_instances;
 mod resume;
+mod sessions;
 mod slow;
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    collections::HashSet,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use axum::{
     Router,
@@ -19,8 +26,13 @@ use axum::{
     routing::get,
 };
 use futures_util::{SinkExt, StreamExt};
-use platform::realtime::{
-    Gateway, Hub, HubConfig, RealtimeError, StreamConfig, SubscribeRequest, origin_allowed,
+use platform::{
+    bus::Bus,
+    lifecycle::Background,
+    realtime::{
+        Connections, Gateway, Hub, HubConfig, Lease, Owner, RealtimeError, SessionCheck,
+        StreamConfig, SubscribeRequest, origin_allowed,
+    },
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -47,12 +59,58 @@ fn authorize(user: &User, topic: &str) -> bool {
 struct App {
     gateway: Gateway<User>,
     cors: Arc<Vec<String>>,
+    connections: Connections,
+    /// The registry follows its bus until this is dropped (with the server's router).
+    _background: Background,
 }
 
 #[derive(Deserialize)]
 struct Who {
     user: String,
     topics: Option<String>,
+    /// The session the connection belongs to (it then holds a lease), and its user's id.
+    session: Option<uuid::Uuid>,
+    uid: Option<uuid::Uuid>,
+    /// Milliseconds until its access token expires.
+    expires_ms: Option<i64>,
+}
+
+impl Who {
+    /// The lease of a connection that names its session.
+    async fn lease(&self, connections: &Connections) -> Option<Lease> {
+        let session_id = self.session?;
+        let owner = Owner {
+            session_id,
+            user_id: self.uid.unwrap_or_default(),
+            token_expires_at: self
+                .expires_ms
+                .map(|ms| chrono::Utc::now() + chrono::Duration::milliseconds(ms)),
+        };
+        Some(connections.register(owner).await)
+    }
+}
+
+/// Sessions are live until a test ends them (what identity's session table answers in a
+/// product).
+#[derive(Clone, Default)]
+struct Sessions(Arc<Mutex<HashSet<uuid::Uuid>>>);
+
+impl Sessions {
+    fn end(&self, session: uuid::Uuid) {
+        self.0.lock().unwrap().insert(session);
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionCheck for Sessions {
+    async fn live_sessions(&self, sessions: &[uuid::Uuid]) -> anyhow::Result<HashSet<uuid::Uuid>> {
+        let ended = self.0.lock().unwrap();
+        Ok(sessions
+            .iter()
+            .filter(|s| !ended.contains(s))
+            .copied()
+            .collect())
+    }
 }
 
 async fn ws(
@@ -64,9 +122,10 @@ async fn ws(
     if !origin_allowed(&headers, &app.cors) {
         return StatusCode::FORBIDDEN.into_response();
     }
+    let lease = who.lease(&app.connections).await;
     upgrade.on_upgrade(move |socket| async move {
         app.gateway
-            .run_websocket(socket, User(who.user), Vec::new())
+            .run_websocket(socket, User(who.user), Vec::new(), lease)
             .await
     })
 }
@@ -78,17 +137,21 @@ async fn campaign_ws(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let topic = format!("campaign:{id}");
+    let lease = who.lease(&app.connections).await;
     let user = User(who.user);
     if !app.gateway.may_subscribe(&user, &topic).await {
         return StatusCode::FORBIDDEN.into_response();
     }
     upgrade.on_upgrade(move |socket| async move {
         let initial = vec![SubscribeRequest::live(topic)];
-        app.gateway.run_websocket(socket, user, initial).await
+        app.gateway
+            .run_websocket(socket, user, initial, lease)
+            .await
     })
 }
 
 async fn sse(State(app): State<App>, Query(who): Query<Who>, headers: HeaderMap) -> Response {
+    let lease = who.lease(&app.connections).await;
     let topics: Vec<String> = who
         .topics
         .unwrap_or_default()
@@ -96,7 +159,7 @@ async fn sse(State(app): State<App>, Query(who): Query<Who>, headers: HeaderMap)
         .map(str::to_owned)
         .collect();
     let last = headers.get("last-event-id").and_then(|v| v.to_str().ok());
-    match app.gateway.sse(&User(who.user), &topics, last).await {
+    match app.gateway.sse(&User(who.user), &topics, last, lease).await {
         Ok(stream) => stream.into_response(),
         Err(RealtimeError::Forbidden { .. }) => StatusCode::FORBIDDEN.into_response(),
         Err(_) => StatusCode::BAD_REQUEST.into_response(),
@@ -108,9 +171,17 @@ fn gateway(hub: Hub, config: StreamConfig) -> Gateway<User> {
 }
 
 async fn serve(gateway: Gateway<User>) -> SocketAddr {
+    serve_with(gateway, &Bus::local(), Sessions::default()).await
+}
+
+/// A server whose connection registry follows `bus` and asks `sessions` which sessions live.
+async fn serve_with(gateway: Gateway<User>, bus: &Bus, sessions: Sessions) -> SocketAddr {
+    let background = Background::new();
     let app = App {
         gateway,
         cors: Arc::new(vec![ALLOWED_ORIGIN.to_owned()]),
+        connections: Connections::new(sessions, bus, &background),
+        _background: background,
     };
     let router = Router::new()
         .route("/ws", get(ws))

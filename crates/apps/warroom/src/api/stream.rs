@@ -2,7 +2,9 @@
 //! `streamCampaignData`): WebSocket `/api/monitoring/stream` and `/ws/campaigns/{id}/stream`,
 //! SSE `/api/v1/monitoring/stream`, and `/api/v1/monitoring/stream/{campaignId}`, which tells a
 //! client where to connect. The access token travels as the transports allow (see
-//! [`StreamUser`]); the `Origin` of a WebSocket upgrade must be on the CORS allow-list.
+//! [`StreamUser`]); the `Origin` of a WebSocket upgrade must be on the CORS allow-list. Every
+//! stream holds a lease on `ctx.connections`: it ends when its session does, or when its
+//! access token expires.
 
 use axum::{
     extract::{
@@ -96,9 +98,9 @@ async fn open_websocket(
     let upgrade = upgrade.map_err(|_| {
         ApiError::invalid("this endpoint speaks WebSocket: send an Upgrade: websocket request")
     })?;
-    let StreamUser { user, protocol } = caller;
-    authorize(ctx, &user, &topic).await?;
-    let upgrade = match protocol {
+    authorize(ctx, &caller.user, &topic).await?;
+    let lease = ctx.connections.register(&caller).await;
+    let upgrade = match caller.protocol {
         Some(p) => stream_upgrade(upgrade).protocols([p]),
         None => stream_upgrade(upgrade),
     };
@@ -106,7 +108,9 @@ async fn open_websocket(
     let initial = vec![SubscribeRequest { topic, since }];
     Ok(upgrade
         .on_upgrade(move |socket: WebSocket| async move {
-            gateway.run_websocket(socket, user, initial).await
+            gateway
+                .run_websocket(socket, caller.user, initial, Some(lease))
+                .await
         })
         .into_response())
 }
@@ -144,10 +148,16 @@ pub async fn monitoring_sse(
         .map(str::to_owned)
         .or(q.last_event_id)
         .or(q.since.map(|s| s.to_string()));
+    let lease = ctx.connections.register(&caller).await;
     let sse = ctx
         .streams
         .gateway()
-        .sse(&caller.user, &[topic], last_event_id.as_deref())
+        .sse(
+            &caller.user,
+            &[topic],
+            last_event_id.as_deref(),
+            Some(lease),
+        )
         .await?;
     Ok(sse.into_response())
 }

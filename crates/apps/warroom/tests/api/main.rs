@@ -23,6 +23,7 @@ mod rate_limits;
 mod reset_verify;
 mod sessions;
 mod smoke;
+mod stream_sessions;
 mod streams;
 mod two_factor;
 mod users;

@@ -22,10 +22,10 @@ use warroom::service::stream::{EventType, Priority, StreamingData, StreamingKind
 
 use crate::helpers::{TestApp, expect_error, spawn_app, spawn_app_with};
 
-const WAIT: Duration = Duration::from_secs(5);
-const APP_ORIGIN: &str = "https://warroom.example";
+pub(super) const WAIT: Duration = Duration::from_secs(5);
+pub(super) const APP_ORIGIN: &str = "https://warroom.example";
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(super) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A campaign created by a manager over the API; returns its id.
 async fn campaign(app: &TestApp, token: &str) -> Uuid {
@@ -78,7 +78,7 @@ fn ws_url(app: &TestApp, path: &str) -> String {
 }
 
 /// Opens a WebSocket with the token as the `bearer` subprotocol, as a browser would.
-async fn connect(app: &TestApp, path: &str, token: &str) -> Ws {
+pub(super) async fn connect(app: &TestApp, path: &str, token: &str) -> Ws {
     let mut req = ws_url(app, path).into_client_request().unwrap();
     let protocols = HeaderValue::from_str(&format!("bearer, {token}")).unwrap();
     req.headers_mut()
@@ -97,7 +97,7 @@ async fn connect(app: &TestApp, path: &str, token: &str) -> Ws {
 }
 
 /// The next JSON text message, skipping heartbeats unless asked for.
-async fn next_json(ws: &mut Ws) -> Value {
+pub(super) async fn next_json(ws: &mut Ws) -> Value {
     loop {
         let msg = tokio::time::timeout(WAIT, ws.next())
             .await
@@ -131,7 +131,7 @@ async fn refused(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (Status
     }
 }
 
-async fn app_with_origin() -> TestApp {
+pub(super) async fn app_with_origin() -> TestApp {
     spawn_app_with(|s| s.cors_origins = vec![APP_ORIGIN.to_owned()]).await
 }
 
