@@ -15,6 +15,7 @@ use platform::{
     error::ErrorFormat,
     identity::{Identity, auth::HasIdentity},
     product::{Product, Setup},
+    ratelimit::routes::RouteLimit,
     roles::RoleTable,
     settings::ProductSettings,
 };
@@ -36,6 +37,7 @@ impl Product for Crenoir {
     const ROLES: RoleTable = service::access::ROLES;
     const DEFAULT_ROLE: &'static str = service::access::MEMBER;
     const ERROR_FORMAT: ErrorFormat = ErrorFormat::Nested;
+    const RATE_LIMITS: &'static [RouteLimit] = service::access::LIMITS;
 
     fn setup(setup: &mut Setup, settings: &ProductSettings) {
         setup.http.validation_status = Some(StatusCode::UNPROCESSABLE_ENTITY);

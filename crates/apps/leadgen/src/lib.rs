@@ -7,12 +7,12 @@ pub mod service;
 
 use std::ops::Deref;
 
-use axum::Router;
 use platform::{
     core::{Core, HasCore, OperatorUser},
     error::ErrorFormat,
     identity::{Identity, User, auth::HasIdentity},
     product::{Product, Setup},
+    ratelimit::routes::RouteLimit,
     roles::RoleTable,
     settings::ProductSettings,
 };
@@ -34,6 +34,7 @@ impl Product for LeadGen {
     const ROLES: RoleTable = service::access::ROLES;
     const DEFAULT_ROLE: &'static str = service::access::USER;
     const ERROR_FORMAT: ErrorFormat = ErrorFormat::NestedWithRequestId;
+    const RATE_LIMITS: &'static [RouteLimit] = service::access::LIMITS;
 
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![Box::new(db::organizations::migration::M0001Organizations)]
@@ -49,10 +50,6 @@ impl Product for LeadGen {
 
     fn routes() -> OpenApiRouter<Ctx> {
         api::routes()
-    }
-
-    fn route_layers(routes: Router<Ctx>, ctx: &Ctx) -> Router<Ctx> {
-        api::route_layers(routes, ctx)
     }
 
     /// Every account belongs to an organization: the operator's user gets one of their own.

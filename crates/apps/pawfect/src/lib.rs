@@ -13,6 +13,7 @@ use platform::{
     error::ErrorFormat,
     identity::{Identity, auth::HasIdentity},
     product::{Product, Setup},
+    ratelimit::routes::RouteLimit,
     roles::RoleTable,
     settings::ProductSettings,
 };
@@ -33,6 +34,7 @@ impl Product for Pawfect {
     const ROLES: RoleTable = service::access::ROLES;
     const DEFAULT_ROLE: &'static str = service::access::USER;
     const ERROR_FORMAT: ErrorFormat = ErrorFormat::Flat;
+    const RATE_LIMITS: &'static [RouteLimit] = service::access::LIMITS;
 
     fn setup(setup: &mut Setup, settings: &ProductSettings) {
         setup.identity.refresh_ttl = std::time::Duration::from_secs(30 * 24 * 3600);

@@ -15,6 +15,7 @@ use platform::{
     identity::{Identity, auth::HasIdentity},
     jobs::Worker,
     product::Product,
+    ratelimit::routes::RouteLimit,
     roles::RoleTable,
     settings::ProductSettings,
 };
@@ -36,6 +37,7 @@ impl Product for WarRoom {
     const ROLES: RoleTable = service::access::ROLES;
     const DEFAULT_ROLE: &'static str = service::access::VIEWER;
     const ERROR_FORMAT: ErrorFormat = ErrorFormat::Flat;
+    const RATE_LIMITS: &'static [RouteLimit] = service::access::LIMITS;
 
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         db::migrations::migrations()

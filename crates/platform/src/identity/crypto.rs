@@ -1,5 +1,6 @@
 //! Identity's cryptography: argon2id password hashes, opaque random tokens stored as SHA-256,
-//! HS256 access JWTs, and RFC 6238 TOTP.
+//! HS256 access JWTs, RFC 6238 TOTP, and keys derived from the product's secret for
+//! one purpose each (device cookies).
 
 use std::sync::OnceLock;
 
@@ -7,6 +8,7 @@ use argon2::{
     Algorithm, Argon2, Params, Version,
     password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
 };
+use aws_lc_rs::hmac;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use rand::RngCore;
@@ -94,6 +96,26 @@ pub fn recovery_code() -> String {
 /// Normalises what a person typed as a recovery code before hashing it.
 pub fn normalize_recovery_code(input: &str) -> String {
     input.trim().to_ascii_lowercase()
+}
+
+/// A key for one purpose, derived from the product's secret: HMAC-SHA256(secret, label). Keys
+/// for different labels are independent, so one secret serves tokens and cookies.
+pub fn derive_key(secret: &[u8], label: &str) -> [u8; 32] {
+    hmac_sha256(secret, &[label.as_bytes()])
+}
+
+/// HMAC-SHA256 over the concatenation of `parts`, each prefixed with its length (so
+/// `["ab", "c"]` and `["a", "bc"]` differ).
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
+    let mut ctx = hmac::Context::with_key(&key);
+    for p in parts {
+        ctx.update(&(p.len() as u64).to_be_bytes());
+        ctx.update(p);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.sign().as_ref());
+    out
 }
 
 /// Access-token claims.
@@ -230,6 +252,14 @@ mod tests {
         let t = a.sign(&claims).unwrap();
         assert_eq!(a.verify(&t), Some(claims));
         assert_eq!(b.verify(&t), None);
+    }
+
+    #[test]
+    fn hmac_parts_are_length_prefixed() {
+        assert_ne!(
+            hmac_sha256(b"k", &[b"ab", b"c"]),
+            hmac_sha256(b"k", &[b"a", b"bc"])
+        );
     }
 
     #[test]

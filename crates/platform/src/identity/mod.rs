@@ -1,6 +1,7 @@
 //! Identity: users, sessions (refresh-token families with rotation and reuse detection),
-//! passwords, email verification and reset, TOTP, the security log, impersonation and
-//! external (OAuth) identities. Products configure it and shape its results on the wire.
+//! passwords and their sign-in throttle, email verification and reset, TOTP, the security log,
+//! impersonation and external (OAuth) identities. Products configure it and shape its results
+//! on the wire.
 
 pub mod auth;
 pub mod crypto;
@@ -11,6 +12,7 @@ pub mod oauth;
 mod onetime;
 pub mod saml_login;
 mod sessions;
+pub mod throttle;
 mod totp2fa;
 mod users;
 
@@ -25,10 +27,12 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use entities::{session::Model as Session, user::Model as User};
+pub use sessions::{PasswordSignIn, SignedIn};
 pub use users::{NewUser, UserFilter, UserUpdate};
 
 use crate::{extract::ClientInfo, identity::crypto::JwtKeys, mail::Mailer};
 use entities::security_event;
+use throttle::{SignInThrottle, ThrottlePolicy};
 
 /// Per-product identity policy.
 #[derive(Clone, Debug)]
@@ -41,6 +45,10 @@ pub struct IdentityConfig {
     pub refresh_ttl: Duration,
     /// How long an already-rotated refresh token is still honoured (concurrent tabs).
     pub reuse_grace: Duration,
+    /// Password and second-factor sign-in throttling.
+    pub sign_in: ThrottlePolicy,
+    /// `Secure` on the device cookie; off only for plain-http development.
+    pub device_cookie_secure: bool,
     pub verify_ttl: Duration,
     pub reset_ttl: Duration,
     pub default_role: &'static str,
@@ -61,6 +69,8 @@ impl IdentityConfig {
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(7 * 24 * 3600),
             reuse_grace: Duration::from_secs(10),
+            sign_in: ThrottlePolicy::default(),
+            device_cookie_secure: true,
             verify_ttl: Duration::from_secs(24 * 3600),
             reset_ttl: Duration::from_secs(3600),
             default_role: "viewer",
@@ -89,6 +99,7 @@ pub struct Identity {
     pub cfg: IdentityConfig,
     pub mailer: Mailer,
     keys: std::sync::Arc<JwtKeys>,
+    throttle: SignInThrottle,
 }
 
 /// A page of security events, newest first.
@@ -102,12 +113,30 @@ impl Identity {
         mailer: Mailer,
     ) -> Self {
         let keys = std::sync::Arc::new(JwtKeys::new(jwt_secret, cfg.product));
+        let throttle = SignInThrottle::new(
+            cfg.sign_in.clone(),
+            jwt_secret,
+            cfg.product,
+            cfg.device_cookie_secure,
+        );
         Self {
             db,
             cfg,
             mailer,
             keys,
+            throttle,
         }
+    }
+
+    /// Keeps the sign-in throttle's streaks in Redis under `prefix`, shared by every instance.
+    pub fn with_shared_throttle(mut self, redis_url: &str, prefix: &str) -> anyhow::Result<Self> {
+        self.throttle = self.throttle.in_redis(redis_url, prefix)?;
+        Ok(self)
+    }
+
+    /// The sign-in throttle (device cookies, failure streaks).
+    pub fn throttle(&self) -> &SignInThrottle {
+        &self.throttle
     }
 
     /// Records an event in the user's security log. Logging must never fail the request it

@@ -1,5 +1,5 @@
-//! Sessions: sign-in, access tokens, refresh-token rotation with reuse detection, revocation
-//! and impersonation.
+//! Sessions: password sign-in (through the sign-in throttle), access tokens, refresh-token
+//! rotation with reuse detection, revocation and impersonation.
 
 use chrono::Utc;
 use sea_orm::{
@@ -14,6 +14,7 @@ use super::{
     crypto::{self, Claims},
     entities::{refresh_token, session},
     now,
+    throttle::{Device, DeviceGrant},
 };
 use crate::{
     error::{ApiError, ApiResult, ErrorDetails},
@@ -29,6 +30,30 @@ fn invalid_credentials() -> ApiError {
 
 fn invalid_refresh() -> ApiError {
     ApiError::unauthenticated("invalid or expired refresh token")
+}
+
+fn two_factor_error(message: &str) -> ApiError {
+    ApiError::unauthenticated(message).with_details(ErrorDetails::TwoFactorRequired {
+        two_factor_required: true,
+    })
+}
+
+/// A password sign-in attempt as a handler received it.
+pub struct PasswordSignIn<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    /// A TOTP or recovery code, when the client sent one.
+    pub second_factor: Option<&'a str>,
+    pub client: &'a ClientInfo,
+    /// The device cookie the request carried (see `throttle`).
+    pub device: &'a Device,
+}
+
+/// A successful sign-in: the user, their new session's tokens, and a device cookie to set.
+pub struct SignedIn {
+    pub user: User,
+    pub tokens: IssuedTokens,
+    pub device: DeviceGrant,
 }
 
 impl Identity {
@@ -113,71 +138,71 @@ impl Identity {
         Ok((self.keys.sign(&claims)?, exp.timestamp() - now.timestamp()))
     }
 
-    /// Email + password (+ second factor when enabled). Unknown email and wrong password get
-    /// the same answer after the same work.
-    pub async fn login(
-        &self,
-        email: &str,
-        password: &str,
-        second_factor: Option<&str>,
-        client: &ClientInfo,
-    ) -> ApiResult<(User, IssuedTokens)> {
-        let user = self.user_by_email(email).await?;
+    /// Email + password (+ second factor when enabled), through the sign-in throttle: an
+    /// attempt waits for (or is refused by, 429) the failure streaks that apply to it, a wrong
+    /// password or code grows them, a sign-in ends its source's streak. Unknown email and wrong
+    /// password get the same answer after the same work.
+    pub async fn login(&self, a: PasswordSignIn<'_>) -> ApiResult<SignedIn> {
+        let account = super::normalize_email(a.email);
+        let permit = self.throttle.admit(&account, a.client, a.device).await?;
+        let user = self.user_by_email(a.email).await?;
         let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        if !crypto::verify_password(password, hash).await {
-            if let Some(u) = &user {
-                self.log_event(
-                    Some(u.id),
-                    None,
-                    "login_failed",
-                    client,
-                    Some(json!({ "reason": "password" })),
-                )
-                .await;
+        let verified = crypto::verify_password(a.password, hash).await;
+        let user = match user {
+            Some(u) if verified => u,
+            other => {
+                if let Some(u) = &other {
+                    self.log_event(
+                        Some(u.id),
+                        None,
+                        "login_failed",
+                        a.client,
+                        Some(json!({ "reason": "password" })),
+                    )
+                    .await;
+                }
+                permit.failed().await;
+                return Err(invalid_credentials());
             }
-            return Err(invalid_credentials());
+        };
+        if let Err(e) = self.check_may_sign_in(&user) {
+            permit.release().await;
+            return Err(e);
         }
-        let user = user.ok_or_else(invalid_credentials)?;
-        self.check_may_sign_in(&user)?;
         if user.totp_enabled {
-            let Some(code) = second_factor.filter(|c| !c.trim().is_empty()) else {
-                return Err(
-                    ApiError::unauthenticated("two-factor code required").with_details(
-                        ErrorDetails::TwoFactorRequired {
-                            two_factor_required: true,
-                        },
-                    ),
-                );
+            let Some(code) = a.second_factor.filter(|c| !c.trim().is_empty()) else {
+                permit.release().await;
+                return Err(two_factor_error("two-factor code required"));
             };
-            if !self.check_second_factor(&user, code, client).await? {
+            if !self.check_second_factor(&user, code, a.client).await? {
                 self.log_event(
                     Some(user.id),
                     None,
                     "login_failed",
-                    client,
+                    a.client,
                     Some(json!({ "reason": "two_factor" })),
                 )
                 .await;
-                return Err(
-                    ApiError::unauthenticated("invalid two-factor code").with_details(
-                        ErrorDetails::TwoFactorRequired {
-                            two_factor_required: true,
-                        },
-                    ),
-                );
+                permit.failed().await;
+                return Err(two_factor_error("invalid two-factor code"));
             }
         }
-        let tokens = self.start_session(&user, client, None).await?;
+        permit.succeeded().await;
+        let tokens = self.start_session(&user, a.client, None).await?;
         let user = self.touch_login(user).await?;
         self.log_event(
             Some(user.id),
             None,
             "login",
-            client,
+            a.client,
             Some(json!({ "sessionId": tokens.session_id })),
         )
         .await;
-        Ok((user, tokens))
+        Ok(SignedIn {
+            user,
+            tokens,
+            device: self.throttle.grant(&account),
+        })
     }
 
     /// Rotates a refresh token. A token already rotated more than `reuse_grace` ago is a

@@ -22,6 +22,7 @@ mod oauth;
 mod rate_limits;
 mod reset_verify;
 mod sessions;
+mod sign_in_throttle;
 mod smoke;
 mod streams;
 mod two_factor;
