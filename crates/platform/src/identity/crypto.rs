@@ -1,6 +1,6 @@
 //! Identity's cryptography: argon2id password hashes, opaque random tokens stored as SHA-256,
 //! HS256 access JWTs, RFC 6238 TOTP, and keys derived from the product's secret for
-//! one purpose each (device cookies).
+//! one purpose each (device cookies, sealed refresh-token successors).
 
 use std::sync::OnceLock;
 
@@ -8,7 +8,7 @@ use argon2::{
     Algorithm, Argon2, Params, Version,
     password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
 };
-use aws_lc_rs::hmac;
+use aws_lc_rs::{aead, hmac};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use rand::RngCore;
@@ -99,7 +99,7 @@ pub fn normalize_recovery_code(input: &str) -> String {
 }
 
 /// A key for one purpose, derived from the product's secret: HMAC-SHA256(secret, label). Keys
-/// for different labels are independent, so one secret serves tokens and cookies.
+/// for different labels are independent, so one secret serves tokens, cookies and seals.
 pub fn derive_key(secret: &[u8], label: &str) -> [u8; 32] {
     hmac_sha256(secret, &[label.as_bytes()])
 }
@@ -116,6 +116,42 @@ pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(ctx.sign().as_ref());
     out
+}
+
+/// Encrypts `plaintext` with AES-256-GCM under `key`, bound to `aad`: base64url of
+/// nonce ‖ ciphertext ‖ tag.
+pub fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> anyhow::Result<String> {
+    let key = aead::LessSafeKey::new(
+        aead::UnboundKey::new(&aead::AES_256_GCM, key).map_err(|_| anyhow::anyhow!("aead key"))?,
+    );
+    let mut nonce = [0u8; aead::NONCE_LEN];
+    rand::rng().fill_bytes(&mut nonce);
+    let mut data = plaintext.to_vec();
+    key.seal_in_place_append_tag(
+        aead::Nonce::assume_unique_for_key(nonce),
+        aead::Aad::from(aad),
+        &mut data,
+    )
+    .map_err(|_| anyhow::anyhow!("aead seal"))?;
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&data);
+    Ok(URL_SAFE_NO_PAD.encode(out))
+}
+
+/// Decrypts what [`seal`] made with the same key and `aad`; `None` if anything differs.
+pub fn open(key: &[u8; 32], aad: &[u8], sealed: &str) -> Option<Vec<u8>> {
+    let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+    if bytes.len() < aead::NONCE_LEN {
+        return None;
+    }
+    let (nonce, data) = bytes.split_at(aead::NONCE_LEN);
+    let key = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, key).ok()?);
+    let nonce = aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut data = data.to_vec();
+    let plain = key
+        .open_in_place(nonce, aead::Aad::from(aad), &mut data)
+        .ok()?;
+    Some(plain.to_vec())
 }
 
 /// Access-token claims.
@@ -252,6 +288,29 @@ mod tests {
         let t = a.sign(&claims).unwrap();
         assert_eq!(a.verify(&t), Some(claims));
         assert_eq!(b.verify(&t), None);
+    }
+
+    #[test]
+    fn sealed_values_open_only_with_their_key_and_binding() {
+        let k = derive_key(b"secret", "purpose a");
+        assert_ne!(k, derive_key(b"secret", "purpose b"));
+        assert_ne!(k, derive_key(b"other secret", "purpose a"));
+        let sealed = seal(&k, b"row-1", b"successor").unwrap();
+        assert_eq!(
+            open(&k, b"row-1", &sealed).as_deref(),
+            Some(&b"successor"[..])
+        );
+        assert_eq!(open(&k, b"row-2", &sealed), None, "bound to its row");
+        assert_eq!(
+            open(&derive_key(b"secret", "purpose b"), b"row-1", &sealed),
+            None
+        );
+        assert_eq!(open(&k, b"row-1", "garbage"), None);
+        assert_ne!(
+            sealed,
+            seal(&k, b"row-1", b"successor").unwrap(),
+            "fresh nonces"
+        );
     }
 
     #[test]

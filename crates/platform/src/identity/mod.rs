@@ -43,7 +43,8 @@ pub struct IdentityConfig {
     pub display_name: &'static str,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
-    /// How long an already-rotated refresh token is still honoured (concurrent tabs).
+    /// How long an already-rotated refresh token is still honoured (concurrent tabs): it
+    /// answers with the same successor.
     pub reuse_grace: Duration,
     /// Password and second-factor sign-in throttling.
     pub sign_in: ThrottlePolicy,
@@ -99,6 +100,8 @@ pub struct Identity {
     pub cfg: IdentityConfig,
     pub mailer: Mailer,
     keys: std::sync::Arc<JwtKeys>,
+    /// Seals a rotated refresh token's successor for the reuse grace.
+    successor_key: [u8; 32],
     throttle: SignInThrottle,
 }
 
@@ -121,6 +124,7 @@ impl Identity {
         );
         Self {
             db,
+            successor_key: crypto::derive_key(jwt_secret, "basalt refresh successor v1"),
             cfg,
             mailer,
             keys,

@@ -1,5 +1,13 @@
 //! Sessions: password sign-in (through the sign-in throttle), access tokens, refresh-token
 //! rotation with reuse detection, revocation and impersonation.
+//!
+//! Rotation and the reuse grace: refreshing spends a token and stores its successor's hash. A
+//! spent token presented again within `reuse_grace` (two tabs refreshing at once) answers the
+//! *same* successor, so a session stays one chain of tokens. To answer it, the spent row keeps
+//! the successor sealed (AES-256-GCM) under a key derived from the spent token itself and the
+//! product's secret: only someone presenting the spent token can open it, so a database
+//! reader learns nothing usable (the table holds hashes and ciphertext, never a token). The
+//! seal is erased once the grace is over; from then on a spent token revokes its session.
 
 use chrono::Utc;
 use sea_orm::{
@@ -109,17 +117,31 @@ impl Identity {
         expires_at: chrono::DateTime<Utc>,
     ) -> Result<String, sea_orm::DbErr> {
         let token = crypto::random_token();
+        self.insert_refresh_token_value(conn, session_id, &token, expires_at)
+            .await?;
+        Ok(token)
+    }
+
+    /// Stores `token` (its hash) as a live refresh token of the session.
+    async fn insert_refresh_token_value(
+        &self,
+        conn: &impl sea_orm::ConnectionTrait,
+        session_id: Uuid,
+        token: &str,
+        expires_at: chrono::DateTime<Utc>,
+    ) -> Result<(), sea_orm::DbErr> {
         refresh_token::ActiveModel {
             id: Set(Uuid::now_v7()),
             session_id: Set(session_id),
-            token_hash: Set(crypto::token_hash(&token)),
+            token_hash: Set(crypto::token_hash(token)),
             created_at: Set(now()),
             expires_at: Set(expires_at),
             rotated_at: Set(None),
+            successor: Set(None),
         }
         .insert(conn)
         .await?;
-        Ok(token)
+        Ok(())
     }
 
     /// An access token for the session, never outliving it.
@@ -205,9 +227,9 @@ impl Identity {
         })
     }
 
-    /// Rotates a refresh token. A token already rotated more than `reuse_grace` ago is a
-    /// replay: the whole session is revoked. Within the grace window (two tabs refreshing
-    /// together) a sibling token of the same family is issued instead.
+    /// Rotates a refresh token: it is spent and a successor of the same session answered; a
+    /// spent token within `reuse_grace` answers that same successor, after it revokes the
+    /// whole session (a replay).
     pub async fn refresh(
         &self,
         token: &str,
@@ -226,9 +248,14 @@ impl Identity {
         if s.revoked_at.is_some() || s.expires_at <= now || row.expires_at <= now {
             return Err(invalid_refresh());
         }
+        let seal_key = self.seal_key(token);
+        let successor = crypto::random_token();
+        let sealed = crypto::seal(&seal_key, row.id.as_bytes(), successor.as_bytes())
+            .map_err(ApiError::internal)?;
         let txn = self.db.begin().await?;
         let claimed = refresh_token::Entity::update_many()
             .col_expr(refresh_token::Column::RotatedAt, Expr::value(Some(now)))
+            .col_expr(refresh_token::Column::Successor, Expr::value(Some(sealed)))
             .filter(refresh_token::Column::Id.eq(row.id))
             .filter(refresh_token::Column::RotatedAt.is_null())
             .exec(&txn)
@@ -236,43 +263,103 @@ impl Identity {
             .rows_affected
             == 1;
         if !claimed {
-            let rotated_at = refresh_token::Entity::find_by_id(row.id)
-                .one(&txn)
-                .await?
-                .and_then(|r| r.rotated_at)
-                .unwrap_or(now);
-            if now - rotated_at > chrono_dur(self.cfg.reuse_grace) {
-                txn.rollback().await?;
-                self.revoke_session_row(&s, "refresh_token_reuse").await?;
-                self.log_event(
-                    Some(s.user_id),
-                    None,
-                    "refresh_reuse_detected",
-                    client,
-                    Some(json!({ "sessionId": s.id })),
-                )
-                .await;
-                return Err(invalid_refresh());
-            }
+            // Spent already (by another tab a moment ago, or by a thief long ago).
+            let spent = refresh_token::Entity::find_by_id(row.id).one(&txn).await?;
+            txn.rollback().await?;
+            return self.replayed(token, spent, client).await;
         }
         let expires_at = now + chrono_dur(self.cfg.refresh_ttl);
-        let new_token = self.insert_refresh_token(&txn, s.id, expires_at).await?;
-        let mut srow = s.into_active_model();
-        srow.last_used_at = Set(now);
-        srow.expires_at = Set(expires_at);
-        srow.ip = Set(client.ip_string());
-        if client.user_agent.is_some() {
-            srow.user_agent = Set(client.user_agent.clone());
-        }
-        let s = srow.update(&txn).await?;
+        self.insert_refresh_token_value(&txn, s.id, &successor, expires_at)
+            .await?;
+        // Seals whose grace is over are erased: past it, a spent token answers nothing.
+        refresh_token::Entity::update_many()
+            .col_expr(
+                refresh_token::Column::Successor,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(refresh_token::Column::SessionId.eq(s.id))
+            .filter(refresh_token::Column::Successor.is_not_null())
+            .filter(refresh_token::Column::RotatedAt.lt(now - chrono_dur(self.cfg.reuse_grace)))
+            .exec(&txn)
+            .await?;
+        let s = self
+            .record_use_in(&txn, s, client, Some(expires_at))
+            .await?;
         txn.commit().await?;
+        self.issue(s, successor).await
+    }
+
+    /// A spent token presented again: within the grace, the successor it was spent for (the
+    /// same answer the first caller got); after it, the session is revoked.
+    async fn replayed(
+        &self,
+        token: &str,
+        spent: Option<refresh_token::Model>,
+        client: &ClientInfo,
+    ) -> ApiResult<(User, IssuedTokens)> {
+        let spent = spent.ok_or_else(invalid_refresh)?;
+        let rotated_at = spent.rotated_at.unwrap_or_else(now);
+        let s = session::Entity::find_by_id(spent.session_id)
+            .one(&self.db)
+            .await?
+            .filter(|s| s.revoked_at.is_none() && s.expires_at > now())
+            .ok_or_else(invalid_refresh)?;
+        if now() - rotated_at > chrono_dur(self.cfg.reuse_grace) {
+            self.revoke_session_row(&s, "refresh_token_reuse").await?;
+            self.log_event(
+                Some(s.user_id),
+                None,
+                "refresh_reuse_detected",
+                client,
+                Some(json!({ "sessionId": s.id })),
+            )
+            .await;
+            return Err(invalid_refresh());
+        }
+        let successor = spent
+            .successor
+            .as_deref()
+            .and_then(|sealed| crypto::open(&self.seal_key(token), spent.id.as_bytes(), sealed))
+            .and_then(|plain| String::from_utf8(plain).ok())
+            .ok_or_else(invalid_refresh)?;
+        self.issue(s, successor).await
+    }
+
+    /// The key a spent token's successor is sealed with: only the spent token's holder (and
+    /// this product) can derive it; the stored hash does not yield it.
+    fn seal_key(&self, token: &str) -> [u8; 32] {
+        crypto::hmac_sha256(&self.successor_key, &[token.as_bytes()])
+    }
+
+    /// Notes a refresh on the session (when, from where) and, with `expires_at`, extends it.
+    async fn record_use_in(
+        &self,
+        conn: &impl sea_orm::ConnectionTrait,
+        s: Session,
+        client: &ClientInfo,
+        expires_at: Option<chrono::DateTime<Utc>>,
+    ) -> ApiResult<Session> {
+        let mut row = s.into_active_model();
+        row.last_used_at = Set(now());
+        if let Some(at) = expires_at {
+            row.expires_at = Set(at);
+        }
+        row.ip = Set(client.ip_string());
+        if client.user_agent.is_some() {
+            row.user_agent = Set(client.user_agent.clone());
+        }
+        Ok(row.update(conn).await?)
+    }
+
+    /// A fresh access token for the session, with `refresh_token` as the refresh token.
+    async fn issue(&self, s: Session, refresh_token: String) -> ApiResult<(User, IssuedTokens)> {
         let user = self.user(s.user_id).await?.ok_or_else(invalid_refresh)?;
         let (access_token, expires_in) = self.sign_access(user.id, &s)?;
         Ok((
             user,
             IssuedTokens {
                 access_token,
-                refresh_token: Some(new_token),
+                refresh_token: Some(refresh_token),
                 expires_in,
                 session_id: s.id,
             },

@@ -675,8 +675,11 @@ async fn a_rotated_refresh_token_is_honoured_within_the_grace_window() {
     assert_eq!(tab2.status, 200, "{}", tab2.text);
     let t1 = tab1.body["refreshToken"].as_str().unwrap().to_owned();
     let t2 = tab2.body["refreshToken"].as_str().unwrap().to_owned();
-    assert_ne!(t1, t2);
-    // The family stays alive: every access token works, and both new refresh tokens rotate.
+    assert_eq!(
+        t1, t2,
+        "both tabs get the one successor: the family does not branch"
+    );
+    // The family stays alive: every access token works, and the successor rotates.
     assert_eq!(me_status(&app, &ann.access).await, 200);
     assert_eq!(
         me_status(&app, tab1.body["accessToken"].as_str().unwrap()).await,
@@ -686,8 +689,13 @@ async fn a_rotated_refresh_token_is_honoured_within_the_grace_window() {
         me_status(&app, tab2.body["accessToken"].as_str().unwrap()).await,
         200
     );
-    assert_eq!(refresh(&app, &t1).await.status, 200);
-    assert_eq!(refresh(&app, &t2).await.status, 200);
+    let t3 = refresh(&app, &t1).await;
+    assert_eq!(t3.status, 200, "{}", t3.text);
+    // The second tab, a moment later, presents the same successor: inside its grace too.
+    assert_eq!(
+        refresh(&app, &t2).await.body["refreshToken"],
+        t3.body["refreshToken"]
+    );
     let live = app.ctx.identity.sessions(ann.user.id).await.unwrap();
     assert_eq!(live.len(), 1);
     assert!(live[0].revoked_at.is_none());

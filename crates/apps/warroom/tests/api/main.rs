@@ -20,6 +20,7 @@ mod monitoring;
 mod notifications;
 mod oauth;
 mod rate_limits;
+mod refresh;
 mod reset_verify;
 mod sessions;
 mod sign_in_throttle;
