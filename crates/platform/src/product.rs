@@ -151,6 +151,7 @@ fn setup<P: Product>(settings: &ProductSettings) -> Setup {
     let mut identity = IdentityConfig::new(P::NAME, P::DISPLAY_NAME, settings.app_url.clone());
     identity.default_role = P::DEFAULT_ROLE;
     identity.admin_role = P::ROLES.top().unwrap_or("admin");
+    identity.refresh_rotation = settings.refresh_rotation;
     identity.sign_in = settings.sign_in.clone();
     identity.device_cookie_secure = settings.cookie_secure;
     let mut http = HttpOptions::new(P::NAME, P::ERROR_FORMAT);

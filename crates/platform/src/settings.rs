@@ -5,7 +5,7 @@ use std::{net::IpAddr, net::SocketAddr};
 
 use crate::{
     datamode::Mode,
-    identity::{oauth::ProviderSettings, throttle::ThrottlePolicy},
+    identity::{RefreshRotation, oauth::ProviderSettings, throttle::ThrottlePolicy},
     secrets::Secret,
     vendor::VendorSettings,
 };
@@ -40,6 +40,8 @@ pub struct ProductSettings {
     pub redis_prefix: Option<String>,
     /// Live streams: how often a `HEARTBEAT` goes out (seed 000: every 30 s).
     pub stream_heartbeat: std::time::Duration,
+    /// `<PRODUCT>_REFRESH_ROTATION`: `rotate` (default) or `reuse`.
+    pub refresh_rotation: RefreshRotation,
     /// Sign-in throttling's numbers (the platform's defaults; tests shorten them).
     pub sign_in: ThrottlePolicy,
 }
@@ -94,6 +96,7 @@ impl ProductSettings {
             vendors: VendorSettings::default(),
             redis_prefix: None,
             stream_heartbeat: std::time::Duration::from_secs(30),
+            refresh_rotation: RefreshRotation::Rotate,
             sign_in: ThrottlePolicy::default(),
         }
     }

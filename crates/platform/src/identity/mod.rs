@@ -46,6 +46,8 @@ pub struct IdentityConfig {
     /// How long an already-rotated refresh token is still honoured (concurrent tabs): it
     /// answers with the same successor.
     pub reuse_grace: Duration,
+    /// Whether refresh rotates the refresh token (the default) or keeps it.
+    pub refresh_rotation: RefreshRotation,
     /// Password and second-factor sign-in throttling.
     pub sign_in: ThrottlePolicy,
     /// `Secure` on the device cookie; off only for plain-http development.
@@ -70,6 +72,7 @@ impl IdentityConfig {
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(7 * 24 * 3600),
             reuse_grace: Duration::from_secs(10),
+            refresh_rotation: RefreshRotation::Rotate,
             sign_in: ThrottlePolicy::default(),
             device_cookie_secure: true,
             verify_ttl: Duration::from_secs(24 * 3600),
@@ -79,6 +82,32 @@ impl IdentityConfig {
             require_verified_email: false,
             redirect_origins: vec![origin_of(&app_url)],
             app_url,
+        }
+    }
+}
+
+/// What refresh does with the refresh token it is given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RefreshRotation {
+    /// Each refresh spends the token and answers a new one of the same session; a spent token
+    /// presented after the reuse grace revokes the session (reuse detection).
+    #[default]
+    Rotate,
+    /// The token stays valid until it expires or its session is revoked; refresh answers the
+    /// same token (for clients that keep their first refresh token, such as seed 001's).
+    Reuse,
+}
+
+impl std::str::FromStr for RefreshRotation {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "rotate" => Ok(Self::Rotate),
+            "reuse" => Ok(Self::Reuse),
+            other => Err(format!(
+                "refresh rotation must be rotate or reuse, not {other:?}"
+            )),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Sessions: password sign-in (through the sign-in throttle), access tokens, refresh-token
-//! rotation with reuse detection, revocation and impersonation.
+//! rotation with reuse detection (or, by policy, reuse), revocation and impersonation.
 //!
 //! Rotation and the reuse grace: refreshing spends a token and stores its successor's hash. A
 //! spent token presented again within `reuse_grace` (two tabs refreshing at once) answers the
@@ -18,7 +18,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    Identity, IssuedTokens, Session, User, chrono_dur,
+    Identity, IssuedTokens, RefreshRotation, Session, User, chrono_dur,
     crypto::{self, Claims},
     entities::{refresh_token, session},
     now,
@@ -227,9 +227,10 @@ impl Identity {
         })
     }
 
-    /// Rotates a refresh token: it is spent and a successor of the same session answered; a
-    /// spent token within `reuse_grace` answers that same successor, after it revokes the
-    /// whole session (a replay).
+    /// Refreshes a session. Rotation (the default): the token is spent and a successor of the
+    /// same session answered; a spent token within `reuse_grace` answers that same successor,
+    /// after it revokes the whole session (a replay). Reuse (`RefreshRotation::Reuse`): a live
+    /// token stays valid and is answered as is.
     pub async fn refresh(
         &self,
         token: &str,
@@ -247,6 +248,10 @@ impl Identity {
             .ok_or_else(invalid_refresh)?;
         if s.revoked_at.is_some() || s.expires_at <= now || row.expires_at <= now {
             return Err(invalid_refresh());
+        }
+        if self.cfg.refresh_rotation == RefreshRotation::Reuse && row.rotated_at.is_none() {
+            let s = self.record_use(s, client, None).await?;
+            return self.issue(s, token.to_owned()).await;
         }
         let seal_key = self.seal_key(token);
         let successor = crypto::random_token();
@@ -332,6 +337,15 @@ impl Identity {
     }
 
     /// Notes a refresh on the session (when, from where) and, with `expires_at`, extends it.
+    async fn record_use(
+        &self,
+        s: Session,
+        client: &ClientInfo,
+        expires_at: Option<chrono::DateTime<Utc>>,
+    ) -> ApiResult<Session> {
+        self.record_use_in(&self.db, s, client, expires_at).await
+    }
+
     async fn record_use_in(
         &self,
         conn: &impl sea_orm::ConnectionTrait,

@@ -96,12 +96,14 @@ pub struct RefreshRequest {
 #[serde(rename_all = "camelCase")]
 pub struct RefreshResponse {
     pub access_token: String,
-    /// The rotated refresh token; the one sent is spent.
+    /// The rotated refresh token (the one sent is spent); with refresh rotation `reuse`, the
+    /// one sent.
     pub refresh_token: String,
     pub expires_in: i64,
 }
 
-/// `POST /api/v1/auth/refresh`: rotates the refresh token (reuse revokes the session).
+/// `POST /api/v1/auth/refresh`: rotates the refresh token (reuse revokes the session), or
+/// with `WARROOM_REFRESH_ROTATION=reuse` answers the same one.
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = RefreshResponse)))]
 pub async fn refresh(

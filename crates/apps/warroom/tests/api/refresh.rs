@@ -1,7 +1,8 @@
 //! Refresh beyond plain rotation: the reuse grace answers the one successor (concurrently
-//! too) and keeps it only sealed and only for the grace.
+//! too) and keeps it only sealed and only for the grace; `refresh_rotation = reuse`
+//! (`WARROOM_REFRESH_ROTATION=reuse`) keeps the token for clients written to seed 001.
 
-use platform::identity::{crypto::token_hash, entities::refresh_token};
+use platform::identity::{RefreshRotation, crypto::token_hash, entities::refresh_token};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
@@ -72,4 +73,62 @@ async fn the_successor_is_kept_only_sealed_and_only_for_the_grace() {
     app.age_rotation(&ann.refresh, 11).await;
     assert_eq!(refresh(&app, &successor).await.status, 200);
     assert_eq!(app.refresh_row(&ann.refresh).await.successor, None);
+}
+
+#[tokio::test]
+async fn with_rotation_a_client_that_keeps_its_first_token_is_signed_out_on_its_second_refresh() {
+    let app = spawn_app().await;
+    let ann = app.login_as("ann@example.com", "viewer").await;
+    // Seed 001's client reads only { accessToken, expiresIn } and keeps its first token.
+    assert_eq!(refresh(&app, &ann.refresh).await.status, 200);
+    app.age_rotation(&ann.refresh, 60).await;
+    expect_error(&refresh(&app, &ann.refresh).await, 401, "unauthenticated");
+}
+
+#[tokio::test]
+async fn with_reuse_the_refresh_token_stays_valid_until_the_session_ends() {
+    let app = spawn_app_with(|s| s.refresh_rotation = RefreshRotation::Reuse).await;
+    let ann = app.login_as("ann@example.com", "viewer").await;
+    for _ in 0..3 {
+        let r = refresh(&app, &ann.refresh).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(
+            r.body["refreshToken"],
+            ann.refresh.as_str(),
+            "the same token"
+        );
+        assert_eq!(r.body["expiresIn"], 900);
+        let access = r.body["accessToken"].as_str().unwrap();
+        assert_eq!(app.get("/api/v1/auth/me", Some(access)).await.status, 200);
+    }
+    let row = app.refresh_row(&ann.refresh).await;
+    assert_eq!(row.rotated_at, None, "never spent");
+    let session = app.session_of(&ann.refresh).await;
+    assert_eq!(
+        session.expires_at, row.expires_at,
+        "no sliding past the token's expiry"
+    );
+    assert_eq!(tokens_of_session(&app, session.id).await, 1);
+    // Revoking the session (logout) ends the token.
+    let r = app
+        .post("/api/v1/auth/logout", Some(&ann.access), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    expect_error(&refresh(&app, &ann.refresh).await, 401, "unauthenticated");
+}
+
+#[tokio::test]
+async fn with_reuse_an_expired_refresh_token_is_refused() {
+    let app = spawn_app_with(|s| s.refresh_rotation = RefreshRotation::Reuse).await;
+    let ann = app.login_as("ann@example.com", "viewer").await;
+    refresh_token::Entity::update_many()
+        .col_expr(
+            refresh_token::Column::ExpiresAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)),
+        )
+        .filter(refresh_token::Column::TokenHash.eq(token_hash(&ann.refresh)))
+        .exec(&app.ctx.db)
+        .await
+        .unwrap();
+    expect_error(&refresh(&app, &ann.refresh).await, 401, "unauthenticated");
 }
