@@ -1,5 +1,5 @@
 //! Identity's cryptography: argon2id password hashes, opaque random tokens stored as SHA-256,
-//! HS256 access JWTs, RFC 6238 TOTP, and keys derived from the product's secret for
+//! HS256 access JWTs (with `nbf`), RFC 6238 TOTP, and keys derived from the product's secret for
 //! one purpose each (device cookies, sealed refresh-token successors).
 
 use std::sync::OnceLock;
@@ -163,11 +163,17 @@ pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub iat: i64,
+    /// Not valid before (the issue time); checked like `exp`.
+    pub nbf: i64,
     pub exp: i64,
     /// The admin acting as `sub`, for impersonation tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imp: Option<Uuid>,
 }
+
+/// How far in the future an access token's `nbf` may be and still pass: instances' clocks
+/// differ by a little. (`exp` has no leeway: a token never lives longer than it says.)
+pub const NBF_LEEWAY_SECS: i64 = 5;
 
 /// Signs and verifies a product's access tokens.
 pub struct JwtKeys {
@@ -189,15 +195,19 @@ impl JwtKeys {
         Ok(encode(&Header::default(), claims, &self.encoding)?)
     }
 
-    /// Verifies signature, expiry (no leeway), issuer and audience.
+    /// Verifies signature, expiry (no leeway), not-before (a token from a few seconds ahead,
+    /// [`NBF_LEEWAY_SECS`], is accepted for clock skew between instances), issuer and audience.
+    /// `exp`, `nbf`, `iat`, `iss`, `aud` and `sub` must all be present.
     pub fn verify(&self, token: &str) -> Option<Claims> {
         let mut v = Validation::new(jsonwebtoken::Algorithm::HS256);
         v.leeway = 0;
+        v.validate_nbf = false;
+        v.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
         v.set_issuer(&[&self.issuer]);
         v.set_audience(&[&self.issuer]);
-        decode::<Claims>(token, &self.decoding, &v)
-            .ok()
-            .map(|d| d.claims)
+        let claims = decode::<Claims>(token, &self.decoding, &v).ok()?.claims;
+        let now = chrono::Utc::now().timestamp();
+        (claims.nbf <= now + NBF_LEEWAY_SECS).then_some(claims)
     }
 }
 
@@ -282,12 +292,51 @@ mod tests {
             iss: "warroom".into(),
             aud: "warroom".into(),
             iat: now,
+            nbf: now,
             exp: now + 60,
             imp: None,
         };
         let t = a.sign(&claims).unwrap();
         assert_eq!(a.verify(&t), Some(claims));
         assert_eq!(b.verify(&t), None);
+    }
+
+    fn claims_at(nbf: i64) -> Claims {
+        let now = chrono::Utc::now().timestamp();
+        Claims {
+            sub: Uuid::now_v7(),
+            sid: Uuid::now_v7(),
+            iss: "warroom".into(),
+            aud: "warroom".into(),
+            iat: now,
+            nbf,
+            exp: now + 600,
+            imp: None,
+        }
+    }
+
+    #[test]
+    fn a_token_is_refused_before_its_not_before_time() {
+        let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", "warroom");
+        let now = chrono::Utc::now().timestamp();
+        assert!(keys.verify(&keys.sign(&claims_at(now)).unwrap()).is_some());
+        assert!(
+            keys.verify(&keys.sign(&claims_at(now - 60)).unwrap())
+                .is_some()
+        );
+        let early = keys.sign(&claims_at(now + 60)).unwrap();
+        assert_eq!(keys.verify(&early), None, "nbf a minute ahead");
+        let skewed = keys.sign(&claims_at(now + NBF_LEEWAY_SECS - 1)).unwrap();
+        assert!(keys.verify(&skewed).is_some(), "within the clock leeway");
+    }
+
+    #[test]
+    fn a_token_without_not_before_is_refused() {
+        let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", "warroom");
+        let mut v = serde_json::to_value(claims_at(chrono::Utc::now().timestamp())).unwrap();
+        v.as_object_mut().unwrap().remove("nbf");
+        let token = encode(&Header::default(), &v, &keys.encoding).unwrap();
+        assert_eq!(keys.verify(&token), None);
     }
 
     #[test]

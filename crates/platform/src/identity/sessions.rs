@@ -154,6 +154,7 @@ impl Identity {
             iss: self.cfg.product.to_owned(),
             aud: self.cfg.product.to_owned(),
             iat: now.timestamp(),
+            nbf: now.timestamp(),
             exp: exp.timestamp(),
             imp: s.impersonator_id,
         };

@@ -116,6 +116,7 @@ fn claims_for(user: Uuid, sid: Uuid, issuer: &str, exp_in: i64) -> Claims {
         iss: issuer.into(),
         aud: issuer.into(),
         iat: now,
+        nbf: now,
         exp: now + exp_in,
         imp: None,
     }
@@ -560,6 +561,31 @@ async fn expired_forged_and_unsigned_tokens_are_refused() {
         401,
         "unauthenticated",
     );
+}
+
+#[tokio::test]
+async fn issued_access_tokens_carry_nbf_and_a_token_not_yet_valid_is_refused() {
+    let app = spawn_app().await;
+    let ann = app.login_as("ann@example.com", "viewer").await;
+    let claims = testkit::jwt_claims(&ann.access);
+    let (iat, nbf) = (claims["iat"].as_i64(), claims["nbf"].as_i64());
+    assert!(nbf.is_some(), "no nbf in {claims}");
+    assert_eq!(nbf, iat, "valid from the moment it is issued");
+    let sid = newest_session(&app, ann.user.id).await;
+    let keys = JwtKeys::new(JWT_SECRET, "warroom");
+    let mut early = claims_for(ann.user.id, sid, "warroom", 600);
+    early.nbf += 120;
+    let early = keys.sign(&early).unwrap();
+    expect_error(
+        &app.get("/api/v1/auth/me", Some(&early)).await,
+        401,
+        "unauthenticated",
+    );
+    // Control: the same claims valid from now are accepted.
+    let now = keys
+        .sign(&claims_for(ann.user.id, sid, "warroom", 600))
+        .unwrap();
+    assert_eq!(me_status(&app, &now).await, 200);
 }
 
 #[tokio::test]
