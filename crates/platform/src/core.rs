@@ -12,7 +12,6 @@ use crate::{
     cookies::CookiePolicy,
     datamode::DataMode,
     error::ApiError,
-    extract::ClientInfo,
     identity::{
         Identity, IdentityConfig,
         auth::HasIdentity,
@@ -24,7 +23,7 @@ use crate::{
     lifecycle::Background,
     mail::Mailer,
     outbox::Outbox,
-    ratelimit::{Allowance, RateLimiter, Rule},
+    ratelimit::RateLimiter,
     realtime::Connections,
     roles::{Perm, RoleTable},
     settings::ProductSettings,
@@ -97,13 +96,16 @@ impl Core {
         identity
             .redirect_origins
             .extend(settings.cors_origins.iter().cloned());
-        let identity = Identity::new(
+        let mut identity = Identity::new(
             db.clone(),
             identity,
             settings.jwt_secret.expose().as_bytes(),
             mailer,
         )
         .with_bus(bus.clone());
+        if let Some(url) = &settings.redis_url {
+            identity = identity.with_shared_throttle(url.expose(), &prefix)?;
+        }
         let connections = Connections::new(identity.clone(), &bus, &background);
         let oauth = OAuthProviders::new(
             settings.google.clone(),
@@ -169,17 +171,10 @@ impl Core {
         }
     }
 
-    /// MOCK mode's mail step: mails `req.email` a link with a single-use code.
-    pub async fn mock_google_authorize(
-        &self,
-        req: &MockAuthorizeRequest,
-        client: &ClientInfo,
-        limits: (&Rule, &Rule),
-    ) -> Result<(), ApiError> {
+    /// MOCK mode's mail step: mails `req.email` a link with a single-use code. (Its limits are
+    /// rows of the product's route table.)
+    pub async fn mock_google_authorize(&self, req: &MockAuthorizeRequest) -> Result<(), ApiError> {
         self.require_mock_google()?;
-        self.limit_ip(limits.0, client).await?;
-        self.limit(limits.1, &crate::identity::normalize_email(&req.email))
-            .await?;
         self.identity
             .mock_authorize(MockAuthorization {
                 provider: Provider::Google,
@@ -232,20 +227,6 @@ impl Core {
             .cloned()
             .map_err(ApiError::from)
     }
-
-    /// Counts a hit of `rule` for `key` (an IP, a normalised email, a user id).
-    pub async fn limit(&self, rule: &Rule, key: &str) -> Result<Allowance, ApiError> {
-        self.limiter.hit(rule, key).await
-    }
-
-    /// Counts a per-IP rule for the caller; callers without a known address share one bucket.
-    pub async fn limit_ip(&self, rule: &Rule, client: &ClientInfo) -> Result<Allowance, ApiError> {
-        self.limit(
-            rule,
-            &client.ip_string().unwrap_or_else(|| "unknown".into()),
-        )
-        .await
-    }
 }
 
 impl Core {
@@ -293,7 +274,7 @@ impl Core {
         let user = self.identity.user_by_email(email).await?.ok_or_else(|| {
             anyhow::anyhow!("no {} account has the address {email}", self.product)
         })?;
-        let client = ClientInfo {
+        let client = crate::extract::ClientInfo {
             ip: None,
             user_agent: Some("basalt user token".into()),
         };

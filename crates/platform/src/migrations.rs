@@ -5,7 +5,7 @@ use sea_orm_migration::{
     prelude::*,
     schema::{
         big_integer_null, boolean, json_binary, json_binary_null, string, string_null, text,
-        timestamp_with_time_zone, timestamp_with_time_zone_null, uuid, uuid_null,
+        text_null, timestamp_with_time_zone, timestamp_with_time_zone_null, uuid, uuid_null,
     },
 };
 
@@ -16,6 +16,7 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(M0002Keys),
         Box::new(M0003Jobs),
         Box::new(M0004Settings),
+        Box::new(M0005RefreshSuccessor),
     ]
 }
 
@@ -295,6 +296,29 @@ impl MigrationTrait for M0004Settings {
                 .col(string(a("value")))
                 .col(uuid_null(a("updated_by")))
                 .col(timestamp_with_time_zone(a("updated_at")))
+                .take(),
+        )
+        .await
+    }
+}
+
+/// A rotated refresh token keeps its successor, sealed with a key only the rotated token's
+/// holder can derive, for the reuse grace (`identity::sessions`).
+struct M0005RefreshSuccessor;
+
+impl MigrationName for M0005RefreshSuccessor {
+    fn name(&self) -> &str {
+        "m0005_platform_refresh_successor"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0005RefreshSuccessor {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(a("refresh_tokens"))
+                .add_column(text_null(a("successor")))
                 .take(),
         )
         .await

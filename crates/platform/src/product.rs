@@ -22,6 +22,7 @@ use crate::{
     http::{HttpOptions, serve_stack},
     identity::{IdentityConfig, User, auth::HasIdentity},
     lifecycle::Background,
+    ratelimit::{self, routes::RouteLimit},
     roles::RoleTable,
     settings::ProductSettings,
 };
@@ -62,10 +63,10 @@ pub trait Product: Sized + Send + Sync + 'static {
     /// `OpenApiRouter::with_openapi(ApiDoc::openapi())`).
     fn routes() -> OpenApiRouter<Self::Ctx>;
 
-    /// Layers over the product's routes that need the context (a rate-limit table).
-    fn route_layers(routes: Router<Self::Ctx>, _ctx: &Self::Ctx) -> Router<Self::Ctx> {
-        routes
-    }
+    /// The product's rate limits: one row per (method, route, rule), counted before the
+    /// handlers run, with `X-RateLimit-*` on every answer of a limited route
+    /// (`platform::ratelimit::routes`). Declared in the product's `service/access.rs`.
+    const RATE_LIMITS: &'static [RouteLimit] = &[];
 
     /// Last touches to the published document (a product's own status code or scheme).
     fn document(_api: &mut OpenApi) {}
@@ -145,6 +146,9 @@ fn setup<P: Product>(settings: &ProductSettings) -> Setup {
     let mut identity = IdentityConfig::new(P::NAME, P::DISPLAY_NAME, settings.app_url.clone());
     identity.default_role = P::DEFAULT_ROLE;
     identity.admin_role = P::ROLES.top().unwrap_or("admin");
+    identity.refresh_rotation = settings.refresh_rotation;
+    identity.sign_in = settings.sign_in.clone();
+    identity.device_cookie_secure = settings.cookie_secure;
     let mut http = HttpOptions::new(P::NAME, P::ERROR_FORMAT);
     http.cors_origins = settings.cors_origins.clone();
     http.trusted_proxies = settings.trusted_proxies.clone();
@@ -166,7 +170,8 @@ fn kit_routes() -> OpenApiRouter<Core> {
 fn router<P: Product>(ctx: &P::Ctx, http: &HttpOptions) -> Router {
     let (routes, _) = P::routes().split_for_parts();
     let (kit, _) = kit_routes().split_for_parts();
-    let app = P::route_layers(routes, ctx)
+    let routes = ratelimit::routes::layer(routes, ctx.core(), P::RATE_LIMITS);
+    let app = routes
         .with_state(ctx.clone())
         .merge(kit.with_state(ctx.core().clone()))
         .merge(docs::routes(openapi::<P>()));

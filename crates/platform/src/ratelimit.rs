@@ -1,6 +1,9 @@
-//! Fixed-window rate limits declared as rules (limit, window, what the key is), checked by
-//! handlers and services. Counted in memory on one instance, or in Redis (`REDIS_URL`) so the
-//! limits hold across instances.
+//! Fixed-window rate limits declared as rules (limit, window, what the key is) in each
+//! product's route table ([`routes`]), the one way a product limits requests: the table is
+//! applied before the handlers run and every answer of a limited route carries
+//! `X-RateLimit-*`. Counted in memory on one instance, or in Redis (`REDIS_URL`) so the limits
+//! hold across instances. (Guessing passwords is stopped by `identity::throttle`, which counts
+//! failures, not requests.)
 
 use std::{
     collections::HashMap,
@@ -87,10 +90,8 @@ impl RateLimiter {
     /// connection is made on first use, so a Redis that is down at start delays nothing: hits
     /// are counted in memory until it answers.
     pub async fn redis(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url)?;
         let redis = Redis {
-            client,
-            conn: tokio::sync::OnceCell::new(),
+            redis: LazyRedis::new(url)?,
             prefix: prefix.to_owned(),
         };
         Ok(Self {
@@ -151,9 +152,38 @@ impl Memory {
     }
 }
 
-struct Redis {
+/// A Redis connection made on first use (and retried on the next use while it cannot be
+/// made), so a Redis that is down at start delays nothing.
+pub(crate) struct LazyRedis {
     client: redis::Client,
     conn: tokio::sync::OnceCell<ConnectionManager>,
+}
+
+impl LazyRedis {
+    pub(crate) fn new(url: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            client: redis::Client::open(url)?,
+            conn: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// The shared connection (a cheap clone); connecting gives up after 2 seconds.
+    pub(crate) async fn conn(&self) -> redis::RedisResult<ConnectionManager> {
+        let connect = self
+            .conn
+            .get_or_try_init(|| ConnectionManager::new(self.client.clone()));
+        match tokio::time::timeout(Duration::from_secs(2), connect).await {
+            Ok(conn) => conn.cloned(),
+            Err(_) => Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "redis connection timed out",
+            ))),
+        }
+    }
+}
+
+struct Redis {
+    redis: LazyRedis,
     prefix: String,
 }
 
@@ -168,11 +198,7 @@ return {n, ttl}
 
 impl Redis {
     async fn incr(&self, rule: &Rule, key: &str) -> redis::RedisResult<(u64, Duration)> {
-        let conn = self
-            .conn
-            .get_or_try_init(|| ConnectionManager::new(self.client.clone()))
-            .await?;
-        let mut conn = conn.clone();
+        let mut conn = self.redis.conn().await?;
         let k = format!("{}:rl:{}:{}", self.prefix, rule.name, key);
         let (n, ttl): (u64, i64) = redis::Script::new(INCR_SCRIPT)
             .key(k)
@@ -232,24 +258,34 @@ mod tests {
     }
 }
 
-/// Declarative per-route limits: a product lists `(method, route, rule)` rows and mounts
-/// `route_limits` as a route layer; every matching request is counted under the rule's key,
-/// and every answer carries `X-RateLimit-*` headers.
+/// Declarative per-route limits: a product lists `(method, route, rule)` rows
+/// (`Product::RATE_LIMITS`, kept in its `service/access.rs`) and the platform counts every
+/// matching request under the rule's key before the handler runs; every answer of a limited
+/// route carries `X-RateLimit-*` (of its tightest rule).
 pub mod routes {
     use std::sync::Arc;
 
     use axum::{
+        Router,
         body::{Body, to_bytes},
         extract::{MatchedPath, Request, State},
-        http::{HeaderValue, Method, header},
-        middleware::Next,
+        http::{HeaderValue, Method, StatusCode, header, request::Parts},
+        middleware::{self, Next},
         response::{IntoResponse, Response},
     };
+    use axum_extra::extract::CookieJar;
 
-    use super::{KeyKind, RateLimiter, Rule};
-    use crate::{extract::ClientInfo, identity::Identity};
+    use super::{Allowance, KeyKind, RateLimiter, Rule};
+    use crate::{
+        cookies::CookiePolicy,
+        core::Core,
+        error::{ApiError, ErrorCode},
+        extract::ClientInfo,
+        identity::Identity,
+    };
 
     /// One row of a product's table; `route` is the router's pattern, e.g. `/api/leads/{id}`.
+    /// Rows of one rule on several routes share its count.
     #[derive(Clone, Copy, Debug)]
     pub struct RouteLimit {
         pub method: &'static str,
@@ -257,13 +293,58 @@ pub mod routes {
         pub rule: Rule,
     }
 
-    /// What the middleware needs: the counters, the table, and the identity service (to read
-    /// the user of a Bearer token for per-user rules).
+    impl RouteLimit {
+        pub const fn new(method: &'static str, route: &'static str, rule: Rule) -> Self {
+            Self {
+                method,
+                route,
+                rule,
+            }
+        }
+
+        /// A row for `POST route`.
+        pub const fn post(route: &'static str, rule: Rule) -> Self {
+            Self::new("POST", route, rule)
+        }
+
+        /// A row for `GET route`.
+        pub const fn get(route: &'static str, rule: Rule) -> Self {
+            Self::new("GET", route, rule)
+        }
+    }
+
+    /// What the middleware needs: the counters, the table, and the identity service and
+    /// session cookies (to read the user of an access token for per-user rules).
     #[derive(Clone)]
     pub struct RouteLimits {
         pub limiter: Arc<RateLimiter>,
         pub table: &'static [RouteLimit],
         pub identity: Identity,
+        pub cookies: Option<Arc<CookiePolicy>>,
+    }
+
+    impl RouteLimits {
+        pub fn new(core: &Core, table: &'static [RouteLimit]) -> Self {
+            Self {
+                limiter: core.limiter.clone(),
+                table,
+                identity: core.identity.clone(),
+                cookies: core.cookies.clone(),
+            }
+        }
+    }
+
+    /// Applies `table` to `routes` (a route layer: only matched routes are counted).
+    pub fn layer<S: Clone + Send + Sync + 'static>(
+        routes: Router<S>,
+        core: &Core,
+        table: &'static [RouteLimit],
+    ) -> Router<S> {
+        if table.is_empty() {
+            return routes;
+        }
+        let limits = RouteLimits::new(core, table);
+        routes.route_layer(middleware::from_fn_with_state(limits, route_limits))
     }
 
     /// Bodies larger than this are not read for an email key (the body limit is 1 MiB anyway).
@@ -295,18 +376,23 @@ pub mod routes {
         }
         let (parts, body) = req.into_parts();
         let client = ClientInfo::from_parts(&parts);
-        let bytes = match to_bytes(body, PEEK_LIMIT).await {
-            Ok(b) => b,
-            Err(_) => return crate::ApiError::invalid("request body unreadable").into_response(),
+        // The body is read (and handed on) only when a rule keys on its address.
+        let (bytes, body) = if rows.iter().any(|r| r.key == KeyKind::Email) {
+            match to_bytes(body, PEEK_LIMIT).await {
+                Ok(b) => (b.clone(), Body::from(b)),
+                Err(_) => return too_large().into_response(),
+            }
+        } else {
+            (axum::body::Bytes::new(), body)
         };
-        let mut tightest = None;
+        let mut tightest: Option<Allowance> = None;
         for rule in &rows {
-            let Some(key) = key_for(rule.key, &parts, &client, &bytes, &limits.identity) else {
+            let Some(key) = key_for(rule.key, &parts, &client, &bytes, &limits) else {
                 continue;
             };
             match limits.limiter.hit(rule, &key).await {
                 Ok(a) => {
-                    if tightest.is_none_or(|t: super::Allowance| a.remaining < t.remaining) {
+                    if tightest.is_none_or(|t| a.remaining < t.remaining) {
                         tightest = Some(a);
                     }
                 }
@@ -322,51 +408,88 @@ pub mod routes {
                 }
             }
         }
-        let mut res = next
-            .run(Request::from_parts(parts, Body::from(bytes)))
-            .await;
+        let mut res = next.run(Request::from_parts(parts, body)).await;
         if let Some(a) = tightest {
             a.write_headers(res.headers_mut());
         }
         res
     }
 
-    /// The key a rule counts by, when the request has one: IP always; email from the JSON
-    /// body's `email` (or, for token-only requests, the token, which stands for one address;
-    /// with neither, the client IP);
-    /// user from the Bearer token's subject. Organization keys need the organization of the
-    /// caller, which tokens do not carry yet: such rows count nothing until they do.
+    fn too_large() -> ApiError {
+        ApiError::new(ErrorCode::ResourceExhausted, "request body too large")
+            .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+    }
+
+    /// The key a rule counts by, when the request has one: IP always; email from the body's
+    /// `email` (JSON, or a form) or, for token-only requests, the token, which stands for one
+    /// address; with neither, the client IP; user from the access token's subject (the
+    /// Bearer header, or the product's access cookie). Organization keys need the
+    /// organization of the caller, which tokens do not carry yet: such rows count nothing
+    /// until they do.
     fn key_for(
         kind: KeyKind,
-        parts: &axum::http::request::Parts,
+        parts: &Parts,
         client: &ClientInfo,
         body: &[u8],
-        identity: &Identity,
+        limits: &RouteLimits,
     ) -> Option<String> {
+        let ip = || client.ip_string().unwrap_or_else(|| "unknown".into());
         match kind {
-            KeyKind::Ip => Some(client.ip_string().unwrap_or_else(|| "unknown".into())),
+            KeyKind::Ip => Some(ip()),
             KeyKind::Email => {
-                let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-                Some(match (v["email"].as_str(), v["token"].as_str()) {
-                    (Some(e), _) => crate::identity::normalize_email(e),
-                    (None, Some(t)) => format!("token:{}", crate::identity::crypto::token_hash(t)),
+                let (email, token) = body_fields(parts, body);
+                Some(match (email, token) {
+                    (Some(e), _) => crate::identity::normalize_email(&e),
+                    (None, Some(t)) => format!("token:{}", crate::identity::crypto::token_hash(&t)),
                     // Neither: still counted (by address), so no request escapes the rule.
-                    _ => format!(
-                        "ip:{}",
-                        client.ip_string().unwrap_or_else(|| "unknown".into())
-                    ),
+                    _ => format!("ip:{}", ip()),
                 })
             }
             KeyKind::Organization => None,
             KeyKind::User => {
-                let auth = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-                let token = auth
-                    .strip_prefix("Bearer ")
-                    .or_else(|| auth.strip_prefix("bearer "))?;
-                identity
-                    .access_claims(token.trim())
+                let token = bearer(parts).or_else(|| {
+                    let jar = CookieJar::from_headers(&parts.headers);
+                    let policy = limits.cookies.as_deref()?;
+                    policy.access_token(&jar).map(str::to_owned)
+                })?;
+                limits
+                    .identity
+                    .access_claims(&token)
                     .map(|c| c.sub.to_string())
             }
         }
+    }
+
+    fn bearer(parts: &Parts) -> Option<String> {
+        let auth = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, token) = auth.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_owned())
+    }
+
+    /// `email` and `token` of a JSON or form body (strings only).
+    fn body_fields(parts: &Parts, body: &[u8]) -> (Option<String>, Option<String>) {
+        let is_form = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if is_form {
+            let mut f = url::form_urlencoded::parse(body);
+            let mut email = None;
+            let mut token = None;
+            for (k, v) in f.by_ref() {
+                match k.as_ref() {
+                    "email" if email.is_none() => email = Some(v.into_owned()),
+                    "token" if token.is_none() => token = Some(v.into_owned()),
+                    _ => {}
+                }
+            }
+            return (email, token);
+        }
+        let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        let text = |k: &str| v[k].as_str().map(str::to_owned);
+        (text("email"), text("token"))
     }
 }

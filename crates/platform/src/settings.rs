@@ -4,7 +4,10 @@
 use std::{net::IpAddr, net::SocketAddr};
 
 use crate::{
-    datamode::Mode, identity::oauth::ProviderSettings, secrets::Secret, vendor::VendorSettings,
+    datamode::Mode,
+    identity::{RefreshRotation, oauth::ProviderSettings, throttle::ThrottlePolicy},
+    secrets::Secret,
+    vendor::VendorSettings,
 };
 
 #[derive(Clone, Debug)]
@@ -37,6 +40,10 @@ pub struct ProductSettings {
     pub redis_prefix: Option<String>,
     /// Live streams: how often a `HEARTBEAT` goes out (seed 000: every 30 s).
     pub stream_heartbeat: std::time::Duration,
+    /// `<PRODUCT>_REFRESH_ROTATION`: `rotate` (default) or `reuse`.
+    pub refresh_rotation: RefreshRotation,
+    /// Sign-in throttling's numbers (the platform's defaults; tests shorten them).
+    pub sign_in: ThrottlePolicy,
 }
 
 /// A SAML 2.0 identity provider as its operator describes it, and our service provider's
@@ -89,6 +96,8 @@ impl ProductSettings {
             vendors: VendorSettings::default(),
             redis_prefix: None,
             stream_heartbeat: std::time::Duration::from_secs(30),
+            refresh_rotation: RefreshRotation::Rotate,
+            sign_in: ThrottlePolicy::default(),
         }
     }
 }

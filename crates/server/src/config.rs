@@ -45,6 +45,8 @@ pub struct ProductFile {
     #[serde(default)]
     pub cors_origins: Vec<String>,
     pub cookie_secure: Option<bool>,
+    /// `rotate` (default) or `reuse`.
+    pub refresh_rotation: Option<String>,
     #[serde(default)]
     pub trusted_proxies: Vec<IpAddr>,
     #[serde(default)]
@@ -179,6 +181,11 @@ pub fn product_settings(
             .with_context(|| format!("{upper}_COOKIE_SECURE must be true or false"))?,
         None => pf.cookie_secure.unwrap_or(true),
     };
+    if let Some(v) = env(&format!("{upper}_REFRESH_ROTATION")).or(pf.refresh_rotation.clone()) {
+        s.refresh_rotation = v
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("{upper}_REFRESH_ROTATION: {e}"))?;
+    }
     s.trusted_proxies = match env(&format!("{upper}_TRUSTED_PROXIES")) {
         Some(v) => list(v)
             .iter()
@@ -317,5 +324,35 @@ mod tests {
         );
         let other = product_settings(&file, dir.path(), "crenoir", 4001, None).unwrap();
         assert_eq!(other.vendors.text("TWILIO_SID"), Some("AC-shared"));
+    }
+
+    #[test]
+    fn refresh_rotation_is_per_product_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rotation.toml");
+        std::fs::write(&path, "[products.warroom]\nrefresh_rotation = \"reuse\"\n").unwrap();
+        let file = load_file(Some(&path)).unwrap();
+        let s = product_settings(&file, dir.path(), "warroom", 4000, None).unwrap();
+        assert_eq!(
+            s.refresh_rotation,
+            platform::identity::RefreshRotation::Reuse
+        );
+        let other = product_settings(&file, dir.path(), "pawfect", 3000, None).unwrap();
+        assert_eq!(
+            other.refresh_rotation,
+            platform::identity::RefreshRotation::Rotate,
+            "rotation is the default"
+        );
+        std::fs::write(
+            &path,
+            "[products.warroom]\nrefresh_rotation = \"sometimes\"\n",
+        )
+        .unwrap();
+        let file = load_file(Some(&path)).unwrap();
+        let err = product_settings(&file, dir.path(), "warroom", 4000, None).unwrap_err();
+        assert!(
+            err.to_string().contains("WARROOM_REFRESH_ROTATION"),
+            "{err}"
+        );
     }
 }

@@ -14,6 +14,7 @@ use platform::{
     core::Core,
     error::ErrorFormat,
     product::{Product, Setup},
+    ratelimit::routes::RouteLimit,
     roles::RoleTable,
     settings::ProductSettings,
 };
@@ -35,6 +36,7 @@ impl Product for Crenoir {
     const ROLES: RoleTable = service::access::ROLES;
     const DEFAULT_ROLE: &'static str = service::access::MEMBER;
     const ERROR_FORMAT: ErrorFormat = ErrorFormat::Nested;
+    const RATE_LIMITS: &'static [RouteLimit] = service::access::LIMITS;
 
     fn setup(setup: &mut Setup, settings: &ProductSettings) {
         setup.http.validation_status = Some(StatusCode::UNPROCESSABLE_ENTITY);

@@ -5,12 +5,12 @@ pub mod api;
 pub mod db;
 pub mod service;
 
-use axum::Router;
 use platform::{
     core::{Core, OperatorUser},
     error::ErrorFormat,
     identity::User,
     product::{Product, Setup},
+    ratelimit::routes::RouteLimit,
     roles::RoleTable,
     settings::ProductSettings,
 };
@@ -32,6 +32,7 @@ impl Product for LeadGen {
     const ROLES: RoleTable = service::access::ROLES;
     const DEFAULT_ROLE: &'static str = service::access::USER;
     const ERROR_FORMAT: ErrorFormat = ErrorFormat::NestedWithRequestId;
+    const RATE_LIMITS: &'static [RouteLimit] = service::access::LIMITS;
 
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![Box::new(db::organizations::migration::M0001Organizations)]
@@ -47,10 +48,6 @@ impl Product for LeadGen {
 
     fn routes() -> OpenApiRouter<Ctx> {
         api::routes()
-    }
-
-    fn route_layers(routes: Router<Ctx>, ctx: &Ctx) -> Router<Ctx> {
-        api::route_layers(routes, ctx)
     }
 
     /// Every account belongs to an organization: the operator's user gets one of their own.

@@ -12,6 +12,7 @@ use platform::{
     core::Core,
     error::ErrorFormat,
     product::{Product, Setup},
+    ratelimit::routes::RouteLimit,
     roles::RoleTable,
     settings::ProductSettings,
 };
@@ -32,6 +33,7 @@ impl Product for Pawfect {
     const ROLES: RoleTable = service::access::ROLES;
     const DEFAULT_ROLE: &'static str = service::access::USER;
     const ERROR_FORMAT: ErrorFormat = ErrorFormat::Flat;
+    const RATE_LIMITS: &'static [RouteLimit] = service::access::LIMITS;
 
     fn setup(setup: &mut Setup, settings: &ProductSettings) {
         setup.identity.refresh_ttl = std::time::Duration::from_secs(30 * 24 * 3600);

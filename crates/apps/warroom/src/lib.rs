@@ -10,8 +10,8 @@ pub mod service;
 use std::sync::Arc;
 
 use platform::{
-    core::Core, error::ErrorFormat, jobs::Worker, product::Product, roles::RoleTable,
-    settings::ProductSettings,
+    core::Core, error::ErrorFormat, jobs::Worker, product::Product, ratelimit::routes::RouteLimit,
+    roles::RoleTable, settings::ProductSettings,
 };
 use sea_orm_migration::MigrationTrait;
 use utoipa_axum::router::OpenApiRouter;
@@ -31,6 +31,7 @@ impl Product for WarRoom {
     const ROLES: RoleTable = service::access::ROLES;
     const DEFAULT_ROLE: &'static str = service::access::VIEWER;
     const ERROR_FORMAT: ErrorFormat = ErrorFormat::Flat;
+    const RATE_LIMITS: &'static [RouteLimit] = service::access::LIMITS;
 
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         db::migrations::migrations()

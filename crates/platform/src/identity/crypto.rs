@@ -1,5 +1,6 @@
 //! Identity's cryptography: argon2id password hashes, opaque random tokens stored as SHA-256,
-//! HS256 access JWTs, and RFC 6238 TOTP.
+//! HS256 access JWTs (with `nbf`), RFC 6238 TOTP, and keys derived from the product's secret for
+//! one purpose each (device cookies, sealed refresh-token successors).
 
 use std::sync::OnceLock;
 
@@ -7,6 +8,7 @@ use argon2::{
     Algorithm, Argon2, Params, Version,
     password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
 };
+use aws_lc_rs::{aead, hmac};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use rand::RngCore;
@@ -96,6 +98,62 @@ pub fn normalize_recovery_code(input: &str) -> String {
     input.trim().to_ascii_lowercase()
 }
 
+/// A key for one purpose, derived from the product's secret: HMAC-SHA256(secret, label). Keys
+/// for different labels are independent, so one secret serves tokens, cookies and seals.
+pub fn derive_key(secret: &[u8], label: &str) -> [u8; 32] {
+    hmac_sha256(secret, &[label.as_bytes()])
+}
+
+/// HMAC-SHA256 over the concatenation of `parts`, each prefixed with its length (so
+/// `["ab", "c"]` and `["a", "bc"]` differ).
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
+    let mut ctx = hmac::Context::with_key(&key);
+    for p in parts {
+        ctx.update(&(p.len() as u64).to_be_bytes());
+        ctx.update(p);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.sign().as_ref());
+    out
+}
+
+/// Encrypts `plaintext` with AES-256-GCM under `key`, bound to `aad`: base64url of
+/// nonce ‖ ciphertext ‖ tag.
+pub fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> anyhow::Result<String> {
+    let key = aead::LessSafeKey::new(
+        aead::UnboundKey::new(&aead::AES_256_GCM, key).map_err(|_| anyhow::anyhow!("aead key"))?,
+    );
+    let mut nonce = [0u8; aead::NONCE_LEN];
+    rand::rng().fill_bytes(&mut nonce);
+    let mut data = plaintext.to_vec();
+    key.seal_in_place_append_tag(
+        aead::Nonce::assume_unique_for_key(nonce),
+        aead::Aad::from(aad),
+        &mut data,
+    )
+    .map_err(|_| anyhow::anyhow!("aead seal"))?;
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&data);
+    Ok(URL_SAFE_NO_PAD.encode(out))
+}
+
+/// Decrypts what [`seal`] made with the same key and `aad`; `None` if anything differs.
+pub fn open(key: &[u8; 32], aad: &[u8], sealed: &str) -> Option<Vec<u8>> {
+    let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+    if bytes.len() < aead::NONCE_LEN {
+        return None;
+    }
+    let (nonce, data) = bytes.split_at(aead::NONCE_LEN);
+    let key = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, key).ok()?);
+    let nonce = aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut data = data.to_vec();
+    let plain = key
+        .open_in_place(nonce, aead::Aad::from(aad), &mut data)
+        .ok()?;
+    Some(plain.to_vec())
+}
+
 /// Access-token claims.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Claims {
@@ -105,11 +163,17 @@ pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub iat: i64,
+    /// Not valid before (the issue time); checked like `exp`.
+    pub nbf: i64,
     pub exp: i64,
     /// The admin acting as `sub`, for impersonation tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imp: Option<Uuid>,
 }
+
+/// How far in the future an access token's `nbf` may be and still pass: instances' clocks
+/// differ by a little. (`exp` has no leeway: a token never lives longer than it says.)
+pub const NBF_LEEWAY_SECS: i64 = 5;
 
 /// Signs and verifies a product's access tokens.
 pub struct JwtKeys {
@@ -131,15 +195,19 @@ impl JwtKeys {
         Ok(encode(&Header::default(), claims, &self.encoding)?)
     }
 
-    /// Verifies signature, expiry (no leeway), issuer and audience.
+    /// Verifies signature, expiry (no leeway), not-before (a token from a few seconds ahead,
+    /// [`NBF_LEEWAY_SECS`], is accepted for clock skew between instances), issuer and audience.
+    /// `exp`, `nbf`, `iat`, `iss`, `aud` and `sub` must all be present.
     pub fn verify(&self, token: &str) -> Option<Claims> {
         let mut v = Validation::new(jsonwebtoken::Algorithm::HS256);
         v.leeway = 0;
+        v.validate_nbf = false;
+        v.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
         v.set_issuer(&[&self.issuer]);
         v.set_audience(&[&self.issuer]);
-        decode::<Claims>(token, &self.decoding, &v)
-            .ok()
-            .map(|d| d.claims)
+        let claims = decode::<Claims>(token, &self.decoding, &v).ok()?.claims;
+        let now = chrono::Utc::now().timestamp();
+        (claims.nbf <= now + NBF_LEEWAY_SECS).then_some(claims)
     }
 }
 
@@ -224,12 +292,82 @@ mod tests {
             iss: "warroom".into(),
             aud: "warroom".into(),
             iat: now,
+            nbf: now,
             exp: now + 60,
             imp: None,
         };
         let t = a.sign(&claims).unwrap();
         assert_eq!(a.verify(&t), Some(claims));
         assert_eq!(b.verify(&t), None);
+    }
+
+    fn claims_at(nbf: i64) -> Claims {
+        let now = chrono::Utc::now().timestamp();
+        Claims {
+            sub: Uuid::now_v7(),
+            sid: Uuid::now_v7(),
+            iss: "warroom".into(),
+            aud: "warroom".into(),
+            iat: now,
+            nbf,
+            exp: now + 600,
+            imp: None,
+        }
+    }
+
+    #[test]
+    fn a_token_is_refused_before_its_not_before_time() {
+        let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", "warroom");
+        let now = chrono::Utc::now().timestamp();
+        assert!(keys.verify(&keys.sign(&claims_at(now)).unwrap()).is_some());
+        assert!(
+            keys.verify(&keys.sign(&claims_at(now - 60)).unwrap())
+                .is_some()
+        );
+        let early = keys.sign(&claims_at(now + 60)).unwrap();
+        assert_eq!(keys.verify(&early), None, "nbf a minute ahead");
+        let skewed = keys.sign(&claims_at(now + NBF_LEEWAY_SECS - 1)).unwrap();
+        assert!(keys.verify(&skewed).is_some(), "within the clock leeway");
+    }
+
+    #[test]
+    fn a_token_without_not_before_is_refused() {
+        let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", "warroom");
+        let mut v = serde_json::to_value(claims_at(chrono::Utc::now().timestamp())).unwrap();
+        v.as_object_mut().unwrap().remove("nbf");
+        let token = encode(&Header::default(), &v, &keys.encoding).unwrap();
+        assert_eq!(keys.verify(&token), None);
+    }
+
+    #[test]
+    fn sealed_values_open_only_with_their_key_and_binding() {
+        let k = derive_key(b"secret", "purpose a");
+        assert_ne!(k, derive_key(b"secret", "purpose b"));
+        assert_ne!(k, derive_key(b"other secret", "purpose a"));
+        let sealed = seal(&k, b"row-1", b"successor").unwrap();
+        assert_eq!(
+            open(&k, b"row-1", &sealed).as_deref(),
+            Some(&b"successor"[..])
+        );
+        assert_eq!(open(&k, b"row-2", &sealed), None, "bound to its row");
+        assert_eq!(
+            open(&derive_key(b"secret", "purpose b"), b"row-1", &sealed),
+            None
+        );
+        assert_eq!(open(&k, b"row-1", "garbage"), None);
+        assert_ne!(
+            sealed,
+            seal(&k, b"row-1", b"successor").unwrap(),
+            "fresh nonces"
+        );
+    }
+
+    #[test]
+    fn hmac_parts_are_length_prefixed() {
+        assert_ne!(
+            hmac_sha256(b"k", &[b"ab", b"c"]),
+            hmac_sha256(b"k", &[b"a", b"bc"])
+        );
     }
 
     #[test]

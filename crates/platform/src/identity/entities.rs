@@ -71,6 +71,10 @@ pub mod refresh_token {
         pub created_at: DateTimeUtc,
         pub expires_at: DateTimeUtc,
         pub rotated_at: Option<DateTimeUtc>,
+        /// Once rotated, and only for the reuse grace: the successor token, sealed with a key
+        /// derived from this token (which only its holder has) and the product's secret.
+        #[sea_orm(column_type = "Text", nullable)]
+        pub successor: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

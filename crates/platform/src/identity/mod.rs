@@ -1,6 +1,7 @@
 //! Identity: users, sessions (refresh-token families with rotation and reuse detection),
-//! passwords, email verification and reset, TOTP, the security log, impersonation and
-//! external (OAuth) identities. Products configure it and shape its results on the wire.
+//! passwords and their sign-in throttle, email verification and reset, TOTP, the security log,
+//! impersonation and external (OAuth) identities. Products configure it and shape its results
+//! on the wire.
 
 pub mod auth;
 pub mod crypto;
@@ -11,6 +12,7 @@ pub mod oauth;
 mod onetime;
 pub mod saml_login;
 mod sessions;
+pub mod throttle;
 mod totp2fa;
 mod users;
 
@@ -25,10 +27,12 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use entities::{session::Model as Session, user::Model as User};
+pub use sessions::{PasswordSignIn, SignedIn};
 pub use users::{NewUser, UserFilter, UserUpdate};
 
 use crate::{bus::Bus, extract::ClientInfo, identity::crypto::JwtKeys, mail::Mailer};
 use entities::security_event;
+use throttle::{SignInThrottle, ThrottlePolicy};
 
 /// Per-product identity policy.
 #[derive(Clone, Debug)]
@@ -39,8 +43,15 @@ pub struct IdentityConfig {
     pub display_name: &'static str,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
-    /// How long an already-rotated refresh token is still honoured (concurrent tabs).
+    /// How long an already-rotated refresh token is still honoured (concurrent tabs): it
+    /// answers with the same successor.
     pub reuse_grace: Duration,
+    /// Whether refresh rotates the refresh token (the default) or keeps it.
+    pub refresh_rotation: RefreshRotation,
+    /// Password and second-factor sign-in throttling.
+    pub sign_in: ThrottlePolicy,
+    /// `Secure` on the device cookie; off only for plain-http development.
+    pub device_cookie_secure: bool,
     pub verify_ttl: Duration,
     pub reset_ttl: Duration,
     pub default_role: &'static str,
@@ -61,6 +72,9 @@ impl IdentityConfig {
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(7 * 24 * 3600),
             reuse_grace: Duration::from_secs(10),
+            refresh_rotation: RefreshRotation::Rotate,
+            sign_in: ThrottlePolicy::default(),
+            device_cookie_secure: true,
             verify_ttl: Duration::from_secs(24 * 3600),
             reset_ttl: Duration::from_secs(3600),
             default_role: "viewer",
@@ -68,6 +82,32 @@ impl IdentityConfig {
             require_verified_email: false,
             redirect_origins: vec![origin_of(&app_url)],
             app_url,
+        }
+    }
+}
+
+/// What refresh does with the refresh token it is given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RefreshRotation {
+    /// Each refresh spends the token and answers a new one of the same session; a spent token
+    /// presented after the reuse grace revokes the session (reuse detection).
+    #[default]
+    Rotate,
+    /// The token stays valid until it expires or its session is revoked; refresh answers the
+    /// same token (for clients that keep their first refresh token, such as seed 001's).
+    Reuse,
+}
+
+impl std::str::FromStr for RefreshRotation {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "rotate" => Ok(Self::Rotate),
+            "reuse" => Ok(Self::Reuse),
+            other => Err(format!(
+                "refresh rotation must be rotate or reuse, not {other:?}"
+            )),
         }
     }
 }
@@ -100,6 +140,9 @@ pub struct Identity {
     keys: std::sync::Arc<JwtKeys>,
     /// Where revocations are announced ([`SESSION_REVOKED`], [`USER_SESSIONS_REVOKED`]).
     bus: Bus,
+    /// Seals a rotated refresh token's successor for the reuse grace.
+    successor_key: [u8; 32],
+    throttle: SignInThrottle,
 }
 
 /// A page of security events, newest first.
@@ -113,12 +156,20 @@ impl Identity {
         mailer: Mailer,
     ) -> Self {
         let keys = std::sync::Arc::new(JwtKeys::new(jwt_secret, cfg.product));
+        let throttle = SignInThrottle::new(
+            cfg.sign_in.clone(),
+            jwt_secret,
+            cfg.product,
+            cfg.device_cookie_secure,
+        );
         Self {
             db,
+            successor_key: crypto::derive_key(jwt_secret, "basalt refresh successor v1"),
             cfg,
             mailer,
             keys,
             bus: Bus::local(),
+            throttle,
         }
     }
 
@@ -127,6 +178,17 @@ impl Identity {
     pub fn with_bus(mut self, bus: Bus) -> Self {
         self.bus = bus;
         self
+    }
+
+    /// Keeps the sign-in throttle's streaks in Redis under `prefix`, shared by every instance.
+    pub fn with_shared_throttle(mut self, redis_url: &str, prefix: &str) -> anyhow::Result<Self> {
+        self.throttle = self.throttle.in_redis(redis_url, prefix)?;
+        Ok(self)
+    }
+
+    /// The sign-in throttle (device cookies, failure streaks).
+    pub fn throttle(&self) -> &SignInThrottle {
+        &self.throttle
     }
 
     /// Records an event in the user's security log. Logging must never fail the request it

@@ -1,5 +1,13 @@
-//! Sessions: sign-in, access tokens, refresh-token rotation with reuse detection, revocation
-//! and impersonation.
+//! Sessions: password sign-in (through the sign-in throttle), access tokens, refresh-token
+//! rotation with reuse detection (or, by policy, reuse), revocation and impersonation.
+//!
+//! Rotation and the reuse grace: refreshing spends a token and stores its successor's hash. A
+//! spent token presented again within `reuse_grace` (two tabs refreshing at once) answers the
+//! *same* successor, so a session stays one chain of tokens. To answer it, the spent row keeps
+//! the successor sealed (AES-256-GCM) under a key derived from the spent token itself and the
+//! product's secret: only someone presenting the spent token can open it, so a database
+//! reader learns nothing usable (the table holds hashes and ciphertext, never a token). The
+//! seal is erased once the grace is over; from then on a spent token revokes its session.
 
 use std::collections::HashSet;
 
@@ -12,10 +20,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    Identity, IssuedTokens, SESSION_REVOKED, Session, USER_SESSIONS_REVOKED, User, chrono_dur,
+    Identity, IssuedTokens, RefreshRotation, SESSION_REVOKED, Session, USER_SESSIONS_REVOKED, User,
+    chrono_dur,
     crypto::{self, Claims},
     entities::{refresh_token, session},
     now,
+    throttle::{Device, DeviceGrant},
 };
 use crate::{
     error::{ApiError, ApiResult, ErrorDetails},
@@ -31,6 +41,30 @@ fn invalid_credentials() -> ApiError {
 
 fn invalid_refresh() -> ApiError {
     ApiError::unauthenticated("invalid or expired refresh token")
+}
+
+fn two_factor_error(message: &str) -> ApiError {
+    ApiError::unauthenticated(message).with_details(ErrorDetails::TwoFactorRequired {
+        two_factor_required: true,
+    })
+}
+
+/// A password sign-in attempt as a handler received it.
+pub struct PasswordSignIn<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    /// A TOTP or recovery code, when the client sent one.
+    pub second_factor: Option<&'a str>,
+    pub client: &'a ClientInfo,
+    /// The device cookie the request carried (see `throttle`).
+    pub device: &'a Device,
+}
+
+/// A successful sign-in: the user, their new session's tokens, and a device cookie to set.
+pub struct SignedIn {
+    pub user: User,
+    pub tokens: IssuedTokens,
+    pub device: DeviceGrant,
 }
 
 impl Identity {
@@ -86,17 +120,31 @@ impl Identity {
         expires_at: chrono::DateTime<Utc>,
     ) -> Result<String, sea_orm::DbErr> {
         let token = crypto::random_token();
+        self.insert_refresh_token_value(conn, session_id, &token, expires_at)
+            .await?;
+        Ok(token)
+    }
+
+    /// Stores `token` (its hash) as a live refresh token of the session.
+    async fn insert_refresh_token_value(
+        &self,
+        conn: &impl sea_orm::ConnectionTrait,
+        session_id: Uuid,
+        token: &str,
+        expires_at: chrono::DateTime<Utc>,
+    ) -> Result<(), sea_orm::DbErr> {
         refresh_token::ActiveModel {
             id: Set(Uuid::now_v7()),
             session_id: Set(session_id),
-            token_hash: Set(crypto::token_hash(&token)),
+            token_hash: Set(crypto::token_hash(token)),
             created_at: Set(now()),
             expires_at: Set(expires_at),
             rotated_at: Set(None),
+            successor: Set(None),
         }
         .insert(conn)
         .await?;
-        Ok(token)
+        Ok(())
     }
 
     /// An access token for the session, never outliving it.
@@ -109,82 +157,84 @@ impl Identity {
             iss: self.cfg.product.to_owned(),
             aud: self.cfg.product.to_owned(),
             iat: now.timestamp(),
+            nbf: now.timestamp(),
             exp: exp.timestamp(),
             imp: s.impersonator_id,
         };
         Ok((self.keys.sign(&claims)?, exp.timestamp() - now.timestamp()))
     }
 
-    /// Email + password (+ second factor when enabled). Unknown email and wrong password get
-    /// the same answer after the same work.
-    pub async fn login(
-        &self,
-        email: &str,
-        password: &str,
-        second_factor: Option<&str>,
-        client: &ClientInfo,
-    ) -> ApiResult<(User, IssuedTokens)> {
-        let user = self.user_by_email(email).await?;
+    /// Email + password (+ second factor when enabled), through the sign-in throttle: an
+    /// attempt waits for (or is refused by, 429) the failure streaks that apply to it, a wrong
+    /// password or code grows them, a sign-in ends its source's streak. Unknown email and wrong
+    /// password get the same answer after the same work.
+    pub async fn login(&self, a: PasswordSignIn<'_>) -> ApiResult<SignedIn> {
+        let account = super::normalize_email(a.email);
+        let permit = self.throttle.admit(&account, a.client, a.device).await?;
+        let user = self.user_by_email(a.email).await?;
         let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        if !crypto::verify_password(password, hash).await {
-            if let Some(u) = &user {
-                self.log_event(
-                    Some(u.id),
-                    None,
-                    "login_failed",
-                    client,
-                    Some(json!({ "reason": "password" })),
-                )
-                .await;
+        let verified = crypto::verify_password(a.password, hash).await;
+        let user = match user {
+            Some(u) if verified => u,
+            other => {
+                if let Some(u) = &other {
+                    self.log_event(
+                        Some(u.id),
+                        None,
+                        "login_failed",
+                        a.client,
+                        Some(json!({ "reason": "password" })),
+                    )
+                    .await;
+                }
+                permit.failed().await;
+                return Err(invalid_credentials());
             }
-            return Err(invalid_credentials());
+        };
+        if let Err(e) = self.check_may_sign_in(&user) {
+            permit.release().await;
+            return Err(e);
         }
-        let user = user.ok_or_else(invalid_credentials)?;
-        self.check_may_sign_in(&user)?;
         if user.totp_enabled {
-            let Some(code) = second_factor.filter(|c| !c.trim().is_empty()) else {
-                return Err(
-                    ApiError::unauthenticated("two-factor code required").with_details(
-                        ErrorDetails::TwoFactorRequired {
-                            two_factor_required: true,
-                        },
-                    ),
-                );
+            let Some(code) = a.second_factor.filter(|c| !c.trim().is_empty()) else {
+                permit.release().await;
+                return Err(two_factor_error("two-factor code required"));
             };
-            if !self.check_second_factor(&user, code, client).await? {
+            if !self.check_second_factor(&user, code, a.client).await? {
                 self.log_event(
                     Some(user.id),
                     None,
                     "login_failed",
-                    client,
+                    a.client,
                     Some(json!({ "reason": "two_factor" })),
                 )
                 .await;
-                return Err(
-                    ApiError::unauthenticated("invalid two-factor code").with_details(
-                        ErrorDetails::TwoFactorRequired {
-                            two_factor_required: true,
-                        },
-                    ),
-                );
+                permit.failed().await;
+                return Err(two_factor_error("invalid two-factor code"));
             }
         }
-        let tokens = self.start_session(&user, client, None).await?;
+        permit.succeeded().await;
+        let tokens = self.start_session(&user, a.client, None).await?;
         let user = self.touch_login(user).await?;
         self.log_event(
             Some(user.id),
             None,
             "login",
-            client,
+            a.client,
             Some(json!({ "sessionId": tokens.session_id })),
         )
         .await;
-        Ok((user, tokens))
+        Ok(SignedIn {
+            user,
+            tokens,
+            device: self.throttle.grant(&account),
+        })
     }
 
-    /// Rotates a refresh token. A token already rotated more than `reuse_grace` ago is a
-    /// replay: the whole session is revoked. Within the grace window (two tabs refreshing
-    /// together) a sibling token of the same family is issued instead.
+    /// Refreshes a session. Rotation (the default): the token is spent and a successor of the
+    /// same session answered; a spent token within `reuse_grace` answers that same successor,
+    /// after it revokes the whole session (a replay). Reuse (`RefreshRotation::Reuse`): a live
+    /// token stays valid and is answered as is.
     pub async fn refresh(
         &self,
         token: &str,
@@ -203,9 +253,18 @@ impl Identity {
         if s.revoked_at.is_some() || s.expires_at <= now || row.expires_at <= now {
             return Err(invalid_refresh());
         }
+        if self.cfg.refresh_rotation == RefreshRotation::Reuse && row.rotated_at.is_none() {
+            let s = self.record_use(s, client, None).await?;
+            return self.issue(s, token.to_owned()).await;
+        }
+        let seal_key = self.seal_key(token);
+        let successor = crypto::random_token();
+        let sealed = crypto::seal(&seal_key, row.id.as_bytes(), successor.as_bytes())
+            .map_err(ApiError::internal)?;
         let txn = self.db.begin().await?;
         let claimed = refresh_token::Entity::update_many()
             .col_expr(refresh_token::Column::RotatedAt, Expr::value(Some(now)))
+            .col_expr(refresh_token::Column::Successor, Expr::value(Some(sealed)))
             .filter(refresh_token::Column::Id.eq(row.id))
             .filter(refresh_token::Column::RotatedAt.is_null())
             .exec(&txn)
@@ -213,43 +272,112 @@ impl Identity {
             .rows_affected
             == 1;
         if !claimed {
-            let rotated_at = refresh_token::Entity::find_by_id(row.id)
-                .one(&txn)
-                .await?
-                .and_then(|r| r.rotated_at)
-                .unwrap_or(now);
-            if now - rotated_at > chrono_dur(self.cfg.reuse_grace) {
-                txn.rollback().await?;
-                self.revoke_session_row(&s, "refresh_token_reuse").await?;
-                self.log_event(
-                    Some(s.user_id),
-                    None,
-                    "refresh_reuse_detected",
-                    client,
-                    Some(json!({ "sessionId": s.id })),
-                )
-                .await;
-                return Err(invalid_refresh());
-            }
+            // Spent already (by another tab a moment ago, or by a thief long ago).
+            let spent = refresh_token::Entity::find_by_id(row.id).one(&txn).await?;
+            txn.rollback().await?;
+            return self.replayed(token, spent, client).await;
         }
         let expires_at = now + chrono_dur(self.cfg.refresh_ttl);
-        let new_token = self.insert_refresh_token(&txn, s.id, expires_at).await?;
-        let mut srow = s.into_active_model();
-        srow.last_used_at = Set(now);
-        srow.expires_at = Set(expires_at);
-        srow.ip = Set(client.ip_string());
-        if client.user_agent.is_some() {
-            srow.user_agent = Set(client.user_agent.clone());
-        }
-        let s = srow.update(&txn).await?;
+        self.insert_refresh_token_value(&txn, s.id, &successor, expires_at)
+            .await?;
+        // Seals whose grace is over are erased: past it, a spent token answers nothing.
+        refresh_token::Entity::update_many()
+            .col_expr(
+                refresh_token::Column::Successor,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(refresh_token::Column::SessionId.eq(s.id))
+            .filter(refresh_token::Column::Successor.is_not_null())
+            .filter(refresh_token::Column::RotatedAt.lt(now - chrono_dur(self.cfg.reuse_grace)))
+            .exec(&txn)
+            .await?;
+        let s = self
+            .record_use_in(&txn, s, client, Some(expires_at))
+            .await?;
         txn.commit().await?;
+        self.issue(s, successor).await
+    }
+
+    /// A spent token presented again: within the grace, the successor it was spent for (the
+    /// same answer the first caller got); after it, the session is revoked.
+    async fn replayed(
+        &self,
+        token: &str,
+        spent: Option<refresh_token::Model>,
+        client: &ClientInfo,
+    ) -> ApiResult<(User, IssuedTokens)> {
+        let spent = spent.ok_or_else(invalid_refresh)?;
+        let rotated_at = spent.rotated_at.unwrap_or_else(now);
+        let s = session::Entity::find_by_id(spent.session_id)
+            .one(&self.db)
+            .await?
+            .filter(|s| s.revoked_at.is_none() && s.expires_at > now())
+            .ok_or_else(invalid_refresh)?;
+        if now() - rotated_at > chrono_dur(self.cfg.reuse_grace) {
+            self.revoke_session_row(&s, "refresh_token_reuse").await?;
+            self.log_event(
+                Some(s.user_id),
+                None,
+                "refresh_reuse_detected",
+                client,
+                Some(json!({ "sessionId": s.id })),
+            )
+            .await;
+            return Err(invalid_refresh());
+        }
+        let successor = spent
+            .successor
+            .as_deref()
+            .and_then(|sealed| crypto::open(&self.seal_key(token), spent.id.as_bytes(), sealed))
+            .and_then(|plain| String::from_utf8(plain).ok())
+            .ok_or_else(invalid_refresh)?;
+        self.issue(s, successor).await
+    }
+
+    /// The key a spent token's successor is sealed with: only the spent token's holder (and
+    /// this product) can derive it; the stored hash does not yield it.
+    fn seal_key(&self, token: &str) -> [u8; 32] {
+        crypto::hmac_sha256(&self.successor_key, &[token.as_bytes()])
+    }
+
+    /// Notes a refresh on the session (when, from where) and, with `expires_at`, extends it.
+    async fn record_use(
+        &self,
+        s: Session,
+        client: &ClientInfo,
+        expires_at: Option<chrono::DateTime<Utc>>,
+    ) -> ApiResult<Session> {
+        self.record_use_in(&self.db, s, client, expires_at).await
+    }
+
+    async fn record_use_in(
+        &self,
+        conn: &impl sea_orm::ConnectionTrait,
+        s: Session,
+        client: &ClientInfo,
+        expires_at: Option<chrono::DateTime<Utc>>,
+    ) -> ApiResult<Session> {
+        let mut row = s.into_active_model();
+        row.last_used_at = Set(now());
+        if let Some(at) = expires_at {
+            row.expires_at = Set(at);
+        }
+        row.ip = Set(client.ip_string());
+        if client.user_agent.is_some() {
+            row.user_agent = Set(client.user_agent.clone());
+        }
+        Ok(row.update(conn).await?)
+    }
+
+    /// A fresh access token for the session, with `refresh_token` as the refresh token.
+    async fn issue(&self, s: Session, refresh_token: String) -> ApiResult<(User, IssuedTokens)> {
         let user = self.user(s.user_id).await?.ok_or_else(invalid_refresh)?;
         let (access_token, expires_in) = self.sign_access(user.id, &s)?;
         Ok((
             user,
             IssuedTokens {
                 access_token,
-                refresh_token: Some(new_token),
+                refresh_token: Some(refresh_token),
                 expires_in,
                 session_id: s.id,
             },

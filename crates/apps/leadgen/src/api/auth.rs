@@ -1,28 +1,26 @@
 //! `/api/auth/*` (seed 004 "Authentication Endpoints"). Limits are the route table in
-//! `service::access::LIMITS`, applied by the router.
+//! `service::access::LIMITS`, applied by the platform; password sign-in goes through the
+//! platform's sign-in throttle.
 
 use axum::{extract::State, http::StatusCode};
 use platform::{
     ApiError,
     extract::{ClientInfo, Json},
     identity::{
-        IssuedTokens, User,
+        IssuedTokens, PasswordSignIn, User,
         auth::AuthUser,
         google::{
             GoogleSignIn, GoogleSignInBody, MockAuthorizeRequest, MockTokenRequest,
             MockTokenResponse,
         },
+        throttle::{Device, DeviceGrant},
     },
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::types::{OK, OrganizationView, Success, UserView};
-use crate::{
-    Ctx,
-    db::organizations::Organization,
-    service::{access, accounts},
-};
+use crate::{Ctx, db::organizations::Organization, service::accounts};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -89,16 +87,26 @@ pub struct LoginResponse {
     pub organization: OrganizationView,
 }
 
-/// `POST /api/auth/login`: email and password; unverified accounts get 403.
+/// `POST /api/auth/login`: email and password (sign-in throttle; a device cookie on
+/// success); unverified accounts get 403.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse)))]
 pub async fn login(
     State(ctx): State<Ctx>,
     client: ClientInfo,
+    device: Device,
     Json(req): Json<LoginRequest>,
-) -> Result<Json<LoginResponse>, ApiError> {
-    let (user, t, org) = accounts::login(&ctx, &req.email, &req.password, &client).await?;
-    Ok(login_response(&user, t, &org))
+) -> Result<(DeviceGrant, Json<LoginResponse>), ApiError> {
+    let attempt = PasswordSignIn {
+        email: &req.email,
+        password: &req.password,
+        second_factor: None,
+        client: &client,
+        device: &device,
+    };
+    let (signed, org) = accounts::login(&ctx, attempt).await?;
+    let body = login_response(&signed.user, signed.tokens, &org);
+    Ok((signed.device, body))
 }
 
 fn login_response(user: &User, t: IssuedTokens, org: &Organization) -> Json<LoginResponse> {
@@ -132,11 +140,9 @@ pub async fn google(
     responses((status = 202, body = Success)))]
 pub async fn google_mock_authorize(
     State(ctx): State<Ctx>,
-    client: ClientInfo,
     Json(req): Json<MockAuthorizeRequest>,
 ) -> Result<(StatusCode, Json<Success>), ApiError> {
-    let limits = (&access::MOCK_GOOGLE_IP, &access::MOCK_GOOGLE_EMAIL);
-    ctx.mock_google_authorize(&req, &client, limits).await?;
+    ctx.mock_google_authorize(&req).await?;
     Ok((StatusCode::ACCEPTED, Json(OK)))
 }
 
@@ -146,11 +152,8 @@ pub async fn google_mock_authorize(
     responses((status = 200, body = MockTokenResponse)))]
 pub async fn google_mock_token(
     State(ctx): State<Ctx>,
-    client: ClientInfo,
     Json(req): Json<MockTokenRequest>,
 ) -> Result<Json<MockTokenResponse>, ApiError> {
-    ctx.require_mock_google()?;
-    ctx.limit_ip(&access::MOCK_GOOGLE_IP, &client).await?;
     Ok(Json(ctx.mock_google_token(req).await?))
 }
 

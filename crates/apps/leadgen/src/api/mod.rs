@@ -1,15 +1,13 @@
 //! LeadGen's route table, under `/api`. The rate-limit table of `service::access::LIMITS` is
-//! applied to these routes as a route layer.
+//! applied to these routes by the platform (`LeadGen::RATE_LIMITS`).
 
 pub mod auth;
 pub mod types;
 
-use axum::{Router, middleware};
-use platform::ratelimit::routes::{RouteLimits, route_limits};
 use utoipa::OpenApi as _;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{Ctx, service::access};
+use crate::Ctx;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(info(
@@ -37,14 +35,4 @@ pub fn routes() -> OpenApiRouter<Ctx> {
         .routes(routes!(auth::me))
         .routes(routes!(auth::logout));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api", api)
-}
-
-/// Seed 004's per-route limits (`service::access::LIMITS`), counted before the handlers run.
-pub fn route_layers(routes: Router<Ctx>, ctx: &Ctx) -> Router<Ctx> {
-    let limits = RouteLimits {
-        limiter: ctx.limiter.clone(),
-        table: access::LIMITS,
-        identity: ctx.identity.clone(),
-    };
-    routes.route_layer(middleware::from_fn_with_state(limits, route_limits))
 }

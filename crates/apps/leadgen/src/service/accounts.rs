@@ -4,7 +4,9 @@
 use platform::{
     ApiError, ApiResult,
     extract::ClientInfo,
-    identity::{Identity, IssuedTokens, NewUser, User, google::GoogleProof},
+    identity::{
+        Identity, IssuedTokens, NewUser, PasswordSignIn, SignedIn, User, google::GoogleProof,
+    },
 };
 
 use crate::{
@@ -84,17 +86,12 @@ pub async fn register(
     Ok((user, org))
 }
 
-/// Email and password; an unverified account is refused (the identity policy's
-/// `require_verified_email`) before any session exists.
-pub async fn login(
-    ctx: &Ctx,
-    email: &str,
-    password: &str,
-    client: &ClientInfo,
-) -> ApiResult<(User, IssuedTokens, Organization)> {
-    let (user, tokens) = ctx.identity.login(email, password, None, client).await?;
-    let org = organization_of(ctx, &user).await?;
-    Ok((user, tokens, org))
+/// Email and password, through the platform's sign-in throttle; an unverified account is
+/// refused (the identity policy's `require_verified_email`) before any session exists.
+pub async fn login(ctx: &Ctx, attempt: PasswordSignIn<'_>) -> ApiResult<(SignedIn, Organization)> {
+    let signed = ctx.identity.login(attempt).await?;
+    let org = organization_of(ctx, &signed.user).await?;
+    Ok((signed, org))
 }
 
 /// Google sign-in (a verified ID token or an exchanged code). A person new to LeadGen gets

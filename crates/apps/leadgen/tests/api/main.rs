@@ -7,4 +7,5 @@ mod errors;
 mod google;
 mod helpers;
 mod rate_limits;
+mod sign_in_throttle;
 mod tokens;

@@ -7,13 +7,17 @@ use axum_extra::extract::CookieJar;
 use platform::{
     ApiError,
     extract::{ClientInfo, Json},
-    identity::{IssuedTokens, User, auth::AuthUser, normalize_email},
+    identity::{
+        IssuedTokens, PasswordSignIn, User,
+        auth::AuthUser,
+        throttle::{Device, DeviceGrant},
+    },
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::types::{AuthResponse, Client, OK, RefreshResponse, Success, UserView};
-use crate::{Ctx, service::access};
+use crate::Ctx;
 
 /// Shapes a sign-in for the mount: cookies for the web, a body field for mobile.
 fn signed_in(
@@ -69,7 +73,6 @@ pub async fn register(
     jar: CookieJar,
     Json(req): Json<RegisterRequest>,
 ) -> Result<(StatusCode, CookieJar, Json<AuthResponse>), ApiError> {
-    ctx.limit_ip(&access::REGISTER_IP, &info).await?;
     let (user, tokens) = ctx
         .identity
         .register(&req.email, &req.password, &req.name, &info)
@@ -85,25 +88,31 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-/// `POST /auth/login`: email and password.
+/// `POST /auth/login`: email and password, through the sign-in throttle; on the web mount a
+/// device cookie on success (the mobile mount sets no cookies).
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = AuthResponse)))]
 pub async fn login(
     State(ctx): State<Ctx>,
     Extension(client): Extension<Client>,
     info: ClientInfo,
+    device: Device,
     jar: CookieJar,
     Json(req): Json<LoginRequest>,
-) -> Result<(CookieJar, Json<AuthResponse>), ApiError> {
-    ctx.limit_ip(&access::LOGIN_IP, &info).await?;
-    ctx.limit(&access::LOGIN_ACCOUNT, &normalize_email(&req.email))
-        .await?;
-    let (user, tokens) = ctx
+) -> Result<(CookieJar, Option<DeviceGrant>, Json<AuthResponse>), ApiError> {
+    let signed = ctx
         .identity
-        .login(&req.email, &req.password, None, &info)
+        .login(PasswordSignIn {
+            email: &req.email,
+            password: &req.password,
+            second_factor: None,
+            client: &info,
+            device: &device,
+        })
         .await?;
-    let (jar, body) = signed_in(&ctx, client, jar, &user, tokens);
-    Ok((jar, Json(body)))
+    let (jar, body) = signed_in(&ctx, client, jar, &signed.user, signed.tokens);
+    let device = (client == Client::Web).then_some(signed.device);
+    Ok((jar, device, Json(body)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -225,9 +234,6 @@ pub async fn forgot_password(
     info: ClientInfo,
     Json(req): Json<ForgotPasswordRequest>,
 ) -> Result<Json<Success>, ApiError> {
-    ctx.limit_ip(&access::FORGOT_IP, &info).await?;
-    ctx.limit(&access::FORGOT_ACCOUNT, &normalize_email(&req.email))
-        .await?;
     ctx.identity
         .request_password_reset(&req.email, &info)
         .await?;
@@ -249,7 +255,6 @@ pub async fn reset_password(
     info: ClientInfo,
     Json(req): Json<ResetPasswordRequest>,
 ) -> Result<Json<Success>, ApiError> {
-    ctx.limit_ip(&access::TOKEN_IP, &info).await?;
     ctx.identity
         .complete_password_reset(&req.token, &req.password, &info)
         .await?;
@@ -271,7 +276,6 @@ pub async fn verify_email(
     user: Option<AuthUser>,
     body: Option<Json<Option<VerifyEmailRequest>>>,
 ) -> Result<Json<Success>, ApiError> {
-    ctx.limit_ip(&access::TOKEN_IP, &info).await?;
     let token = body.and_then(|Json(b)| b).and_then(|b| b.token);
     let caller = user.as_ref().map(|u| &u.user);
     ctx.identity

@@ -1,7 +1,7 @@
-//! PawfectMatch's roles and its rate-limit table (docs/pawfect.md).
+//! PawfectMatch's roles and its rate-limit table (docs/pawfect.md, "Rate limits").
 
 use platform::{
-    ratelimit::{KeyKind, Rule},
+    ratelimit::{KeyKind, Rule, routes::RouteLimit},
     roles::{CONSOLE_READ, CONSOLE_UPDATE, Perm, RoleTable},
 };
 
@@ -40,11 +40,29 @@ pub const ROLES: RoleTable = RoleTable(&[
 ]);
 
 pub const LOGIN_IP: Rule = Rule::new("login_ip", 20, 60, KeyKind::Ip);
-pub const LOGIN_ACCOUNT: Rule = Rule::new("login_account", 10, 900, KeyKind::Email);
 pub const REGISTER_IP: Rule = Rule::new("register_ip", 10, 3600, KeyKind::Ip);
 pub const FORGOT_IP: Rule = Rule::new("forgot_ip", 10, 3600, KeyKind::Ip);
 pub const FORGOT_ACCOUNT: Rule = Rule::new("forgot_account", 5, 3600, KeyKind::Email);
+/// Reset-password and verify-email together.
 pub const TOKEN_IP: Rule = Rule::new("token_ip", 30, 3600, KeyKind::Ip);
+
+/// Every limit, on both mounts (`/api/v1` web, `/api` mobile): a rule's rows share one count,
+/// so a client cannot double its allowance by switching mounts. Per-account password guessing
+/// is the sign-in throttle's (docs/pawfect.md), not a row here.
+pub const LIMITS: &[RouteLimit] = &[
+    RouteLimit::post("/api/v1/auth/login", LOGIN_IP),
+    RouteLimit::post("/api/auth/login", LOGIN_IP),
+    RouteLimit::post("/api/v1/auth/register", REGISTER_IP),
+    RouteLimit::post("/api/auth/register", REGISTER_IP),
+    RouteLimit::post("/api/v1/auth/forgot-password", FORGOT_IP),
+    RouteLimit::post("/api/auth/forgot-password", FORGOT_IP),
+    RouteLimit::post("/api/v1/auth/forgot-password", FORGOT_ACCOUNT),
+    RouteLimit::post("/api/auth/forgot-password", FORGOT_ACCOUNT),
+    RouteLimit::post("/api/v1/auth/reset-password", TOKEN_IP),
+    RouteLimit::post("/api/auth/reset-password", TOKEN_IP),
+    RouteLimit::post("/api/v1/auth/verify-email", TOKEN_IP),
+    RouteLimit::post("/api/auth/verify-email", TOKEN_IP),
+];
 
 #[cfg(test)]
 mod tests {

@@ -28,16 +28,22 @@ fn assert_no_internals(r: &Resp) {
 
 #[tokio::test]
 async fn malformed_json_is_400_invalid_argument_on_both_mounts() {
-    let app = spawn_app().await;
+    // Each request from its own address: a request without an address still counts toward
+    // forgot-password's per-address limit (keyed by the client instead), and this test is
+    // about shapes, not limits.
+    let app = spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    let mut n = 0;
     for base in [WEB, MOBILE] {
         for path in ["auth/login", "auth/register", "auth/forgot-password"] {
             for body in [&b"{not json"[..], b"{\"email\": \"a@b.co\",", b"\xff\xfe"] {
+                n += 1;
+                let from = format!("198.51.100.{n}");
                 let r = app
                     .raw_request(
                         Method::POST,
                         &format!("{base}/{path}"),
                         None,
-                        &[JSON],
+                        &[JSON, ("x-forwarded-for", &from)],
                         Some(body.to_vec()),
                     )
                     .await;

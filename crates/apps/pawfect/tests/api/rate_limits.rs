@@ -1,6 +1,7 @@
-//! Rate limits at their boundaries (docs/pawfect.md "Rate limits", service/access.rs): the
-//! N-th request passes, the next is 429 `resource_exhausted` with `Retry-After`. The two mounts
-//! share every count: alternating between them buys nothing.
+//! Rate limits at their boundaries (docs/pawfect.md "Rate limits", service/access.rs `LIMITS`):
+//! the N-th request passes, the next is 429 `resource_exhausted` with `Retry-After`. The two
+//! mounts share every count: alternating between them buys nothing. Per-account guessing is
+//! the sign-in throttle's.
 
 use std::net::IpAddr;
 
@@ -80,35 +81,54 @@ async fn the_login_ip_limit_is_per_address_behind_a_trusted_proxy() {
 }
 
 #[tokio::test]
-async fn login_allows_10_attempts_per_account_in_15_minutes_whatever_the_spelling() {
-    let app = spawn_app_with(|s| s.trusted_proxies = localhost_trusted()).await;
+async fn failed_sign_ins_slow_the_account_across_both_mounts_but_not_its_owners_address() {
+    // The sign-in throttle (docs/pawfect.md "Sign-in throttling"), with its first delay
+    // lengthened so that it holds for the whole test.
+    let app = spawn_app_with(|s| {
+        s.trusted_proxies = localhost_trusted();
+        s.sign_in.first_delay = std::time::Duration::from_secs(60);
+    })
+    .await;
     app.create_user("ann@example.com", "user").await;
     app.create_user("bob@example.com", "user").await;
-    // Each attempt from its own address, so only the account rule can bite.
+    let body = json!({ "email": "ann@example.com", "password": PASSWORD });
+    let home = post_via(&app, "/api/v1/auth/login", "192.0.2.1", body.clone()).await;
+    assert_eq!(home.status, 200, "{}", home.text);
+    // Three wrong passwords, each from its own address, spelled and mounted differently.
     let spellings = ["ann@example.com", "ANN@example.com", " Ann@Example.com "];
-    for i in 0..9 {
-        let body = json!({ "email": spellings[i % 3], "password": "wrong password" });
-        let r = post_via(
-            &app,
-            &format!("{}/auth/login", mount(i)),
-            &format!("198.51.100.{i}"),
-            body,
-        )
-        .await;
+    for (i, email) in spellings.iter().enumerate() {
+        let wrong = json!({ "email": email, "password": "wrong password" });
+        let path = format!("{}/auth/login", mount(i));
+        let r = post_via(&app, &path, &format!("198.51.100.{i}"), wrong).await;
         expect_error(&r, 401, "unauthenticated");
     }
-    let body = json!({ "email": "ann@example.com", "password": PASSWORD });
-    let r = post_via(&app, "/api/v1/auth/login", "198.51.100.100", body).await;
-    assert_eq!(r.status, 200, "the 10th attempt must pass: {}", r.text);
-    let body = json!({ "email": "Ann@Example.com", "password": PASSWORD });
-    let r = post_via(&app, "/api/auth/login", "198.51.100.101", body).await;
-    expect_limited(&r, 900);
+    // A new address must now wait, whatever the mount and even with the right password.
+    let r = post_via(&app, "/api/auth/login", "198.51.100.101", body.clone()).await;
+    expect_limited(&r, 60);
     assert!(r.body.get("accessToken").is_none());
-    // Another account is unaffected.
+    // The owner's address, and another account, are not slowed.
+    let r = post_via(&app, "/api/auth/login", "192.0.2.1", body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         app.login(WEB, "bob@example.com", PASSWORD).await.status,
         200
     );
+}
+
+#[tokio::test]
+async fn a_web_sign_in_sets_the_device_cookie_and_a_mobile_one_sets_none() {
+    let app = spawn_app().await;
+    app.create_user("ann@example.com", "user").await;
+    let r = app.login(WEB, "ann@example.com", PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let c = r.cookie("pawfect_device").expect("device cookie");
+    assert!(c.http_only(), "{}", c.raw);
+    assert_eq!(c.same_site(), Some("Strict"));
+    let r = app.login(MOBILE, "ann@example.com", PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.cookie("pawfect_device").is_none(), "mobile: no cookies");
+    let r = app.login(WEB, "ann@example.com", "wrong password").await;
+    assert!(r.cookie("pawfect_device").is_none());
 }
 
 #[tokio::test]

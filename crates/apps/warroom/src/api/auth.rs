@@ -5,7 +5,11 @@ use axum::{extract::State, http::StatusCode};
 use platform::{
     ApiError,
     extract::{ClientInfo, Json},
-    identity::{UserUpdate, auth::AuthUser, normalize_email},
+    identity::{
+        PasswordSignIn, UserUpdate,
+        auth::AuthUser,
+        throttle::{Device, DeviceGrant},
+    },
     roles::Permission,
 };
 use serde::{Deserialize, Serialize};
@@ -32,7 +36,6 @@ pub async fn register(
     client: ClientInfo,
     Json(req): Json<RegisterRequest>,
 ) -> Result<(StatusCode, Json<LoginResponse>), ApiError> {
-    ctx.limit_ip(&access::REGISTER_IP, &client).await?;
     let (user, tokens) = ctx
         .identity
         .register(&req.email, &req.password, &req.name, &client)
@@ -59,22 +62,28 @@ pub struct LoginRequest {
     pub totp_code: Option<String>,
 }
 
-/// `POST /api/v1/auth/login`: email and password (and `totpCode` when 2FA is on).
+/// `POST /api/v1/auth/login`: email and password (and `totpCode` when 2FA is on), through the
+/// sign-in throttle; a device cookie on success.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse)))]
 pub async fn login(
     State(ctx): State<Ctx>,
     client: ClientInfo,
+    device: Device,
     Json(req): Json<LoginRequest>,
-) -> Result<Json<LoginResponse>, ApiError> {
-    ctx.limit_ip(&access::LOGIN_IP, &client).await?;
-    ctx.limit(&access::LOGIN_ACCOUNT, &normalize_email(&req.email))
-        .await?;
-    let (user, tokens) = ctx
+) -> Result<(DeviceGrant, Json<LoginResponse>), ApiError> {
+    let signed = ctx
         .identity
-        .login(&req.email, &req.password, req.totp_code.as_deref(), &client)
+        .login(PasswordSignIn {
+            email: &req.email,
+            password: &req.password,
+            second_factor: req.totp_code.as_deref(),
+            client: &client,
+            device: &device,
+        })
         .await?;
-    Ok(Json(LoginResponse::new(&user, tokens)))
+    let body = LoginResponse::new(&signed.user, signed.tokens);
+    Ok((signed.device, Json(body)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -87,12 +96,14 @@ pub struct RefreshRequest {
 #[serde(rename_all = "camelCase")]
 pub struct RefreshResponse {
     pub access_token: String,
-    /// The rotated refresh token; the one sent is spent.
+    /// The rotated refresh token (the one sent is spent); with refresh rotation `reuse`, the
+    /// one sent.
     pub refresh_token: String,
     pub expires_in: i64,
 }
 
-/// `POST /api/v1/auth/refresh`: rotates the refresh token (reuse revokes the session).
+/// `POST /api/v1/auth/refresh`: rotates the refresh token (reuse revokes the session), or
+/// with `WARROOM_REFRESH_ROTATION=reuse` answers the same one.
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = RefreshResponse)))]
 pub async fn refresh(
@@ -159,7 +170,6 @@ pub async fn reset_password(
             password: Some(password),
             ..
         } => {
-            ctx.limit_ip(&access::RESET_IP, &client).await?;
             ctx.identity
                 .complete_password_reset(&token, &password, &client)
                 .await?;
@@ -169,9 +179,6 @@ pub async fn reset_password(
             token: None,
             password: None,
         } => {
-            ctx.limit_ip(&access::RESET_IP, &client).await?;
-            ctx.limit(&access::RESET_ACCOUNT, &normalize_email(&email))
-                .await?;
             ctx.identity.request_password_reset(&email, &client).await?;
         }
         _ => {
@@ -198,7 +205,6 @@ pub async fn verify_email(
     user: Option<AuthUser>,
     body: Option<Json<Option<VerifyEmailRequest>>>,
 ) -> Result<Json<Success>, ApiError> {
-    ctx.limit_ip(&access::VERIFY_IP, &client).await?;
     let token = body.and_then(|Json(b)| b).and_then(|b| b.token);
     let caller = user.as_ref().map(|u| &u.user);
     ctx.identity
@@ -223,8 +229,6 @@ pub async fn change_password(
     user: AuthUser,
     Json(req): Json<ChangePasswordRequest>,
 ) -> Result<Json<Success>, ApiError> {
-    ctx.limit(&access::CHANGE_PASSWORD_USER, &user.id().to_string())
-        .await?;
     ctx.identity
         .change_password(
             &user.user,

@@ -46,7 +46,7 @@ async fn send_message(
     req: SendMessageRequest,
 ) -> Result<Json<SendMessageResponse>, ApiError> {
     ctx.require(&user, ALERTS_SEND)?;
-    let sent = notifications::send_message(&ctx, &user, channel, req).await?;
+    let sent = notifications::send_message(&ctx, channel, req).await?;
     Ok(Json(SendMessageResponse {
         message_id: sent.sid,
         status: sent.status,

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::types::LoginResponse;
-use crate::{Ctx, service::access};
+use crate::Ctx;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -41,7 +41,6 @@ async fn exchange(
             "providers cannot be linked while impersonating",
         ));
     }
-    ctx.limit_ip(&access::OAUTH_IP, &client).await?;
     let grant = CodeGrant {
         code: req.code,
         redirect_uri: req.redirect_uri,
@@ -157,7 +156,6 @@ pub struct MockAuthorizeResponse {
     responses((status = 202, body = MockAuthorizeResponse)))]
 pub async fn mock_authorize(
     State(ctx): State<Ctx>,
-    client: ClientInfo,
     Json(req): Json<MockAuthorizeRequest>,
 ) -> Result<(StatusCode, Json<MockAuthorizeResponse>), ApiError> {
     if !ctx.oauth.is_mock() {
@@ -165,12 +163,6 @@ pub async fn mock_authorize(
             "the mock provider is available in MOCK data mode only",
         ));
     }
-    ctx.limit_ip(&access::OAUTH_IP, &client).await?;
-    ctx.limit(
-        &access::MOCK_SIGN_IN_ACCOUNT,
-        &platform::identity::normalize_email(&req.email),
-    )
-    .await?;
     let p = match req.provider {
         ProviderName::Google => Provider::Google,
         ProviderName::Meta => Provider::Meta,

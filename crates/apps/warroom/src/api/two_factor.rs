@@ -5,7 +5,7 @@ use platform::{ApiError, extract::Json, identity::auth::AuthUser};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{Ctx, service::access};
+use crate::Ctx;
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -53,8 +53,6 @@ pub async fn verify(
     user: AuthUser,
     Json(req): Json<TwoFactorVerifyRequest>,
 ) -> Result<Json<TwoFactorVerifyResponse>, ApiError> {
-    ctx.limit(&access::TWO_FACTOR_USER, &user.id().to_string())
-        .await?;
     ctx.identity
         .totp_enable(&user.user, &req.code, &user.client)
         .await?;

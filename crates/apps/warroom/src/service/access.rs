@@ -2,7 +2,7 @@
 //! rate-limit table (docs/warroom.md, "Rate limits").
 
 use platform::{
-    ratelimit::{KeyKind, Rule},
+    ratelimit::{KeyKind, Rule, routes::RouteLimit},
     roles::{Perm, RoleTable},
 };
 
@@ -120,19 +120,43 @@ pub const ROLES: RoleTable = RoleTable(&[
 ]);
 
 pub const LOGIN_IP: Rule = Rule::new("login_ip", 30, 60, KeyKind::Ip);
-pub const LOGIN_ACCOUNT: Rule = Rule::new("login_account", 10, 900, KeyKind::Email);
 pub const REGISTER_IP: Rule = Rule::new("register_ip", 10, 3600, KeyKind::Ip);
+/// Both halves of `/auth/reset-password`.
 pub const RESET_IP: Rule = Rule::new("reset_ip", 10, 3600, KeyKind::Ip);
+/// Keyed by the body's `email` (a request), else its `token` (a completion).
 pub const RESET_ACCOUNT: Rule = Rule::new("reset_account", 5, 3600, KeyKind::Email);
 pub const VERIFY_IP: Rule = Rule::new("verify_ip", 30, 3600, KeyKind::Ip);
+/// Enabling 2FA (`/auth/2fa/verify`); the second factor at sign-in is the sign-in throttle's.
 pub const TWO_FACTOR_USER: Rule = Rule::new("two_factor_user", 10, 900, KeyKind::User);
 pub const CHANGE_PASSWORD_USER: Rule = Rule::new("change_password_user", 10, 900, KeyKind::User);
+/// Google and Meta code exchanges and the mock provider's authorize step together.
 pub const OAUTH_IP: Rule = Rule::new("oauth_ip", 30, 3600, KeyKind::Ip);
 pub const MOCK_SIGN_IN_ACCOUNT: Rule = Rule::new("mock_sign_in_account", 5, 3600, KeyKind::Email);
 /// `/notifications/sms`, `/notifications/whatsapp` and `/integrations/sms` together.
 pub const SEND_MESSAGE_USER: Rule = Rule::new("send_message_user", 20, 3600, KeyKind::User);
 /// `/alerting/send` and `/alerting/crisis` together.
 pub const SEND_ALERT_USER: Rule = Rule::new("send_alert_user", 30, 3600, KeyKind::User);
+
+/// Every limit (docs/warroom.md "Rate limits"), applied by the platform before the handlers
+/// run. Per-account password guessing is the sign-in throttle's, not a row here.
+pub const LIMITS: &[RouteLimit] = &[
+    RouteLimit::post("/api/v1/auth/login", LOGIN_IP),
+    RouteLimit::post("/api/v1/auth/register", REGISTER_IP),
+    RouteLimit::post("/api/v1/auth/reset-password", RESET_IP),
+    RouteLimit::post("/api/v1/auth/reset-password", RESET_ACCOUNT),
+    RouteLimit::post("/api/v1/auth/verify-email", VERIFY_IP),
+    RouteLimit::post("/api/v1/auth/2fa/verify", TWO_FACTOR_USER),
+    RouteLimit::post("/api/v1/auth/change-password", CHANGE_PASSWORD_USER),
+    RouteLimit::post("/api/v1/auth/oauth/google", OAUTH_IP),
+    RouteLimit::post("/api/v1/auth/oauth/meta", OAUTH_IP),
+    RouteLimit::post("/api/v1/auth/oauth/mock/authorize", OAUTH_IP),
+    RouteLimit::post("/api/v1/auth/oauth/mock/authorize", MOCK_SIGN_IN_ACCOUNT),
+    RouteLimit::post("/api/v1/notifications/sms", SEND_MESSAGE_USER),
+    RouteLimit::post("/api/v1/notifications/whatsapp", SEND_MESSAGE_USER),
+    RouteLimit::post("/api/v1/integrations/sms", SEND_MESSAGE_USER),
+    RouteLimit::post("/api/v1/alerting/send", SEND_ALERT_USER),
+    RouteLimit::post("/api/v1/alerting/crisis", SEND_ALERT_USER),
+];
 
 #[cfg(test)]
 mod tests {

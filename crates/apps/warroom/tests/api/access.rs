@@ -603,6 +603,7 @@ fn forge(secret: &[u8], audience: &str, sub: uuid::Uuid, sid: uuid::Uuid, exp_in
             iss: audience.into(),
             aud: audience.into(),
             iat: now,
+            nbf: now,
             exp: now + exp_in,
             imp: None,
         })

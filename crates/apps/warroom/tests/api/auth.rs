@@ -116,6 +116,7 @@ fn claims_for(user: Uuid, sid: Uuid, issuer: &str, exp_in: i64) -> Claims {
         iss: issuer.into(),
         aud: issuer.into(),
         iat: now,
+        nbf: now,
         exp: now + exp_in,
         imp: None,
     }
@@ -563,6 +564,31 @@ async fn expired_forged_and_unsigned_tokens_are_refused() {
 }
 
 #[tokio::test]
+async fn issued_access_tokens_carry_nbf_and_a_token_not_yet_valid_is_refused() {
+    let app = spawn_app().await;
+    let ann = app.login_as("ann@example.com", "viewer").await;
+    let claims = testkit::jwt_claims(&ann.access);
+    let (iat, nbf) = (claims["iat"].as_i64(), claims["nbf"].as_i64());
+    assert!(nbf.is_some(), "no nbf in {claims}");
+    assert_eq!(nbf, iat, "valid from the moment it is issued");
+    let sid = newest_session(&app, ann.user.id).await;
+    let keys = JwtKeys::new(JWT_SECRET, "warroom");
+    let mut early = claims_for(ann.user.id, sid, "warroom", 600);
+    early.nbf += 120;
+    let early = keys.sign(&early).unwrap();
+    expect_error(
+        &app.get("/api/v1/auth/me", Some(&early)).await,
+        401,
+        "unauthenticated",
+    );
+    // Control: the same claims valid from now are accepted.
+    let now = keys
+        .sign(&claims_for(ann.user.id, sid, "warroom", 600))
+        .unwrap();
+    assert_eq!(me_status(&app, &now).await, 200);
+}
+
+#[tokio::test]
 async fn a_token_whose_subject_does_not_own_its_session_is_refused() {
     let app = spawn_app().await;
     let ann = app.login_as("ann@example.com", "viewer").await;
@@ -675,8 +701,11 @@ async fn a_rotated_refresh_token_is_honoured_within_the_grace_window() {
     assert_eq!(tab2.status, 200, "{}", tab2.text);
     let t1 = tab1.body["refreshToken"].as_str().unwrap().to_owned();
     let t2 = tab2.body["refreshToken"].as_str().unwrap().to_owned();
-    assert_ne!(t1, t2);
-    // The family stays alive: every access token works, and both new refresh tokens rotate.
+    assert_eq!(
+        t1, t2,
+        "both tabs get the one successor: the family does not branch"
+    );
+    // The family stays alive: every access token works, and the successor rotates.
     assert_eq!(me_status(&app, &ann.access).await, 200);
     assert_eq!(
         me_status(&app, tab1.body["accessToken"].as_str().unwrap()).await,
@@ -686,8 +715,13 @@ async fn a_rotated_refresh_token_is_honoured_within_the_grace_window() {
         me_status(&app, tab2.body["accessToken"].as_str().unwrap()).await,
         200
     );
-    assert_eq!(refresh(&app, &t1).await.status, 200);
-    assert_eq!(refresh(&app, &t2).await.status, 200);
+    let t3 = refresh(&app, &t1).await;
+    assert_eq!(t3.status, 200, "{}", t3.text);
+    // The second tab, a moment later, presents the same successor: inside its grace too.
+    assert_eq!(
+        refresh(&app, &t2).await.body["refreshToken"],
+        t3.body["refreshToken"]
+    );
     let live = app.ctx.identity.sessions(ann.user.id).await.unwrap();
     assert_eq!(live.len(), 1);
     assert!(live[0].revoked_at.is_none());
