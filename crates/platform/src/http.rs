@@ -27,6 +27,15 @@ use crate::{
     extract::TrustedProxies,
 };
 
+/// A request whose URI (path and query) is longer is answered 414 in the product's error shape.
+/// hyper refuses URIs past 64 KiB itself, with an empty 414.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// A request whose header names and values add up to more is answered 431. The server sets
+/// hyper's own limits above this (see `server`).
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// A request with more header fields is answered 431.
+pub const MAX_HEADERS: usize = 100;
+
 /// Per-product HTTP settings.
 #[derive(Clone, Debug)]
 pub struct HttpOptions {

@@ -12,6 +12,7 @@ use platform::{
     datamode::Mode,
     identity::oauth::ProviderSettings,
     secrets::{self, Secret},
+    server::{ServerFile, ServerSettings},
     settings::{ProductSettings, SamlSettings},
     vendor::{VENDOR_SETTINGS, VendorSettings},
 };
@@ -26,6 +27,9 @@ pub struct FileConfig {
     pub smtp_url: Option<Secret>,
     pub redis_url: Option<Secret>,
     pub mail_from: Option<String>,
+    /// `[http]`: the server's timeouts and connection caps (`platform::server::ServerFile`).
+    #[serde(default)]
+    pub http: ServerFile,
     /// `[vendors]`: vendor settings by the seeds' names (`TWILIO_SID = "AC…"`), for every product.
     #[serde(default)]
     pub vendors: HashMap<String, Secret>,
@@ -110,6 +114,11 @@ fn list(v: String) -> Vec<String> {
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .collect()
+}
+
+/// The server's timeouts and connection caps: defaults, then `[http]`, then `HTTP_*`.
+pub fn server_settings(file: &FileConfig) -> anyhow::Result<ServerSettings> {
+    ServerSettings::resolve(&file.http, env)
 }
 
 /// Resolves one product's settings. `listen` from the command line wins over everything.
