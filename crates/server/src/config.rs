@@ -303,6 +303,26 @@ mod tests {
     }
 
     #[test]
+    fn the_http_table_sets_the_servers_timeouts_and_caps() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("http.toml");
+        std::fs::write(
+            &path,
+            "[http]\nheader_read_timeout_secs = 2.5\nmax_connections_per_ip = 32\n",
+        )
+        .unwrap();
+        let s = server_settings(&load_file(Some(&path)).unwrap()).unwrap();
+        assert_eq!(
+            s.header_read_timeout,
+            std::time::Duration::from_millis(2500)
+        );
+        assert_eq!(s.max_connections_per_ip, 32);
+        assert_eq!(s.max_connections, ServerSettings::default().max_connections);
+        std::fs::write(&path, "[http]\nheader_timeout = 2\n").unwrap();
+        assert!(load_file(Some(&path)).is_err(), "unknown keys are refused");
+    }
+
+    #[test]
     fn vendor_settings_come_from_the_file_with_the_products_table_over_the_shared_one() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vendors.toml");

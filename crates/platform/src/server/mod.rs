@@ -89,7 +89,7 @@ impl ServerSettings {
         let secs = |name: &str, from_file: Option<f64>, default: Duration| {
             let v = match env(name) {
                 Some(v) => v.trim().parse::<f64>().ok(),
-                None => from_file.map(Some).unwrap_or(Some(default.as_secs_f64())),
+                None => Some(from_file.unwrap_or(default.as_secs_f64())),
             };
             v.filter(|v| v.is_finite() && *v > 0.0 && *v <= 86_400.0)
                 .map(Duration::from_secs_f64)
