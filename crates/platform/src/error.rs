@@ -499,6 +499,10 @@ fn transport_error(status: StatusCode) -> ErrorPayload {
             (ErrorCode::Unimplemented, "method not allowed on this route")
         }
         StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::ResourceExhausted, "request body too large"),
+        StatusCode::URI_TOO_LONG => (ErrorCode::ResourceExhausted, "request URI too long"),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            (ErrorCode::ResourceExhausted, "request headers too large")
+        }
         StatusCode::REQUEST_TIMEOUT => (ErrorCode::Unavailable, "request timed out"),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
             (ErrorCode::InvalidArgument, "unsupported content type")

@@ -1,31 +1,67 @@
-//! The HTTP stack every product mounts: request ids, tracing, CORS, body limit, timeout,
-//! panic catching, Prometheus metrics, the product's error shape, and JSON 404/405 fallbacks.
+//! The HTTP stack every product mounts: request ids, tracing, CORS, request limits (URI,
+//! headers, body), timeout, panic catching, Prometheus metrics, the product's error shape,
+//! JSON 404/405 fallbacks, and the security headers every response carries.
 
-use std::{net::IpAddr, sync::Arc, sync::OnceLock, time::Duration, time::Instant};
+use std::{
+    net::{IpAddr, SocketAddr},
+    pin::Pin,
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
 
 use axum::{
-    Router,
-    extract::{DefaultBodyLimit, MatchedPath, Request},
-    http::{HeaderName, HeaderValue, Method, header},
+    BoxError, Router,
+    body::{Body, Bytes, HttpBody},
+    extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
 };
+use http_body::{Frame, SizeHint};
+use http_body_util::{LengthLimitError, Limited};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sha2::Digest;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     cors::{AllowOrigin, CorsLayer},
-    limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     timeout::TimeoutLayer,
     trace::{DefaultOnResponse, TraceLayer},
 };
 
 use crate::{
-    error::{ApiError, ErrorFormat, ErrorShape, error_shape_layer},
+    error::{ApiError, ErrorCode, ErrorFormat, ErrorShape, error_shape_layer},
     extract::TrustedProxies,
 };
+
+/// A request whose URI (path and query) is longer is answered 414 in the product's error shape.
+/// hyper refuses URIs past 64 KiB itself, with an empty 414.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// A request whose header names and values add up to more is answered 431. The server sets
+/// hyper's own limits above this (see `server`).
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// A request with more header fields is answered 431.
+pub const MAX_HEADERS: usize = 100;
+
+/// The Swagger UI at `/docs`: its own scripts and styles (it sets inline styles), `data:`
+/// images, requests to this origin only, never framed.
+pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; \
+    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// HTML consoles (an `/admin` page gets it unless it sets its own; [`strict_csp`] for other
+/// pages): this origin's own files only, no inline script or style, no plugins, never framed.
+pub const STRICT_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; \
+    form-action 'self'; frame-ancestors 'none'";
+/// Every other response (the API's JSON; its few HTML pages): never framed.
+pub const API_CSP: &str = "frame-ancestors 'none'";
+/// Sent on every response when the product is reached over HTTPS.
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
 
 /// Per-product HTTP settings.
 #[derive(Clone, Debug)]
@@ -41,6 +77,9 @@ pub struct HttpOptions {
     pub etag: bool,
     /// See `ErrorShape::validation_status`.
     pub validation_status: Option<axum::http::StatusCode>,
+    /// The product's public URL is `https://`: every response carries
+    /// `Strict-Transport-Security` (otherwise only those a trusted proxy says came over HTTPS).
+    pub public_https: bool,
 }
 
 impl HttpOptions {
@@ -55,6 +94,7 @@ impl HttpOptions {
             request_timeout: Duration::from_secs(30),
             etag: false,
             validation_status: None,
+            public_https: false,
         }
     }
 }
@@ -71,6 +111,10 @@ pub fn serve_stack(routes: Router, opts: &HttpOptions) -> Router {
     let trusted = TrustedProxies(opts.trusted_proxies.clone());
     let id_header = opts.request_id_header.clone();
     let span_id_header = opts.request_id_header.clone();
+    let security = Arc::new(Security {
+        https: opts.public_https,
+        trusted: opts.trusted_proxies.clone(),
+    });
     let routes = if opts.etag {
         routes.layer(middleware::from_fn(etag))
     } else {
@@ -80,7 +124,7 @@ pub fn serve_stack(routes: Router, opts: &HttpOptions) -> Router {
         .route("/metrics", get(move || async move { handle.render() }))
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(DefaultBodyLimit::max(opts.body_limit))
-        .layer(RequestBodyLimitLayer::new(opts.body_limit))
+        .layer(middleware::from_fn_with_state(opts.body_limit, request_limits))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, opts.request_timeout))
         .layer(CatchPanicLayer::new())
         .layer(middleware::from_fn(move |req, next| record_metrics(product, req, next)))
@@ -101,6 +145,217 @@ pub fn serve_stack(routes: Router, opts: &HttpOptions) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(opts.request_id_header.clone()))
         .layer(SetRequestIdLayer::new(opts.request_id_header.clone(), MakeRequestUuid))
+        .layer(middleware::from_fn_with_state(security, security_headers))
+}
+
+/// Refuses in the product's error shape what hyper would refuse with an empty body further
+/// up (a URI or headers over our limits, which sit below hyper's), refuses a declared body over
+/// `body_limit`, and makes a body that turns out larger answer 413 whoever was reading it (an
+/// extractor, a rate limiter peeking at it) and whatever they made of the failure.
+async fn request_limits(State(body_limit): State<usize>, req: Request, next: Next) -> Response {
+    let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if uri_len > MAX_URI_BYTES {
+        return too_large(
+            StatusCode::URI_TOO_LONG,
+            format!("request URI too long (at most {MAX_URI_BYTES} bytes)"),
+        );
+    }
+    if headers_too_large(req.headers()) {
+        return too_large(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!(
+                "request headers too large (at most {MAX_HEADERS} fields, {MAX_HEADER_BYTES} bytes)"
+            ),
+        );
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > body_limit as u64) {
+        return body_too_large(body_limit);
+    }
+    let tripped = Arc::new(AtomicBool::new(false));
+    let watched = tripped.clone();
+    let req = req.map(move |body| {
+        Body::new(CappedBody {
+            inner: Limited::new(body, body_limit),
+            tripped: watched,
+        })
+    });
+    let res = next.run(req).await;
+    let status = res.status();
+    if tripped.load(Ordering::Acquire)
+        && (status.is_client_error() || status.is_server_error())
+        && status != StatusCode::PAYLOAD_TOO_LARGE
+    {
+        return body_too_large(body_limit);
+    }
+    res
+}
+
+fn headers_too_large(headers: &HeaderMap) -> bool {
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES
+}
+
+fn too_large(status: StatusCode, message: String) -> Response {
+    ApiError::new(ErrorCode::ResourceExhausted, message)
+        .with_status(status)
+        .into_response()
+}
+
+fn body_too_large(limit: usize) -> Response {
+    too_large(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("request body too large (at most {limit} bytes)"),
+    )
+}
+
+/// A request body cut off at the limit, remembering that it was.
+struct CappedBody {
+    inner: Limited<Body>,
+    tripped: Arc<AtomicBool>,
+}
+
+impl HttpBody for CappedBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Err(e))) = &polled
+            && e.downcast_ref::<LengthLimitError>().is_some()
+        {
+            this.tripped.store(true, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// What [`security_headers`] needs to know about the product.
+struct Security {
+    https: bool,
+    trusted: Vec<IpAddr>,
+}
+
+/// Which rules of [`security_headers`] a path gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Surface {
+    /// `/docs` and `/openapi.json`: static, public, cacheable; Swagger UI's CSP.
+    Docs,
+    /// `/healthz`, `/readyz`, `/metrics`: public, nothing personal.
+    Public,
+    /// `/admin/…`: the console; its HTML pages get the strict CSP.
+    Console,
+    /// Everything else: the product's API.
+    Api,
+}
+
+impl Surface {
+    fn of(path: &str) -> Self {
+        match path {
+            "/docs" | "/openapi.json" => Self::Docs,
+            p if p.starts_with("/docs/") => Self::Docs,
+            "/healthz" | "/readyz" | "/metrics" => Self::Public,
+            "/admin" => Self::Console,
+            p if p.starts_with("/admin/") => Self::Console,
+            _ => Self::Api,
+        }
+    }
+}
+
+/// The headers every response of every product carries: `X-Content-Type-Options: nosniff`,
+/// `Referrer-Policy: no-referrer`, `X-Frame-Options: DENY`, a `Content-Security-Policy`
+/// (Swagger UI's on `/docs`, the strict one on console HTML, `frame-ancestors 'none'` on the
+/// rest unless a handler set its own), `Cache-Control: no-store` on everything but the docs
+/// and the public health and metrics endpoints (unless a handler set its own), and
+/// `Strict-Transport-Security` when the request came over HTTPS.
+async fn security_headers(State(sec): State<Arc<Security>>, req: Request, next: Next) -> Response {
+    let surface = Surface::of(req.uri().path());
+    let https = sec.https || forwarded_https(&req, &sec.trusted);
+    let mut res = next.run(req).await;
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    let csp = match surface {
+        Surface::Docs => Some(DOCS_CSP),
+        _ if h.contains_key(header::CONTENT_SECURITY_POLICY) => None,
+        Surface::Console if html => Some(STRICT_CSP),
+        _ => Some(API_CSP),
+    };
+    if let Some(csp) = csp {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(csp),
+        );
+    }
+    if matches!(surface, Surface::Api | Surface::Console) && !h.contains_key(header::CACHE_CONTROL)
+    {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
+    res
+}
+
+/// True when a trusted proxy says the request reached it over HTTPS (`X-Forwarded-Proto`,
+/// the client-side entry first).
+fn forwarded_https(req: &Request, trusted: &[IpAddr]) -> bool {
+    let from_proxy = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|c| trusted.contains(&c.0.ip().to_canonical()));
+    from_proxy
+        && req
+            .headers()
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+}
+
+/// Middleware giving a router's responses the strict [`STRICT_CSP`] (an HTML console outside
+/// `/admin`, a page that must never run inline script): `.layer(middleware::from_fn(strict_csp))`.
+pub async fn strict_csp(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(STRICT_CSP),
+    );
+    res
 }
 
 fn cors(origins: &[String], id_header: &HeaderName) -> CorsLayer {

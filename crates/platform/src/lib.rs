@@ -27,6 +27,7 @@ pub mod realtime;
 pub mod roles;
 pub mod saml;
 pub mod secrets;
+pub mod server;
 pub mod settings;
 pub mod validate;
 pub mod vendor;

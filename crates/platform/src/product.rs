@@ -152,6 +152,7 @@ fn setup<P: Product>(settings: &ProductSettings) -> Setup {
     let mut http = HttpOptions::new(P::NAME, P::ERROR_FORMAT);
     http.cors_origins = settings.cors_origins.clone();
     http.trusted_proxies = settings.trusted_proxies.clone();
+    http.public_https = settings.public_url.starts_with("https://");
     let mut setup = Setup {
         identity,
         http,

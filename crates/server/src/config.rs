@@ -12,6 +12,7 @@ use platform::{
     datamode::Mode,
     identity::oauth::ProviderSettings,
     secrets::{self, Secret},
+    server::{ServerFile, ServerSettings},
     settings::{ProductSettings, SamlSettings},
     vendor::{VENDOR_SETTINGS, VendorSettings},
 };
@@ -26,6 +27,9 @@ pub struct FileConfig {
     pub smtp_url: Option<Secret>,
     pub redis_url: Option<Secret>,
     pub mail_from: Option<String>,
+    /// `[http]`: the server's timeouts and connection caps (`platform::server::ServerFile`).
+    #[serde(default)]
+    pub http: ServerFile,
     /// `[vendors]`: vendor settings by the seeds' names (`TWILIO_SID = "AC…"`), for every product.
     #[serde(default)]
     pub vendors: HashMap<String, Secret>,
@@ -112,6 +116,11 @@ fn list(v: String) -> Vec<String> {
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .collect()
+}
+
+/// The server's timeouts and connection caps: defaults, then `[http]`, then `HTTP_*`.
+pub fn server_settings(file: &FileConfig) -> anyhow::Result<ServerSettings> {
+    ServerSettings::resolve(&file.http, env)
 }
 
 /// Resolves one product's settings. `listen` from the command line wins over everything.
@@ -298,6 +307,26 @@ mod tests {
         let bad = dir.path().join("bad.toml");
         std::fs::write(&bad, "data_mood = \"LIVE\"\n").unwrap();
         assert!(load_file(Some(&bad)).is_err());
+    }
+
+    #[test]
+    fn the_http_table_sets_the_servers_timeouts_and_caps() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("http.toml");
+        std::fs::write(
+            &path,
+            "[http]\nheader_read_timeout_secs = 2.5\nmax_connections_per_ip = 32\n",
+        )
+        .unwrap();
+        let s = server_settings(&load_file(Some(&path)).unwrap()).unwrap();
+        assert_eq!(
+            s.header_read_timeout,
+            std::time::Duration::from_millis(2500)
+        );
+        assert_eq!(s.max_connections_per_ip, 32);
+        assert_eq!(s.max_connections, ServerSettings::default().max_connections);
+        std::fs::write(&path, "[http]\nheader_timeout = 2\n").unwrap();
+        assert!(load_file(Some(&path)).is_err(), "unknown keys are refused");
     }
 
     #[test]

@@ -103,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
             for p in products {
                 resolved.push((p, settings(p, listen)?));
             }
-            products::serve(resolved).await
+            products::serve(resolved, config::server_settings(&file)?).await
         }
         Command::Migrate { products } => {
             for p in products::or_all(&products)? {

@@ -1,9 +1,12 @@
-//! The products this binary mounts, and serving them: one listener per product, graceful
-//! shutdown on SIGINT/SIGTERM (in-flight requests finish, then background work stops).
+//! The products this binary mounts, and serving them: one listener per product, all under one
+//! `platform::server::Server` (its timeouts and connection caps), graceful shutdown on
+//! SIGINT/SIGTERM (in-flight requests finish, then background work stops).
 
-use std::net::SocketAddr;
-
-use platform::{product::Mount, settings::ProductSettings};
+use platform::{
+    product::Mount,
+    server::{Server, ServerSettings},
+    settings::ProductSettings,
+};
 use tokio::net::TcpListener;
 
 /// Every product of the binary. Adding one is its crate, a line here, and its docs page.
@@ -40,11 +43,34 @@ pub fn or_all(named: &[String]) -> anyhow::Result<Vec<&'static dyn Mount>> {
     named.iter().map(|n| find(n)).collect()
 }
 
-/// Builds every product, binds its port, prints where it is, and serves until a signal.
-pub async fn serve(products: Vec<(&'static dyn Mount, ProductSettings)>) -> anyhow::Result<()> {
+/// Raises the open-file limit, builds every product, binds its port, prints where it is, and
+/// serves until a signal.
+pub async fn serve(
+    products: Vec<(&'static dyn Mount, ProductSettings)>,
+    mut http: ServerSettings,
+) -> anyhow::Result<()> {
     // Listen for signals before anything else, so a stop that arrives during start-up is
     // honoured instead of killing the process.
     let signals = shutdown_signal()?;
+    let open_files = platform::server::raise_open_file_limit();
+    if let Some(limit) = open_files
+        && http.fit_open_files(limit)
+    {
+        tracing::warn!(
+            open_files = limit,
+            max_connections = http.max_connections,
+            "the open-file limit is low: HTTP_MAX_CONNECTIONS lowered to fit under it"
+        );
+    }
+    println!(
+        "http     header timeout {:?}, keep-alive {:?}, {} connections per address, {} in total (open files: {})",
+        http.header_read_timeout,
+        http.keep_alive_timeout,
+        http.max_connections_per_ip,
+        http.max_connections,
+        open_files.map_or_else(|| "unknown".to_owned(), |n| n.to_string()),
+    );
+    let server = Server::new(http);
     let mut servers = tokio::task::JoinSet::new();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     for (p, settings) in products {
@@ -72,17 +98,15 @@ pub async fn serve(products: Vec<(&'static dyn Mount, ProductSettings)>) -> anyh
             redact(&settings.database_url)
         );
         let mut stop = stop_rx.clone();
+        let server = server.clone();
+        let trusted = settings.trusted_proxies.clone();
         servers.spawn(async move {
-            let served = axum::serve(
-                listener,
-                running
-                    .router
-                    .into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
+            let stopped = async move {
                 let _ = stop.wait_for(|s| *s).await;
-            })
-            .await;
+            };
+            let served = server
+                .serve(listener, running.router, &trusted, stopped)
+                .await;
             running.background.shutdown().await;
             served
         });

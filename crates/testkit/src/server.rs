@@ -5,7 +5,12 @@
 use std::net::SocketAddr;
 
 use axum::Router;
-use platform::{product::Product, secrets::Secret, settings::ProductSettings};
+use platform::{
+    product::Product,
+    secrets::Secret,
+    server::{Server, ServerSettings},
+    settings::ProductSettings,
+};
 use reqwest::Method;
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -53,13 +58,13 @@ pub async fn spawn<C>(
     settings.app_url = "http://app.test".into();
     adjust(&mut settings);
     let (router, ctx) = build(&settings).await?;
+    // Served as `basalt` serves it: the same server, its default timeouts and caps.
+    let server = Server::new(ServerSettings::default());
+    let exempt = settings.trusted_proxies.clone();
     tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
+        server
+            .serve(listener, router, &exempt, std::future::pending())
+            .await
     });
     Ok(TestServer {
         addr,
