@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -120,6 +120,26 @@ impl Identity {
         client: &ClientInfo,
         details: Option<Value>,
     ) {
+        let logged = self
+            .log_event_in(&self.db, user_id, actor_id, event_type, client, details)
+            .await;
+        if let Err(e) = logged {
+            tracing::error!(error = %e, event_type, "could not write security event");
+        }
+    }
+
+    /// Records an event on `conn`, inside the transaction whose change it describes (it then
+    /// exists exactly when that change does). The error is the caller's: a failed statement
+    /// spoils a PostgreSQL transaction.
+    pub async fn log_event_in(
+        &self,
+        conn: &impl ConnectionTrait,
+        user_id: Option<Uuid>,
+        actor_id: Option<Uuid>,
+        event_type: &str,
+        client: &ClientInfo,
+        details: Option<Value>,
+    ) -> Result<(), sea_orm::DbErr> {
         let row = security_event::ActiveModel {
             id: Set(Uuid::now_v7()),
             user_id: Set(user_id),
@@ -130,9 +150,7 @@ impl Identity {
             details: Set(details),
             created_at: Set(Utc::now()),
         };
-        if let Err(e) = row.insert(&self.db).await {
-            tracing::error!(error = %e, event_type, "could not write security event");
-        }
+        row.insert(conn).await.map(|_| ())
     }
 
     /// The user's security log, newest first; `page` counts from 1.

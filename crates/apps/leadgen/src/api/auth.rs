@@ -38,38 +38,37 @@ pub struct RegisterRequest {
     pub organization_name: Option<String>,
 }
 
+/// The answer to every valid registration, whether or not the address already had an account.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterResponse {
-    pub user: UserView,
-    pub organization: OrganizationView,
-    /// A verification mail went out; sign-in works once the address is verified.
+    /// A mail went to the address: the verification link of the new account or, when the
+    /// address already has an account, a notice to its owner. Sign-in works once verified.
     pub verification_sent: bool,
 }
 
-/// `POST /api/auth/register`: user, organization and profile; a verification mail.
+/// `POST /api/auth/register`: user, organization and profile, and a verification mail; the
+/// same answer for an address that already has an account (its owner is mailed instead).
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = RegisterResponse)))]
+    responses((status = 202, body = RegisterResponse)))]
 pub async fn register(
     State(ctx): State<Ctx>,
     client: ClientInfo,
     Json(req): Json<RegisterRequest>,
 ) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
-    let (user, org) = accounts::register(
-        &ctx,
-        &req.email,
-        &req.password,
-        &req.name,
-        req.organization_name.as_deref(),
-        &client,
-    )
-    .await?;
+    let account = accounts::NewAccount {
+        email: &req.email,
+        password: &req.password,
+        name: &req.name,
+        organization_name: req.organization_name.as_deref(),
+        role: access::USER,
+        email_verified: false,
+    };
+    accounts::register(&ctx, account, &client).await?;
     let body = RegisterResponse {
-        user: (&user).into(),
-        organization: (&org).into(),
         verification_sent: true,
     };
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((StatusCode::ACCEPTED, Json(body)))
 }
 
 #[derive(Deserialize, ToSchema)]
