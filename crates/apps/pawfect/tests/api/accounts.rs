@@ -111,6 +111,35 @@ async fn registering_a_taken_email_is_409_and_leaves_the_account_alone() {
 }
 
 #[tokio::test]
+async fn a_kelvin_sign_address_neither_registers_nor_signs_in_as_the_k_account() {
+    let app = spawn_app().await;
+    let kim = app.web_register("kim@example.com").await;
+    // U+212A KELVIN SIGN: Unicode lower-cases it to ASCII `k` and NFC maps it to `K`.
+    for email in ["\u{212A}im@example.com", "\u{212A}IM@EXAMPLE.COM"] {
+        let r = app
+            .post(
+                &format!("{WEB}/auth/register"),
+                None,
+                register_body(email, "another password", "Mallory"),
+            )
+            .await;
+        expect_error(&r, 400, "invalid_argument");
+        assert_eq!(error_fields(&r), ["email"], "{}", r.text);
+        let r = app.login(WEB, email, PASSWORD).await;
+        expect_error(&r, 401, "unauthenticated");
+    }
+    // A fullwidth `ｋ` is NFC and a different address: an account of its own.
+    let other = app.web_register("\u{FF4B}im@example.com").await;
+    assert_ne!(other.user["id"], kim.user["id"]);
+    assert_eq!(other.user["email"], "\u{FF4B}im@example.com");
+    let r = app.login(WEB, "KIM@example.com", PASSWORD).await;
+    assert_eq!(
+        r.body["user"]["id"], kim.user["id"],
+        "ASCII case still folds"
+    );
+}
+
+#[tokio::test]
 async fn register_validation_failures_are_400_naming_every_field() {
     let app = spawn_app().await;
     let r = app
