@@ -172,6 +172,20 @@ impl Identity {
         Ok((rows, total))
     }
 
+    /// The session a refresh token belongs to (spent, revoked or not): what a cookie's CSRF
+    /// token must be bound to. Read-only; `refresh` decides whether the token still works.
+    pub async fn session_of_refresh_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<Uuid>, sea_orm::DbErr> {
+        use entities::refresh_token;
+        let row = refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(crypto::token_hash(token)))
+            .one(&self.db)
+            .await?;
+        Ok(row.map(|r| r.session_id))
+    }
+
     /// Sends a mail without making the caller wait for (or learn about) delivery: used where
     /// response time must not reveal whether an account exists.
     fn send_mail_detached(&self, to: String, subject: String, body: String) {
