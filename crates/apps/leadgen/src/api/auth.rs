@@ -25,7 +25,7 @@ use crate::{
 };
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegisterRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -72,6 +72,7 @@ pub async fn register(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -154,7 +155,7 @@ pub async fn google_mock_token(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
@@ -185,6 +186,7 @@ pub async fn refresh(
 
 /// `{ token }` verifies; `{ email }` mails a new link.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
     pub token: Option<String>,
     #[schema(format = "email")]
@@ -217,6 +219,7 @@ pub async fn verify(
 
 /// Either half of the reset flow: `{ email }` requests a mail, `{ token, password }` completes.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResetPasswordRequest {
     #[schema(format = "email")]
     pub email: Option<String>,

@@ -239,6 +239,71 @@ async fn an_overlong_organization_name_is_reported_together_with_the_other_bad_f
 }
 
 #[tokio::test]
+async fn fields_a_request_does_not_define_are_refused_by_name() {
+    let app = spawn_app().await;
+    let r = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({
+                "email": "sneaky@example.com", "password": PASSWORD, "name": "Sneaky",
+                "role": "admin",
+            }),
+        )
+        .await;
+    expect_error(&r, 400, "invalid_argument");
+    assert_eq!(error_fields(&r), ["role"], "{}", r.text);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("organizationName")
+    );
+    assert_eq!(app.user_count().await, 0, "nothing stored");
+    for (path, body, field) in [
+        (
+            "/api/auth/login",
+            json!({ "email": "a@example.com", "password": PASSWORD, "remember": true }),
+            "remember",
+        ),
+        (
+            "/api/auth/refresh",
+            json!({ "refresh_token": "x" }),
+            "refresh_token",
+        ),
+        (
+            "/api/auth/verify",
+            json!({ "token": "x", "code": "y" }),
+            "code",
+        ),
+        (
+            "/api/auth/reset-password",
+            json!({ "email": "a@example.com", "captcha": "" }),
+            "captcha",
+        ),
+        (
+            "/api/auth/google",
+            json!({ "credential": "x", "nonce": "n" }),
+            "nonce",
+        ),
+        (
+            "/api/auth/google/mock/authorize",
+            json!({ "email": "a@example.com", "redirectUri": "http://app.test/cb", "scope": "openid" }),
+            "scope",
+        ),
+        (
+            "/api/auth/google/mock/token",
+            json!({ "code": "x", "grantType": "authorization_code" }),
+            "grantType",
+        ),
+    ] {
+        let r = app.post(path, None, body).await;
+        expect_error(&r, 400, "invalid_argument");
+        assert_eq!(error_fields(&r), [field], "{path}: {}", r.text);
+    }
+}
+
+#[tokio::test]
 async fn a_registration_cannot_choose_its_role_or_skip_verification() {
     let app = spawn_app().await;
     let stored = app.register_ok("sneaky@example.com", "Sneaky", None).await;

@@ -72,6 +72,7 @@ fn hand_over(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -101,6 +102,7 @@ pub async fn register(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -129,7 +131,7 @@ pub async fn login(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshRequest {
     /// Mobile only; the web mount reads the `refresh_token` cookie.
     pub refresh_token: Option<String>,
@@ -230,6 +232,7 @@ pub async fn me(user: AuthUser) -> Json<UserView> {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ForgotPasswordRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -253,6 +256,7 @@ pub async fn forgot_password(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResetPasswordRequest {
     pub token: String,
     #[schema(min_length = 8, max_length = 1024)]
@@ -275,6 +279,7 @@ pub async fn reset_password(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VerifyEmailRequest {
     /// The mailed token; omit it (authenticated) to get a new mail.
     pub token: Option<String>,
