@@ -331,35 +331,41 @@ impl Identity {
     /// a new password in case they forgot theirs. The lookup and the mail happen after the
     /// response; at most one such mail per address per hour.
     pub fn notify_registration_attempt(&self, email: &str, client: &ClientInfo) {
-        let me = self.clone();
-        let email = normalize_email(email);
-        let client = client.clone();
+        let (me, email, client) = (self.clone(), normalize_email(email), client.clone());
         tokio::spawn(async move {
-            let result: ApiResult<()> = async {
-                let Some(user) = me.user_by_email(&email).await? else { return Ok(()) };
-                if !me.claim_once(REGISTRATION_NOTICE, &user.id.to_string(), REGISTRATION_NOTICE_EVERY).await? {
-                    return Ok(());
-                }
-                let token = me
-                    .issue_one_time(Some(user.id), RESET_PASSWORD, me.cfg.reset_ttl, Some(mailed_to(&user.email)))
-                    .await?;
-                me.log_event(Some(user.id), None, "registration_attempted", &client, None).await;
-                let body = format!(
-                    "Someone tried to create a {name} account with this address, which already has \
-                     one. If it was you, sign in with your password, or set a new one here:\n\n{link}\n\n\
-                     Or use this code: {token}\n\nThe link expires in 1 hour. If it was not you, ignore \
-                     this mail: nothing has changed.",
-                    name = me.cfg.display_name,
-                    link = me.link("reset-password", &token),
-                );
-                me.send_mail_detached(user.email, format!("Your {} account", me.cfg.display_name), body);
-                Ok(())
-            }
-            .await;
-            if let Err(e) = result {
+            if let Err(e) = me.send_registration_notice(&email, &client).await {
                 tracing::error!(error = %e, "registration notice failed");
             }
         });
+    }
+
+    async fn send_registration_notice(&self, email: &str, client: &ClientInfo) -> ApiResult<()> {
+        let Some(user) = self.user_by_email(email).await? else {
+            return Ok(());
+        };
+        let key = user.id.to_string();
+        if !self
+            .claim_once(REGISTRATION_NOTICE, &key, REGISTRATION_NOTICE_EVERY)
+            .await?
+        {
+            return Ok(());
+        }
+        let data = Some(mailed_to(&user.email));
+        let token = self
+            .issue_one_time(Some(user.id), RESET_PASSWORD, self.cfg.reset_ttl, data)
+            .await?;
+        self.log_event(Some(user.id), None, "registration_attempted", client, None)
+            .await;
+        let name = self.cfg.display_name;
+        let body = format!(
+            "Someone tried to create a {name} account with this address, which already has one. \
+             If it was you, sign in with your password, or set a new one here:\n\n{link}\n\n\
+             Or use this code: {token}\n\nThe link expires in 1 hour. If it was not you, ignore \
+             this mail: nothing has changed.",
+            link = self.link("reset-password", &token),
+        );
+        let subject = format!("Your {name} account");
+        self.mailer.send(&user.email, &subject, &body).await
     }
 
     pub async fn verify_email(&self, token: &str, client: &ClientInfo) -> ApiResult<User> {
