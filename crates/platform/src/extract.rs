@@ -280,6 +280,9 @@ mod tests {
         );
         let t = "Failed to deserialize the JSON body into the target type: user: missing field `id` at line 1 column 9";
         assert_eq!(data_error_field(t).0, "user.id");
+        // Request bodies refuse fields they do not define; the path names the stranger.
+        let t = "Failed to deserialize the JSON body into the target type: role: unknown field `role`, expected one of `email`, `password`, `name` at line 1 column 60";
+        assert_eq!(data_error_field(t).0, "role");
     }
 
     #[test]

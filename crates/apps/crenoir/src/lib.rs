@@ -40,7 +40,7 @@ impl Product for Crenoir {
 
     fn setup(setup: &mut Setup, settings: &ProductSettings) {
         setup.http.validation_status = Some(StatusCode::UNPROCESSABLE_ENTITY);
-        setup.cookies = Some(cookie_policy(settings.cookie_secure));
+        setup.cookies = Some(cookie_policy(settings));
     }
 
     async fn context(core: Core, settings: &ProductSettings) -> anyhow::Result<Ctx> {
@@ -84,8 +84,10 @@ platform::product_context!(Ctx);
 /// The cookie policy: the access token on every path, the refresh token on `/auth` only.
 /// `Lax`, not `Strict`: a SAML sign-in ends with a redirect chain that starts on the IdP's
 /// site, and the app's first page load after it must carry the session.
-fn cookie_policy(secure: bool) -> CookiePolicy {
-    let mut p = CookiePolicy::new("/auth", secure).with_access_cookie("access_token");
+fn cookie_policy(settings: &ProductSettings) -> CookiePolicy {
+    let secret = settings.jwt_secret.expose().as_bytes();
+    let mut p = CookiePolicy::new("/auth", settings.cookie_secure, secret)
+        .with_access_cookie("access_token");
     p.same_site = SameSite::Lax;
     p
 }

@@ -52,11 +52,17 @@ impl Product for LeadGen {
 
     /// Every account belongs to an organization: the operator's user gets one of their own.
     async fn create_user(ctx: &Ctx, u: OperatorUser<'_>) -> anyhow::Result<User> {
-        let (user, _) = service::accounts::create_with_organization(
-            ctx, u.email, u.password, u.name, None, u.role, true,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        let account = service::accounts::NewAccount {
+            email: u.email,
+            password: u.password,
+            name: u.name,
+            organization_name: None,
+            role: u.role,
+            email_verified: true,
+        };
+        let (user, _) = service::accounts::create_with_organization(ctx, account)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
         Ok(user)
     }
 }

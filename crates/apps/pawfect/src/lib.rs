@@ -42,6 +42,7 @@ impl Product for Pawfect {
         setup.cookies = Some(CookiePolicy::new(
             format!("{}/auth", api::WEB_BASE),
             settings.cookie_secure,
+            settings.jwt_secret.expose().as_bytes(),
         ));
     }
 

@@ -1,6 +1,7 @@
 //! `AuthUser`: the authenticated caller, extracted from a Bearer token (or, for products
 //! that keep tokens in cookies, the access cookie), checked against its live session on every
-//! request. A cookie-authenticated state-changing request must pass the CSRF double submit.
+//! request. A cookie-authenticated state-changing request must carry a CSRF token made for its
+//! session (`cookies`).
 
 use axum::{
     extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri},
@@ -40,17 +41,15 @@ impl AuthUser {
 }
 
 /// The access token of the request: the Bearer header, else the access cookie, which for a
-/// state-changing method must come with the CSRF header. `Ok(None)`: no credentials at all.
-fn presented_token(
-    parts: &Parts,
-    cookies: Option<&CookiePolicy>,
-) -> Result<Option<String>, ApiError> {
+/// state-changing method must come with a CSRF token made for the token's session.
+/// `Ok(None)`: no credentials at all.
+fn presented_token<S: HasIdentity>(parts: &Parts, state: &S) -> Result<Option<String>, ApiError> {
     if parts.headers.contains_key(header::AUTHORIZATION) {
         return bearer(parts)
             .map(|t| Some(t.to_owned()))
             .ok_or_else(|| ApiError::unauthenticated("malformed Authorization header"));
     }
-    let Some(policy) = cookies else {
+    let Some(policy) = state.session_cookies() else {
         return Ok(None);
     };
     let jar = CookieJar::from_headers(&parts.headers);
@@ -58,7 +57,13 @@ fn presented_token(
         return Ok(None);
     };
     if !parts.method.is_safe() {
-        policy.check_csrf(&jar, &parts.headers)?;
+        // The signature and expiry are checked here to learn the session; `from_token` then
+        // checks that the session still lives.
+        let claims = state
+            .identity()
+            .access_claims(token)
+            .ok_or_else(|| ApiError::unauthenticated("invalid or expired access token"))?;
+        policy.check_csrf(&parts.headers, claims.sid)?;
     }
     Ok(Some(token.to_owned()))
 }
@@ -112,7 +117,7 @@ impl<S: HasIdentity + Send + Sync> FromRequestParts<S> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let token = presented_token(parts, state.session_cookies())?.ok_or_else(|| {
+        let token = presented_token(parts, state)?.ok_or_else(|| {
             ApiError::unauthenticated(match state.session_cookies() {
                 Some(_) => "not signed in",
                 None => "missing bearer token",
@@ -146,7 +151,7 @@ impl<S: HasIdentity + Send + Sync> FromRequestParts<S> for StreamUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let (token, protocol) = match presented_token(parts, state.session_cookies())? {
+        let (token, protocol) = match presented_token(parts, state)? {
             Some(t) => (t, None),
             None => match protocol_token(parts) {
                 Some(t) => (t, Some(BEARER_PROTOCOL)),

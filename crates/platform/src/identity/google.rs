@@ -217,7 +217,7 @@ pub fn rs256_jwt(
 /// with Google) or `code` (+ `redirectUri`, `codeVerifier` when it used PKCE). Products mount
 /// it under their own path and answer in their own shape.
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GoogleSignIn {
     /// The ID token a Google Identity Services button returns.
     #[schema(min_length = 1)]
@@ -319,7 +319,7 @@ impl GoogleSignIn {
 
 /// The mock Google provider's consent step (MOCK mode): the address to mail a sign-in link to.
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MockAuthorizeRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -341,7 +341,7 @@ pub struct MockAuthorizeRequest {
 
 /// The mock Google token endpoint's request: a mailed code for an ID token.
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MockTokenRequest {
     #[schema(min_length = 1)]
     pub code: String,

@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -201,6 +201,26 @@ impl Identity {
         client: &ClientInfo,
         details: Option<Value>,
     ) {
+        let logged = self
+            .log_event_in(&self.db, user_id, actor_id, event_type, client, details)
+            .await;
+        if let Err(e) = logged {
+            tracing::error!(error = %e, event_type, "could not write security event");
+        }
+    }
+
+    /// Records an event on `conn`, inside the transaction whose change it describes (it then
+    /// exists exactly when that change does). The error is the caller's: a failed statement
+    /// spoils a PostgreSQL transaction.
+    pub async fn log_event_in(
+        &self,
+        conn: &impl ConnectionTrait,
+        user_id: Option<Uuid>,
+        actor_id: Option<Uuid>,
+        event_type: &str,
+        client: &ClientInfo,
+        details: Option<Value>,
+    ) -> Result<(), sea_orm::DbErr> {
         let row = security_event::ActiveModel {
             id: Set(Uuid::now_v7()),
             user_id: Set(user_id),
@@ -211,9 +231,7 @@ impl Identity {
             details: Set(details),
             created_at: Set(Utc::now()),
         };
-        if let Err(e) = row.insert(&self.db).await {
-            tracing::error!(error = %e, event_type, "could not write security event");
-        }
+        row.insert(conn).await.map(|_| ())
     }
 
     /// The user's security log, newest first; `page` counts from 1.
@@ -233,6 +251,20 @@ impl Identity {
             .all(&self.db)
             .await?;
         Ok((rows, total))
+    }
+
+    /// The session a refresh token belongs to (spent, revoked or not): what a cookie's CSRF
+    /// token must be bound to. Read-only; `refresh` decides whether the token still works.
+    pub async fn session_of_refresh_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<Uuid>, sea_orm::DbErr> {
+        use entities::refresh_token;
+        let row = refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(crypto::token_hash(token)))
+            .one(&self.db)
+            .await?;
+        Ok(row.map(|r| r.session_id))
     }
 
     /// Sends a mail without making the caller wait for (or learn about) delivery: used where
@@ -271,13 +303,28 @@ pub fn origin_of(url: &str) -> String {
         .unwrap_or_else(|_| url.to_owned())
 }
 
-/// Lower-cases and trims an email address for storage and lookup.
+/// The form an address is stored, looked up and compared in: surrounding ASCII whitespace
+/// removed and the ASCII letters `A`-`Z` lower-cased, in the local part and the domain (every
+/// product documents addresses as case-insensitive). Every other character is kept exactly
+/// as sent: no Unicode case mapping and no Unicode normalisation, because both map distinct
+/// addresses onto one another. `to_lowercase` turns the Kelvin sign U+212A into ASCII `k`, and
+/// NFC (NFKC even more: fullwidth `ｋ`) does the same, so either would let an identity
+/// provider's `\u{212A}im@example.com` sign in as `kim@example.com`. Two addresses are the same
+/// identity only when these forms are equal code point for code point.
 pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
+    email
+        .trim_matches(|c: char| c.is_ascii_whitespace())
+        .to_ascii_lowercase()
 }
 
 /// A deliberately small syntax check: one `@`, a non-empty local part, a dotted domain, no
-/// spaces. Deliverability is proven by the verification mail, not by a regex.
+/// spaces or control characters, and Unicode NFC. Deliverability is proven by the
+/// verification mail, not by a regex.
+///
+/// NFC is required, not applied: an address that normalisation would change (a decomposed
+/// `e` + U+0301, the Kelvin sign, the Ohm sign) is refused rather than stored, so no account
+/// holds an address that looks like, or that mail software (RFC 6532 asks for NFC) may rewrite
+/// into, another account's address.
 pub fn is_valid_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
@@ -290,6 +337,7 @@ pub fn is_valid_email(email: &str) -> bool {
         && !domain.ends_with('.')
         && !domain.contains('@')
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && unicode_normalization::is_nfc(email)
 }
 
 /// Password rule: 8 to 1024 characters, taken whole.
@@ -329,6 +377,48 @@ mod tests {
             "ann@@x.com",
         ] {
             assert!(!is_valid_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn addresses_fold_ascii_case_only() {
+        assert_eq!(normalize_email("  Ann@Example.COM\t"), "ann@example.com");
+        // Kelvin sign, dotted capital I, fullwidth K, Greek capital sigma: kept as sent.
+        for kept in [
+            "\u{212A}im@example.com",
+            "\u{0130}lker@example.com",
+            "\u{FF2B}im@example.com",
+            "\u{03A3}ofia@example.com",
+            "ann@\u{212A}.example.com",
+        ] {
+            assert_eq!(normalize_email(kept), kept, "{kept}");
+        }
+        assert_ne!(normalize_email("\u{212A}IM@example.com"), "kim@example.com");
+        assert_eq!(
+            normalize_email("\u{212A}IM@EXAMPLE.com"),
+            "\u{212A}im@example.com"
+        );
+        // Unicode whitespace is not trimmed away (and makes the address invalid).
+        assert!(!is_valid_email(&normalize_email("ann@example.com\u{3000}")));
+    }
+
+    #[test]
+    fn addresses_that_unicode_normalisation_would_change_are_invalid() {
+        for changed in [
+            "\u{212A}im@example.com",          // Kelvin sign: NFC gives ASCII K
+            "\u{2126}mar@example.com",         // Ohm sign: NFC gives Greek Omega
+            "jose\u{0301}@example.com",        // decomposed e + acute
+            "ann@caf\u{0065}\u{0301}.example", // in the domain too
+        ] {
+            assert!(!is_valid_email(changed), "{changed}");
+        }
+        for stable in [
+            "jos\u{00E9}@example.com",  // precomposed
+            "\u{0130}lker@example.com", // dotted capital I is NFC
+            "\u{FF4B}im@example.com",   // fullwidth k is NFC (only NFKC would fold it)
+            "ann@b\u{00FC}cher.example",
+        ] {
+            assert!(is_valid_email(stable), "{stable}");
         }
     }
 

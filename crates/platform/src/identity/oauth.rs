@@ -527,9 +527,14 @@ impl Identity {
         })
     }
 
-    /// Signs in (or links, with `link_to`) an external identity. A new identity whose email
-    /// belongs to an existing account is linked only when both the provider and the account
-    /// have verified that email; otherwise the person must sign in and link explicitly.
+    /// Signs in (or links, with `link_to`) an external identity. The identity is found by
+    /// (provider, subject) first: once linked, it signs in its own account whatever email the
+    /// provider sends later. A new identity whose email belongs to an existing account is
+    /// linked only when both the provider and the account have verified that email and the
+    /// account has no other identity at the same provider (a different subject for the same
+    /// address means the address has changed hands there); otherwise the person must sign in
+    /// and link explicitly. Addresses are compared as `normalize_email` stores them (ASCII
+    /// case only); one that is not a valid, NFC address makes no account and matches none.
     pub async fn sign_in_external(
         &self,
         profile: ExternalProfile,
@@ -560,7 +565,19 @@ impl Identity {
                 let email = profile.email.clone().ok_or_else(|| {
                     ApiError::invalid(format!("{provider} did not share an email address"))
                 })?;
+                if !super::is_valid_email(&email) {
+                    return Err(ApiError::invalid(format!(
+                        "{provider} sent an email address that cannot be used for an account \
+                         (it must be a valid address in Unicode NFC form)"
+                    )));
+                }
                 match self.user_by_email(&email).await? {
+                    Some(u) if self.has_identity_at(&u, profile.provider).await? => {
+                        return Err(ApiError::conflict(format!(
+                            "the account with this email is linked to another {provider} \
+                             identity: sign in with that one"
+                        )));
+                    }
                     Some(u) if u.email_verified && profile.email_verified => {
                         self.link_identity(&u, &profile, client).await?;
                         u
@@ -617,6 +634,16 @@ impl Identity {
         )
         .await;
         Ok((user, tokens))
+    }
+
+    /// True when `u` already has an identity at `provider`.
+    async fn has_identity_at(&self, u: &User, provider: Provider) -> Result<bool, sea_orm::DbErr> {
+        Ok(oauth_identity::Entity::find()
+            .filter(oauth_identity::Column::UserId.eq(u.id))
+            .filter(oauth_identity::Column::Provider.eq(provider.as_str()))
+            .one(&self.db)
+            .await?
+            .is_some())
     }
 
     async fn link_identity(

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -12,6 +14,19 @@ impl Identity {
     /// Creates a token and returns its only plaintext copy.
     pub(crate) async fn issue_one_time(
         &self,
+        user_id: Option<Uuid>,
+        purpose: &str,
+        ttl: Duration,
+        data: Option<Value>,
+    ) -> Result<String, sea_orm::DbErr> {
+        self.issue_one_time_in(&self.db, user_id, purpose, ttl, data)
+            .await
+    }
+
+    /// `issue_one_time` on `conn` (the pool or a transaction).
+    pub(crate) async fn issue_one_time_in(
+        &self,
+        conn: &impl ConnectionTrait,
         user_id: Option<Uuid>,
         purpose: &str,
         ttl: Duration,
@@ -28,7 +43,7 @@ impl Identity {
             expires_at: Set(now() + chrono_dur(ttl)),
             used_at: Set(None),
         }
-        .insert(&self.db)
+        .insert(conn)
         .await?;
         Ok(token)
     }

@@ -1,10 +1,12 @@
 //! Accounts: creation, lookup, admin updates, registration, password change and reset,
-//! email verification.
+//! email verification. The writes a product may need to make part of its own transaction
+//! (`create_user_in`, `update_user_in`, `delete_user_in`, `verification_token_in`) take any
+//! connection: the pool or an open `DatabaseTransaction`.
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -22,6 +24,9 @@ use crate::{
 
 const VERIFY_EMAIL: &str = "verify_email";
 const RESET_PASSWORD: &str = "reset_password";
+/// At most one "someone tried to register with your address" mail per address per hour.
+const REGISTRATION_NOTICE: &str = "registration_notice";
+const REGISTRATION_NOTICE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// A user to create. `password: None` makes an account that signs in only through a provider.
 #[derive(Clone, Debug)]
@@ -79,7 +84,20 @@ impl Identity {
         errors
     }
 
+    /// Creates a user on the pool. A taken address is 409 `already_exists`.
     pub async fn create_user(&self, new: NewUser) -> ApiResult<User> {
+        self.create_user_in(&self.db, new).await
+    }
+
+    /// Creates a user on `conn` (the pool or a transaction), so a product can create its own
+    /// rows for the user in the same transaction. The password is hashed before the first
+    /// write, so a transaction holds no write lock while argon2 runs. A taken address is 409
+    /// `already_exists` (on PostgreSQL the transaction is then aborted: roll it back).
+    pub async fn create_user_in(
+        &self,
+        conn: &impl ConnectionTrait,
+        new: NewUser,
+    ) -> ApiResult<User> {
         let errors = Self::validate_new_user(&new);
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
@@ -106,7 +124,7 @@ impl Identity {
             updated_at: Set(now),
             last_login_at: Set(None),
         };
-        row.insert(&self.db).await.map_err(|e| {
+        row.insert(conn).await.map_err(|e| {
             if is_unique_violation(&e) {
                 ApiError::conflict("a user with this email already exists")
             } else {
@@ -159,6 +177,16 @@ impl Identity {
     }
 
     pub async fn update_user(&self, current: User, update: UserUpdate) -> ApiResult<User> {
+        self.update_user_in(&self.db, current, update).await
+    }
+
+    /// `update_user` on `conn` (the pool or a transaction).
+    pub async fn update_user_in(
+        &self,
+        conn: &impl ConnectionTrait,
+        current: User,
+        update: UserUpdate,
+    ) -> ApiResult<User> {
         let mut errors = Vec::new();
         if let Some(name) = &update.name {
             check_name(name, &mut errors);
@@ -196,7 +224,7 @@ impl Identity {
         }
         row.profile = Set(profile);
         row.updated_at = Set(Utc::now());
-        row.update(&self.db).await.map_err(|e| {
+        row.update(conn).await.map_err(|e| {
             if is_unique_violation(&e) {
                 ApiError::conflict("a user with this email already exists")
             } else {
@@ -208,7 +236,12 @@ impl Identity {
     /// Deletes a user; their sessions, tokens and log go with them (foreign keys cascade), and
     /// their live connections are told so.
     pub async fn delete_user(&self, id: Uuid) -> ApiResult<()> {
-        let res = user::Entity::delete_by_id(id).exec(&self.db).await?;
+        self.delete_user_in(&self.db, id).await
+    }
+
+    /// `delete_user` on `conn` (the pool or a transaction).
+    pub async fn delete_user_in(&self, conn: &impl ConnectionTrait, id: Uuid) -> ApiResult<()> {
+        let res = user::Entity::delete_by_id(id).exec(conn).await?;
         if res.rows_affected == 0 {
             return Err(ApiError::not_found("user not found"));
         }
@@ -252,27 +285,89 @@ impl Identity {
     /// Mails a fresh 24-hour verification link.
     pub async fn send_verification(&self, user: &User) -> ApiResult<()> {
         self.mailer.ensure_ready()?;
-        let token = self
-            .issue_one_time(
-                Some(user.id),
-                VERIFY_EMAIL,
-                self.cfg.verify_ttl,
-                Some(mailed_to(&user.email)),
-            )
-            .await?;
+        let token = self.verification_token_in(&self.db, user).await?;
+        let (subject, body) = self.verification_mail(&token);
+        self.mailer.send(&user.email, &subject, &body).await
+    }
+
+    /// Stores a fresh 24-hour verification token for `user` on `conn` (the pool or the
+    /// transaction that creates the user) and returns it, for
+    /// [`mail_verification_detached`](Self::mail_verification_detached) once committed.
+    pub async fn verification_token_in(
+        &self,
+        conn: &impl ConnectionTrait,
+        user: &User,
+    ) -> Result<String, sea_orm::DbErr> {
+        self.issue_one_time_in(
+            conn,
+            Some(user.id),
+            VERIFY_EMAIL,
+            self.cfg.verify_ttl,
+            Some(mailed_to(&user.email)),
+        )
+        .await
+    }
+
+    /// Mails the verification link of `token` without waiting for delivery (where the
+    /// response time must not depend on whether this mail or another one went out).
+    pub fn mail_verification_detached(&self, user: &User, token: &str) {
+        let (subject, body) = self.verification_mail(token);
+        self.send_mail_detached(user.email.clone(), subject, body);
+    }
+
+    fn verification_mail(&self, token: &str) -> (String, String) {
         let body = format!(
             "Confirm your email address for {}:\n\n{}\n\nOr use this code: {}\n\nThe link expires in 24 hours.",
             self.cfg.display_name,
-            self.link("verify-email", &token),
+            self.link("verify-email", token),
             token
         );
-        self.mailer
-            .send(
-                &user.email,
-                &format!("Confirm your {} email", self.cfg.display_name),
-                &body,
-            )
-            .await
+        (
+            format!("Confirm your {} email", self.cfg.display_name),
+            body,
+        )
+    }
+
+    /// Registration with an address that already has an account, answered like a new one:
+    /// the account's owner (not the caller) learns of the attempt by mail, with a link to set
+    /// a new password in case they forgot theirs. The lookup and the mail happen after the
+    /// response; at most one such mail per address per hour.
+    pub fn notify_registration_attempt(&self, email: &str, client: &ClientInfo) {
+        let (me, email, client) = (self.clone(), normalize_email(email), client.clone());
+        tokio::spawn(async move {
+            if let Err(e) = me.send_registration_notice(&email, &client).await {
+                tracing::error!(error = %e, "registration notice failed");
+            }
+        });
+    }
+
+    async fn send_registration_notice(&self, email: &str, client: &ClientInfo) -> ApiResult<()> {
+        let Some(user) = self.user_by_email(email).await? else {
+            return Ok(());
+        };
+        let key = user.id.to_string();
+        if !self
+            .claim_once(REGISTRATION_NOTICE, &key, REGISTRATION_NOTICE_EVERY)
+            .await?
+        {
+            return Ok(());
+        }
+        let data = Some(mailed_to(&user.email));
+        let token = self
+            .issue_one_time(Some(user.id), RESET_PASSWORD, self.cfg.reset_ttl, data)
+            .await?;
+        self.log_event(Some(user.id), None, "registration_attempted", client, None)
+            .await;
+        let name = self.cfg.display_name;
+        let body = format!(
+            "Someone tried to create a {name} account with this address, which already has one. \
+             If it was you, sign in with your password, or set a new one here:\n\n{link}\n\n\
+             Or use this code: {token}\n\nThe link expires in 1 hour. If it was not you, ignore \
+             this mail: nothing has changed.",
+            link = self.link("reset-password", &token),
+        );
+        let subject = format!("Your {name} account");
+        self.mailer.send(&user.email, &subject, &body).await
     }
 
     pub async fn verify_email(&self, token: &str, client: &ClientInfo) -> ApiResult<User> {

@@ -2,12 +2,13 @@
 //! token `credential`, or an authorization code with PKCE), the profile, refresh and logout.
 //! Tokens never appear in bodies: the access token lives in the httpOnly `access_token`
 //! cookie, the refresh token in the httpOnly `refresh_token` cookie (path `/auth`), and every
-//! cookie-authenticated state change must echo the `csrf_token` cookie in `X-CSRF-Token`.
+//! cookie-authenticated state change must send, in `X-CSRF-Token`, the CSRF token the server
+//! made for the session (the `csrf_token` cookie, also `data.csrfToken` of sign-in answers).
 
 use axum::{extract::State, http::HeaderMap, http::StatusCode};
 use axum_extra::extract::CookieJar;
 use platform::{
-    ApiError, ApiResult,
+    ApiError,
     error::ErrorCode,
     extract::{ClientInfo, Json},
     identity::{
@@ -34,14 +35,12 @@ pub(super) fn signed_in(
 ) -> (CookieJar, Json<Data<SessionView>>) {
     let cfg = &ctx.identity.cfg;
     let jar = ctx.cookies.set_access(jar, &t.access_token, cfg.access_ttl);
-    let jar = match &t.refresh_token {
-        Some(rt) => ctx.cookies.set_session(jar, rt, cfg.refresh_ttl),
-        None => jar,
+    let (jar, csrf_token) = match &t.refresh_token {
+        Some(rt) => ctx
+            .cookies
+            .set_session(jar, t.session_id, rt, cfg.refresh_ttl),
+        None => ctx.cookies.set_csrf(jar, t.session_id, cfg.access_ttl),
     };
-    let csrf_token = jar
-        .get(ctx.cookies.csrf_name)
-        .map(|c| c.value().to_owned())
-        .unwrap_or_default();
     let view = SessionView {
         user: user.into(),
         expires_in: t.expires_in,
@@ -83,20 +82,12 @@ pub async fn refresh(
     jar: CookieJar,
     headers: HeaderMap,
 ) -> Result<(CookieJar, Json<Data<SessionView>>), ApiError> {
-    let token = refresh_cookie(&ctx, &jar, &headers)?;
-    let (user, tokens) = ctx.identity.refresh(&token, &info).await?;
-    Ok(signed_in(&ctx, jar, &user, tokens))
-}
-
-/// The refresh cookie of a request that passed the CSRF check.
-fn refresh_cookie(ctx: &Ctx, jar: &CookieJar, headers: &HeaderMap) -> ApiResult<String> {
     let token = ctx
         .cookies
-        .refresh_token(jar)
-        .ok_or_else(|| ApiError::unauthenticated("not signed in"))?
-        .to_owned();
-    ctx.cookies.check_csrf(jar, headers)?;
-    Ok(token)
+        .checked_refresh_token(&ctx.identity, &jar, &headers)
+        .await?;
+    let (user, tokens) = ctx.identity.refresh(&token, &info).await?;
+    Ok(signed_in(&ctx, jar, &user, tokens))
 }
 
 /// `POST /auth/logout`: ends the session (found by the access cookie, or the refresh cookie
@@ -122,7 +113,10 @@ pub async fn logout(
         // through the refresh cookie.
         Err(e) if e.code == ErrorCode::PermissionDenied => return Err(e),
         Err(_) => {
-            let token = refresh_cookie(&ctx, &jar, &headers)?;
+            let token = ctx
+                .cookies
+                .checked_refresh_token(&ctx.identity, &jar, &headers)
+                .await?;
             ctx.identity
                 .revoke_by_refresh_token(&token, "logout")
                 .await?

@@ -235,6 +235,33 @@ async fn mock_authorize_validates_its_body() {
 }
 
 #[tokio::test]
+async fn a_google_body_with_a_field_it_does_not_define_is_422_naming_it() {
+    let app = spawn_app().await;
+    for (path, body, field) in [
+        (
+            "/auth/google/login",
+            json!({ "credential": "x", "nonce": "n" }),
+            "nonce",
+        ),
+        (
+            "/auth/google/mock/authorize",
+            json!({ "email": "a@example.com", "redirectUri": REDIRECT, "scope": "openid" }),
+            "scope",
+        ),
+        (
+            "/auth/google/mock/token",
+            json!({ "code": "x", "clientId": "c" }),
+            "clientId",
+        ),
+    ] {
+        let r = app.post(path, None, body).await;
+        expect_error(&r, 422, "invalid_argument");
+        assert_eq!(error_fields(&r), [field], "{path}: {}", r.text);
+    }
+    assert!(app.settled_mails("a@example.com").await.is_empty());
+}
+
+#[tokio::test]
 async fn mock_authorize_enforces_the_documented_name_length() {
     // `/openapi.json` documents `name` as at most 100 characters.
     let app = spawn_app().await;

@@ -7,6 +7,7 @@ mod conventions;
 mod google;
 mod google_live;
 mod helpers;
+mod identities;
 mod linking;
 mod saml_live;
 mod saml_mock;

@@ -1,4 +1,5 @@
-//! The cookie session: the profile, CSRF double submit on cookie-authenticated state changes,
+//! The cookie session: the profile, CSRF tokens bound to the session on cookie-authenticated
+//! state changes,
 //! refresh rotation (and reuse detection), logout by access or refresh cookie, and Bearer
 //! access for API tools.
 
@@ -158,15 +159,23 @@ async fn a_rotated_refresh_token_within_the_grace_still_refreshes() {
 }
 
 #[tokio::test]
-async fn refresh_needs_the_csrf_header_matching_the_cookie() {
+async fn refresh_needs_the_csrf_token_of_its_session() {
     let app = spawn_app().await;
     let s = app.google_sign_in("csrf@example.com").await;
+    let other = app.google_sign_in("other@example.com").await;
+    let planted = "cGxhbnRlZC1ieS1hbi1hdHRhY2tlcg.aW52ZW50ZWQtbWFjLW9mLTMyLWJ5dGVzLXh4eHh4eHh4";
     let cases = [
         ("no header", Some(s.csrf.as_str()), None),
         ("wrong header", Some(s.csrf.as_str()), Some("forged")),
-        ("no cookie", None, Some(s.csrf.as_str())),
         ("neither", None, None),
         ("both empty", Some(""), Some("")),
+        ("a planted pair", Some("forged"), Some("forged")),
+        ("a planted token-shaped pair", Some(planted), Some(planted)),
+        (
+            "another session's pair",
+            Some(other.csrf.as_str()),
+            Some(other.csrf.as_str()),
+        ),
     ];
     for (case, cookie, header) in cases {
         let r = app.refresh(Some(&s.refresh), cookie, header).await;
@@ -174,11 +183,45 @@ async fn refresh_needs_the_csrf_header_matching_the_cookie() {
         expect_error(&r, 403, "permission_denied");
         assert!(r.cookie("refresh_token").is_none(), "{case}");
     }
-    // None of them spent the token.
+    // None of them spent the token; the session's own token in the header is what counts
+    // (the cookie only delivers it), e.g. `data.csrfToken` kept by a page on another host.
+    assert_eq!(s.data["csrfToken"].as_str(), Some(s.csrf.as_str()));
+    let r = app.refresh(Some(&s.refresh), None, Some(&s.csrf)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_state_change_by_access_cookie_needs_the_csrf_token_of_its_session() {
+    let app = spawn_app().await;
+    let s = app.google_sign_in("mine@example.com").await;
+    let mine_elsewhere = app.google_sign_in("mine@example.com").await;
+    for (case, token) in [
+        ("a planted pair", "forged"),
+        ("another session's token", mine_elsewhere.csrf.as_str()),
+    ] {
+        let r = app
+            .call(Method::POST, "/auth/logout")
+            .cookie("access_token", &s.access)
+            .csrf(Some(token), Some(token))
+            .send()
+            .await;
+        expect_error(&r, 403, "permission_denied");
+        assert!(
+            r.cookie("access_token").is_none(),
+            "{case}: nothing cleared"
+        );
+    }
+    assert_eq!(app.profile(&s.access).await.status, 200, "still signed in");
+    assert!(app.session_of(&s.refresh).await.revoked_at.is_none());
+    // The session's own token passes the same check, and the other session lives on.
     let r = app
-        .refresh(Some(&s.refresh), Some(&s.csrf), Some(&s.csrf))
+        .call(Method::POST, "/auth/logout")
+        .cookie("access_token", &s.access)
+        .header("x-csrf-token", &s.csrf)
+        .send()
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(app.profile(&mine_elsewhere.access).await.status, 200);
 }
 
 #[tokio::test]

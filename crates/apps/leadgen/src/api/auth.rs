@@ -20,10 +20,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::types::{OK, OrganizationView, Success, UserView};
-use crate::{Ctx, db::organizations::Organization, service::accounts};
+use crate::{
+    Ctx,
+    db::organizations::Organization,
+    service::{access, accounts},
+};
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegisterRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -36,41 +40,41 @@ pub struct RegisterRequest {
     pub organization_name: Option<String>,
 }
 
+/// The answer to every valid registration, whether or not the address already had an account.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterResponse {
-    pub user: UserView,
-    pub organization: OrganizationView,
-    /// A verification mail went out; sign-in works once the address is verified.
+    /// A mail went to the address: the verification link of the new account or, when the
+    /// address already has an account, a notice to its owner. Sign-in works once verified.
     pub verification_sent: bool,
 }
 
-/// `POST /api/auth/register`: user, organization and profile; a verification mail.
+/// `POST /api/auth/register`: user, organization and profile, and a verification mail; the
+/// same answer for an address that already has an account (its owner is mailed instead).
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = RegisterResponse)))]
+    responses((status = 202, body = RegisterResponse)))]
 pub async fn register(
     State(ctx): State<Ctx>,
     client: ClientInfo,
     Json(req): Json<RegisterRequest>,
 ) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
-    let (user, org) = accounts::register(
-        &ctx,
-        &req.email,
-        &req.password,
-        &req.name,
-        req.organization_name.as_deref(),
-        &client,
-    )
-    .await?;
+    let account = accounts::NewAccount {
+        email: &req.email,
+        password: &req.password,
+        name: &req.name,
+        organization_name: req.organization_name.as_deref(),
+        role: access::USER,
+        email_verified: false,
+    };
+    accounts::register(&ctx, account, &client).await?;
     let body = RegisterResponse {
-        user: (&user).into(),
-        organization: (&org).into(),
         verification_sent: true,
     };
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((StatusCode::ACCEPTED, Json(body)))
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -158,7 +162,7 @@ pub async fn google_mock_token(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
@@ -189,6 +193,7 @@ pub async fn refresh(
 
 /// `{ token }` verifies; `{ email }` mails a new link.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
     pub token: Option<String>,
     #[schema(format = "email")]
@@ -221,6 +226,7 @@ pub async fn verify(
 
 /// Either half of the reset flow: `{ email }` requests a mail, `{ token, password }` completes.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResetPasswordRequest {
     #[schema(format = "email")]
     pub email: Option<String>,

@@ -1,45 +1,51 @@
 //! Accounts with organizations: registration creates the user, an organization they own and
-//! their profile; only verified accounts sign in.
+//! their profile in one transaction; only verified accounts sign in. Registration answers the
+//! same whether or not the address already has an account (docs/leadgen.md).
 
 use platform::{
     ApiError, ApiResult,
+    error::{ErrorCode, FieldError},
     extract::ClientInfo,
     identity::{
         Identity, IssuedTokens, NewUser, PasswordSignIn, SignedIn, User, google::GoogleProof,
     },
 };
+use sea_orm::{ConnectionTrait, TransactionTrait};
 
 use crate::{
     Ctx,
     db::organizations::{self, Organization},
 };
 
-/// Creates the user, then their organization; if the organization cannot be stored the user
-/// is removed again, so a failed registration leaves nothing half-made.
-pub async fn create_with_organization(
-    ctx: &Ctx,
-    email: &str,
-    password: &str,
-    name: &str,
-    organization_name: Option<&str>,
-    role: &str,
-    email_verified: bool,
-) -> ApiResult<(User, Organization)> {
-    let org_name = organization_name
+/// What a new account is made of.
+pub struct NewAccount<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub name: &'a str,
+    /// Defaults to "<name>'s organization".
+    pub organization_name: Option<&'a str>,
+    pub role: &'a str,
+    pub email_verified: bool,
+}
+
+/// The user to create and the organization's name, or every problem with the fields at once
+/// (the organization's name is checked with the user's fields, so one answer lists them all).
+fn checked(new: &NewAccount<'_>) -> ApiResult<(NewUser, Option<String>)> {
+    let org_name = new
+        .organization_name
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .map(str::to_owned);
-    let new = NewUser {
-        email: email.to_owned(),
-        password: Some(password.to_owned()),
-        name: name.to_owned(),
-        role: role.to_owned(),
-        email_verified,
+    let user = NewUser {
+        email: new.email.to_owned(),
+        password: Some(new.password.to_owned()),
+        name: new.name.to_owned(),
+        role: new.role.to_owned(),
+        email_verified: new.email_verified,
     };
-    // The organization's name is checked with the user's fields, so one answer lists them all.
-    let mut errors = Identity::validate_new_user(&new);
+    let mut errors = Identity::validate_new_user(&user);
     if org_name.as_ref().is_some_and(|n| n.chars().count() > 100) {
-        errors.push(platform::error::FieldError {
+        errors.push(FieldError {
             field: "organizationName".into(),
             message: "must be at most 100 characters".into(),
         });
@@ -47,43 +53,60 @@ pub async fn create_with_organization(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let user = ctx.identity.create_user(new).await?;
-    let org_name = org_name.unwrap_or_else(|| format!("{}'s organization", user.name));
-    match organizations::create_owned(&ctx.db, user.id, &org_name).await {
-        Ok(org) => Ok((user, org)),
-        Err(e) => {
-            ctx.identity.delete_user(user.id).await.ok();
-            Err(e.into())
-        }
-    }
+    Ok((user, org_name))
 }
 
-/// Self-service sign-up: user + organization + profile, and a verification mail.
-pub async fn register(
+/// The user's organization and owner profile, on the connection that created the user.
+async fn create_organization(
+    conn: &impl ConnectionTrait,
+    user: &User,
+    name: Option<String>,
+) -> Result<Organization, sea_orm::DbErr> {
+    let name = name.unwrap_or_else(|| format!("{}'s organization", user.name));
+    organizations::create_owned(conn, user.id, &name).await
+}
+
+/// Creates the user, their organization and owner profile in one transaction: if any part
+/// cannot be stored, none is. A taken address is 409 (operators and tests; registration
+/// answers it differently).
+pub async fn create_with_organization(
     ctx: &Ctx,
-    email: &str,
-    password: &str,
-    name: &str,
-    organization_name: Option<&str>,
-    client: &ClientInfo,
+    new: NewAccount<'_>,
 ) -> ApiResult<(User, Organization)> {
-    let (user, org) = create_with_organization(
-        ctx,
-        email,
-        password,
-        name,
-        organization_name,
-        crate::service::access::USER,
-        false,
-    )
-    .await?;
-    ctx.identity
-        .log_event(Some(user.id), None, "register", client, None)
-        .await;
-    if let Err(e) = ctx.identity.send_verification(&user).await {
-        tracing::warn!(error = %e, "verification mail not sent at registration");
-    }
+    let (new_user, org_name) = checked(&new)?;
+    let txn = ctx.db.begin().await?;
+    let user = ctx.identity.create_user_in(&txn, new_user).await?;
+    let org = create_organization(&txn, &user, org_name).await?;
+    txn.commit().await?;
     Ok((user, org))
+}
+
+/// Self-service sign-up. A new address gets, in one transaction, the user (role `user`,
+/// unverified), an organization, the owner profile, the `register` event and a verification
+/// token, and then the verification mail. An address that already has an account gets the
+/// same answer, no second account, and its owner a notice mail instead, so registration
+/// does not tell who has an account. Both mails leave after the response, and both paths
+/// hash the password first, so neither the answer nor its timing differs.
+pub async fn register(ctx: &Ctx, new: NewAccount<'_>, client: &ClientInfo) -> ApiResult<()> {
+    ctx.identity.mailer.ensure_ready()?;
+    let (new_user, org_name) = checked(&new)?;
+    let txn = ctx.db.begin().await?;
+    let user = match ctx.identity.create_user_in(&txn, new_user).await {
+        Err(e) if e.code == ErrorCode::AlreadyExists => {
+            txn.rollback().await?;
+            ctx.identity.notify_registration_attempt(new.email, client);
+            return Ok(());
+        }
+        created => created?,
+    };
+    create_organization(&txn, &user, org_name).await?;
+    ctx.identity
+        .log_event_in(&txn, Some(user.id), None, "register", client, None)
+        .await?;
+    let token = ctx.identity.verification_token_in(&txn, &user).await?;
+    txn.commit().await?;
+    ctx.identity.mail_verification_detached(&user, &token);
+    Ok(())
 }
 
 /// Email and password, through the platform's sign-in throttle; an unverified account is
@@ -124,7 +147,7 @@ pub async fn organization_of(ctx: &Ctx, user: &User) -> ApiResult<Organization> 
 /// address is known: the lookup and mail happen after the response.
 pub async fn resend_verification(ctx: &Ctx, email: &str) -> ApiResult<()> {
     if !platform::identity::is_valid_email(&platform::identity::normalize_email(email)) {
-        return Err(ApiError::validation(vec![platform::error::FieldError {
+        return Err(ApiError::validation(vec![FieldError {
             field: "email".into(),
             message: "must be a valid email address".into(),
         }]));

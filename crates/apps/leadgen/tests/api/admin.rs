@@ -10,7 +10,7 @@ use crate::helpers::*;
 async fn an_admin_reads_the_outbox_with_the_verification_mail_in_it() {
     let app = spawn_app().await;
     let admin = app.login_as("root@example.com", "admin").await;
-    app.register("new@example.com", "New", None).await;
+    app.register_ok("new@example.com", "New", None).await;
     let r = app.get("/admin/api/outbox", Some(&admin.access)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let messages = r.body["messages"].as_array().expect("messages");
@@ -32,7 +32,8 @@ async fn the_outbox_pages() {
     let app = spawn_app().await;
     let admin = app.login_as("root@example.com", "admin").await;
     for n in 0..3 {
-        app.register(&format!("p{n}@example.com"), "P", None).await;
+        app.register_ok(&format!("p{n}@example.com"), "P", None)
+            .await;
     }
     let r = app
         .get("/admin/api/outbox?page=2&limit=2", Some(&admin.access))
@@ -66,7 +67,7 @@ async fn the_outbox_is_401_without_a_session() {
 async fn the_outbox_is_403_for_the_user_role() {
     let app = spawn_app().await;
     let user = app.login_as("plain@example.com", "user").await;
-    app.register("secret@example.com", "S", None).await;
+    app.register_ok("secret@example.com", "S", None).await;
     let r = app.get("/admin/api/outbox", Some(&user.access)).await;
     expect_error(&r, 403, "permission_denied");
     assert!(

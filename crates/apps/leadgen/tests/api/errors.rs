@@ -45,7 +45,7 @@ async fn successful_responses_carry_a_request_id_too() {
             json!({ "email": "ok@example.com", "password": PASSWORD, "name": "Ok" }),
         )
         .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     assert_eq!(r.header("x-request-id"), Some("reg-1"));
 }
 

@@ -107,8 +107,7 @@ async fn the_mock_token_endpoint_yields_a_credential_the_sign_in_accepts() {
 async fn an_unverified_password_account_is_not_taken_over_and_a_verified_one_is_linked() {
     let app = spawn_app().await;
     let unverified = unique_email("unverified");
-    let r = app.register(&unverified, "Una", None).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    app.register_ok(&unverified, "Una", None).await;
     let code = mock_code(&app, &unverified).await;
     let r = google(&app, json!({ "code": code })).await;
     expect_error(&r, 409, "already_exists");

@@ -7,7 +7,11 @@
 use std::ops::Deref;
 
 use leadgen::db::organizations::{organization, profile};
-use platform::{identity::User, settings::ProductSettings};
+use platform::{
+    identity::{User, UserFilter},
+    settings::ProductSettings,
+    validate::Paging,
+};
 use reqwest::StatusCode;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
@@ -64,6 +68,34 @@ impl TestApp {
         self.post("/api/auth/register", None, body).await
     }
 
+    /// Registers `email` (expecting the contract's 202) and waits until the verification mail
+    /// or owner notice, sent after the response, is in the outbox; returns the stored user.
+    pub async fn register_ok(&self, email: &str, name: &str, org: Option<&str>) -> User {
+        let before = self.mails_now(&email.trim().to_lowercase()).await.len();
+        let r = self.register(email, name, org).await;
+        assert_eq!(
+            r.status,
+            StatusCode::ACCEPTED,
+            "register failed: {}",
+            r.text
+        );
+        assert_eq!(r.body, json!({ "verificationSent": true }));
+        let mails = self
+            .wait_for_mails(&email.trim().to_lowercase(), before + 1)
+            .await;
+        assert_eq!(
+            mails.len(),
+            before + 1,
+            "one mail per registration: {mails:?}"
+        );
+        self.ctx
+            .identity
+            .user_by_email(email)
+            .await
+            .unwrap()
+            .expect("a user under the address")
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> Resp {
         self.post(
             "/api/auth/login",
@@ -102,17 +134,17 @@ impl TestApp {
         role: &str,
         verified: bool,
     ) -> (User, organization::Model) {
-        leadgen::service::accounts::create_with_organization(
-            &self.ctx,
+        let account = leadgen::service::accounts::NewAccount {
             email,
-            PASSWORD,
-            &format!("Test {role}"),
-            None,
+            password: PASSWORD,
+            name: &format!("Test {role}"),
+            organization_name: None,
             role,
-            verified,
-        )
-        .await
-        .expect("create user")
+            email_verified: verified,
+        };
+        leadgen::service::accounts::create_with_organization(&self.ctx, account)
+            .await
+            .expect("create user")
     }
 
     /// Creates a verified user and signs them in over HTTP.
@@ -134,6 +166,13 @@ impl TestApp {
             .all(&self.ctx.db)
             .await
             .unwrap()
+    }
+
+    /// Every user row.
+    pub async fn user_count(&self) -> u64 {
+        let all = Paging::new(1, 1);
+        let page = self.ctx.identity.users(&UserFilter::default(), all).await;
+        page.unwrap().total
     }
 
     /// Every profile row.

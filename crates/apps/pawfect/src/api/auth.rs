@@ -1,6 +1,7 @@
 //! `/auth/*` under both mounts (seed 003 "Authentication"): the web mount keeps the refresh
-//! token in an httpOnly cookie guarded by a CSRF double submit; the mobile mount passes it in
-//! JSON bodies.
+//! token in an httpOnly cookie, and a cookie-authenticated request must send the session's CSRF
+//! token (`csrfToken` of the sign-in or refresh body, also the `csrf_token` cookie) in
+//! `X-CSRF-Token`; the mobile mount passes the refresh token in JSON bodies.
 
 use axum::{Extension, extract::State, http::HeaderMap, http::StatusCode};
 use axum_extra::extract::CookieJar;
@@ -19,7 +20,8 @@ use utoipa::ToSchema;
 use super::types::{AuthResponse, Client, OK, RefreshResponse, Success, UserView};
 use crate::Ctx;
 
-/// Shapes a sign-in for the mount: cookies for the web, a body field for mobile.
+/// Shapes a sign-in for the mount: cookies (and the CSRF token) for the web, a body field
+/// for mobile.
 fn signed_in(
     ctx: &Ctx,
     client: Client,
@@ -27,33 +29,54 @@ fn signed_in(
     user: &User,
     t: IssuedTokens,
 ) -> (CookieJar, AuthResponse) {
-    let (jar, refresh_token) = hand_over(ctx, client, jar, t.refresh_token);
+    let (jar, handed) = hand_over(ctx, client, jar, &t);
     let body = AuthResponse {
         access_token: t.access_token,
-        refresh_token,
+        refresh_token: handed.refresh_token,
+        csrf_token: handed.csrf_token,
         expires_in: t.expires_in,
         user: user.into(),
     };
     (jar, body)
 }
 
+/// What a sign-in or refresh puts in the body besides the access token.
+struct HandedOver {
+    /// Mobile: the refresh token.
+    refresh_token: Option<String>,
+    /// Web: the CSRF token of the session (also in the `csrf_token` cookie), for a page that
+    /// cannot read the API host's cookies.
+    csrf_token: Option<String>,
+}
+
 fn hand_over(
     ctx: &Ctx,
     client: Client,
     jar: CookieJar,
-    refresh: Option<String>,
-) -> (CookieJar, Option<String>) {
-    match (client, refresh) {
-        (Client::Web, Some(rt)) => (
-            ctx.cookies
-                .set_session(jar, &rt, ctx.identity.cfg.refresh_ttl),
-            None,
-        ),
-        (_, rt) => (jar, rt),
+    t: &IssuedTokens,
+) -> (CookieJar, HandedOver) {
+    match (client, &t.refresh_token) {
+        (Client::Web, Some(rt)) => {
+            let ttl = ctx.identity.cfg.refresh_ttl;
+            let (jar, csrf) = ctx.cookies.set_session(jar, t.session_id, rt, ttl);
+            let handed = HandedOver {
+                refresh_token: None,
+                csrf_token: Some(csrf),
+            };
+            (jar, handed)
+        }
+        (_, rt) => {
+            let handed = HandedOver {
+                refresh_token: rt.clone(),
+                csrf_token: None,
+            };
+            (jar, handed)
+        }
     }
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -82,6 +105,7 @@ pub async fn register(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -116,36 +140,31 @@ pub async fn login(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshRequest {
     /// Mobile only; the web mount reads the `refresh_token` cookie.
     pub refresh_token: Option<String>,
 }
 
-/// The refresh token of the request: the cookie (CSRF-checked) on the web mount, the body
-/// on the mobile mount.
-fn presented_refresh(
+/// The refresh token of the request: the cookie on the web mount (with `X-CSRF-Token` made
+/// for the cookie's session), the body on the mobile mount.
+async fn presented_refresh(
     ctx: &Ctx,
     client: Client,
     jar: &CookieJar,
     headers: &HeaderMap,
     body: Option<RefreshRequest>,
 ) -> Result<String, ApiError> {
-    let missing = || ApiError::unauthenticated("no refresh token");
     match client {
         Client::Web => {
-            let token = ctx
-                .cookies
-                .refresh_token(jar)
-                .ok_or_else(missing)?
-                .to_owned();
-            ctx.cookies.check_csrf(jar, headers)?;
-            Ok(token)
+            ctx.cookies
+                .checked_refresh_token(&ctx.identity, jar, headers)
+                .await
         }
         Client::Mobile => body
             .and_then(|b| b.refresh_token)
             .filter(|t| !t.is_empty())
-            .ok_or_else(missing),
+            .ok_or_else(|| ApiError::unauthenticated("no refresh token")),
     }
 }
 
@@ -160,14 +179,16 @@ pub async fn refresh(
     headers: HeaderMap,
     body: Option<Json<Option<RefreshRequest>>>,
 ) -> Result<(CookieJar, Json<RefreshResponse>), ApiError> {
-    let token = presented_refresh(&ctx, client, &jar, &headers, body.and_then(|Json(b)| b))?;
+    let body = body.and_then(|Json(b)| b);
+    let token = presented_refresh(&ctx, client, &jar, &headers, body).await?;
     let (_, t) = ctx.identity.refresh(&token, &info).await?;
-    let (jar, refresh_token) = hand_over(&ctx, client, jar, t.refresh_token);
+    let (jar, handed) = hand_over(&ctx, client, jar, &t);
     Ok((
         jar,
         Json(RefreshResponse {
             access_token: t.access_token,
-            refresh_token,
+            refresh_token: handed.refresh_token,
+            csrf_token: handed.csrf_token,
             expires_in: t.expires_in,
         }),
     ))
@@ -195,8 +216,8 @@ pub async fn logout(
             u.id()
         }
         None => {
-            let token =
-                presented_refresh(&ctx, client, &jar, &headers, body.and_then(|Json(b)| b))?;
+            let body = body.and_then(|Json(b)| b);
+            let token = presented_refresh(&ctx, client, &jar, &headers, body).await?;
             ctx.identity
                 .revoke_by_refresh_token(&token, "logout")
                 .await?
@@ -221,6 +242,7 @@ pub async fn me(user: AuthUser) -> Json<UserView> {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ForgotPasswordRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -241,6 +263,7 @@ pub async fn forgot_password(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResetPasswordRequest {
     pub token: String,
     #[schema(min_length = 8, max_length = 1024)]
@@ -262,6 +285,7 @@ pub async fn reset_password(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VerifyEmailRequest {
     /// The mailed token; omit it (authenticated) to get a new mail.
     pub token: Option<String>,

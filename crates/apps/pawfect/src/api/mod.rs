@@ -21,7 +21,8 @@ pub const MOBILE_BASE: &str = "/api";
     description = "Pet adoption and matching (seed 003), served by \
     Basalt. The same endpoints are mounted under `/api/v1` for the web client and `/api` for the mobile \
     client. Web: the refresh token lives only in the httpOnly `refresh_token` cookie, and cookie-authenticated \
-    requests (refresh, logout) must echo the `csrf_token` cookie in `X-CSRF-Token`. Mobile: login and refresh \
+    requests (refresh, logout) must send the session's CSRF token in `X-CSRF-Token`: `csrfToken` of the \
+    latest sign-in or refresh answer (also the readable `csrf_token` cookie). Mobile: login and refresh \
     return `refreshToken` in the body and refresh takes it from the body. Errors are `{ code, message, details }`; \
     every response carries `X-Correlation-ID`; GET responses carry an `ETag` (send `If-None-Match` for a 304)."
 ))]

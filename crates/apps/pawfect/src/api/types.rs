@@ -9,7 +9,7 @@ use uuid::Uuid;
 /// Which client a mount serves; it decides how the refresh token travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Client {
-    /// `/api/v1`: refresh token in an httpOnly cookie, CSRF double submit.
+    /// `/api/v1`: refresh token in an httpOnly cookie, CSRF tokens bound to the session.
     Web,
     /// `/api`: refresh token in JSON bodies.
     Mobile,
@@ -50,24 +50,32 @@ impl From<&User> for UserView {
     }
 }
 
-/// Login and registration answer. `refreshToken` appears on the mobile mount only.
+/// Login and registration answer. `refreshToken` appears on the mobile mount only,
+/// `csrfToken` on the web mount only.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthResponse {
     pub access_token: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// Web: send it in `X-CSRF-Token` with cookie-authenticated requests (refresh, logout);
+    /// the same value as the `csrf_token` cookie, for a page on another host than the API.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
     pub expires_in: i64,
     pub user: UserView,
 }
 
-/// Refresh answer. `refreshToken` appears on the mobile mount only.
+/// Refresh answer. `refreshToken` appears on the mobile mount only, `csrfToken` (a fresh one)
+/// on the web mount only.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RefreshResponse {
     pub access_token: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
     pub expires_in: i64,
 }
 

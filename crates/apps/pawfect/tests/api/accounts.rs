@@ -111,6 +111,79 @@ async fn registering_a_taken_email_is_409_and_leaves_the_account_alone() {
 }
 
 #[tokio::test]
+async fn a_kelvin_sign_address_neither_registers_nor_signs_in_as_the_k_account() {
+    let app = spawn_app().await;
+    let kim = app.web_register("kim@example.com").await;
+    // U+212A KELVIN SIGN: Unicode lower-cases it to ASCII `k` and NFC maps it to `K`.
+    for email in ["\u{212A}im@example.com", "\u{212A}IM@EXAMPLE.COM"] {
+        let r = app
+            .post(
+                &format!("{WEB}/auth/register"),
+                None,
+                register_body(email, "another password", "Mallory"),
+            )
+            .await;
+        expect_error(&r, 400, "invalid_argument");
+        assert_eq!(error_fields(&r), ["email"], "{}", r.text);
+        let r = app.login(WEB, email, PASSWORD).await;
+        expect_error(&r, 401, "unauthenticated");
+    }
+    // A fullwidth `ｋ` is NFC and a different address: an account of its own.
+    let other = app.web_register("\u{FF4B}im@example.com").await;
+    assert_ne!(other.user["id"], kim.user["id"]);
+    assert_eq!(other.user["email"], "\u{FF4B}im@example.com");
+    let r = app.login(WEB, "KIM@example.com", PASSWORD).await;
+    assert_eq!(
+        r.body["user"]["id"], kim.user["id"],
+        "ASCII case still folds"
+    );
+}
+
+#[tokio::test]
+async fn fields_a_request_does_not_define_are_refused_by_name_on_both_mounts() {
+    let app = spawn_app().await;
+    for base in [WEB, MOBILE] {
+        for (path, body, field) in [
+            (
+                "register",
+                json!({ "email": "a@example.com", "password": PASSWORD, "name": "A", "role": "admin" }),
+                "role",
+            ),
+            (
+                "login",
+                json!({ "email": "a@example.com", "password": PASSWORD, "rememberMe": true }),
+                "rememberMe",
+            ),
+            ("refresh", json!({ "refresh_token": "x" }), "refresh_token"),
+            (
+                "forgot-password",
+                json!({ "email": "a@example.com", "captcha": "" }),
+                "captcha",
+            ),
+            (
+                "reset-password",
+                json!({ "token": "x", "password": PASSWORD, "confirmPassword": PASSWORD }),
+                "confirmPassword",
+            ),
+            (
+                "verify-email",
+                json!({ "token": "x", "email": "a@example.com" }),
+                "email",
+            ),
+        ] {
+            let r = app.post(&format!("{base}/auth/{path}"), None, body).await;
+            expect_error(&r, 400, "invalid_argument");
+            assert_eq!(error_fields(&r), [field], "{base}/auth/{path}: {}", r.text);
+        }
+    }
+    let none = app.ctx.identity.user_by_email("a@example.com").await;
+    assert!(
+        none.unwrap().is_none(),
+        "the refused registration stored nothing"
+    );
+}
+
+#[tokio::test]
 async fn register_validation_failures_are_400_naming_every_field() {
     let app = spawn_app().await;
     let r = app

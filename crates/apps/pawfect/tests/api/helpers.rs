@@ -17,7 +17,7 @@ pub use testkit::{PASSWORD, Resp, error_fields, expect_error, expect_limited, jw
 
 /// PawfectMatch's error body: `{ code, message, details }`.
 pub const ERRORS: ErrorShape = ErrorShape::Flat;
-/// The web client's mount: refresh token in a cookie, CSRF double submit.
+/// The web client's mount: refresh token in a cookie, CSRF token bound to the session.
 pub const WEB: &str = "/api/v1";
 /// The mobile client's mount: refresh token in JSON bodies.
 pub const MOBILE: &str = "/api";

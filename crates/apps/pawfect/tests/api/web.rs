@@ -1,6 +1,8 @@
 //! The web mount (`/api/v1`): the refresh token lives only in the httpOnly `refresh_token`
-//! cookie, cookie-authenticated requests need the `csrf_token` double submit, refresh rotates
-//! the cookie, and a rotated cookie replayed after the grace window ends the session.
+//! cookie, cookie-authenticated requests need the CSRF token the server made for the session
+//! (the `csrf_token` cookie, or `csrfToken` of the body for a page that cannot read the API
+//! host's cookies), refresh rotates the cookie, and a rotated cookie replayed after the grace
+//! window ends the session.
 
 use reqwest::Method;
 use serde_json::json;
@@ -52,6 +54,12 @@ fn assert_session_cookies(r: &Resp, secure: bool) {
     assert_eq!(csrf.secure(), secure, "Secure flag: {}", csrf.raw);
     assert!(csrf.value.len() >= 32, "guessable CSRF token: {}", csrf.raw);
     assert_ne!(csrf.value, refresh.value);
+    assert_eq!(
+        r.body["csrfToken"].as_str(),
+        Some(csrf.value.as_str()),
+        "the body carries the cookie's CSRF token: {}",
+        r.text
+    );
 }
 
 #[tokio::test]
@@ -167,15 +175,33 @@ async fn refresh_with_a_wrong_or_unbacked_csrf_value_is_403() {
     let app = spawn_app().await;
     let s = app.web_register("ann@example.com").await;
     let other = app.web_register("bob@example.com").await;
+    let own_other_tab = app.web_login("ann@example.com").await;
+    let planted = "cGxhbnRlZC1ieS1hbi1hdHRhY2tlcg.aW52ZW50ZWQtbWFjLW9mLTMyLWJ5dGVzLXh4eHh4eHh4";
     for (cookie, header, what) in [
+        (Some(s.csrf.as_str()), None, "no header"),
         (Some(s.csrf.as_str()), Some("not-the-token"), "wrong header"),
         (Some(s.csrf.as_str()), Some(""), "empty header"),
         (
             Some(s.csrf.as_str()),
             Some(other.csrf.as_str()),
-            "another session's token",
+            "another user's session's token",
         ),
-        (None, Some(s.csrf.as_str()), "header without the cookie"),
+        (
+            Some(other.csrf.as_str()),
+            Some(other.csrf.as_str()),
+            "another session's token as a matching pair",
+        ),
+        (
+            Some(own_other_tab.csrf.as_str()),
+            Some(own_other_tab.csrf.as_str()),
+            "the token of the same user's other session",
+        ),
+        (Some("abc"), Some("abc"), "a planted cookie and header"),
+        (
+            Some(planted),
+            Some(planted),
+            "a planted pair shaped like a token",
+        ),
         (Some(""), Some(""), "empty cookie and header"),
     ] {
         let r = app.web_refresh(Some(&s.refresh), cookie, header).await;
@@ -184,6 +210,68 @@ async fn refresh_with_a_wrong_or_unbacked_csrf_value_is_403() {
     }
     assert!(app.refresh_row(&s.refresh).await.rotated_at.is_none());
     app.web_refresh_ok(&s).await;
+}
+
+#[tokio::test]
+async fn a_page_on_another_host_refreshes_and_logs_out_with_the_csrf_token_of_the_body() {
+    // The web app runs on app.pawfectmatch.com, the API on api.pawfectmatch.com: the page
+    // cannot read the API host's csrf_token cookie, so it keeps the body's csrfToken. The
+    // browser still sends the API's cookies; this client sends the refresh cookie only.
+    let app = spawn_app().await;
+    let r = app.register(WEB, "ann@example.com", "Ann").await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let mut refresh = r.cookie_value("refresh_token");
+    let mut csrf = r.body["csrfToken"].as_str().expect("csrfToken").to_owned();
+    for round in 0..2 {
+        let r = app.web_refresh(Some(&refresh), None, Some(&csrf)).await;
+        assert_eq!(r.status, 200, "refresh {round}: {}", r.text);
+        assert!(r.body.get("refreshToken").is_none(), "{}", r.text);
+        let next = r.body["csrfToken"].as_str().expect("a fresh csrfToken");
+        assert_ne!(next, csrf, "a new token with every refresh");
+        assert_eq!(r.cookie_value("csrf_token"), next);
+        (refresh, csrf) = (r.cookie_value("refresh_token"), next.to_owned());
+    }
+    let login = app.login(WEB, "ann@example.com", PASSWORD).await;
+    assert!(login.body["csrfToken"].as_str().is_some(), "{}", login.text);
+    let r = app
+        .call(Method::POST, "/api/v1/auth/logout")
+        .refresh_cookie(Some(&refresh))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(app.session_of(&refresh).await.revoked_at.is_some());
+}
+
+#[tokio::test]
+async fn an_earlier_csrf_token_of_the_session_still_works_for_a_parallel_tab() {
+    // Tokens are bound to the session, not to one refresh: a tab that kept the token of the
+    // sign-in refreshes after another tab's refresh rotated the cookie.
+    let app = spawn_app().await;
+    let first = app.web_register("ann@example.com").await;
+    let second = app.web_refresh_ok(&first).await;
+    let r = app
+        .web_refresh(Some(&second.refresh), None, Some(&first.csrf))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+#[tokio::test]
+async fn mobile_answers_carry_no_csrf_token() {
+    let app = spawn_app().await;
+    let r = app.register(MOBILE, "ann@example.com", "Ann").await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(r.body.get("csrfToken").is_none(), "{}", r.text);
+    assert!(r.cookie("csrf_token").is_none());
+    let refreshed = app
+        .mobile_refresh(r.body["refreshToken"].as_str().unwrap())
+        .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+    assert!(
+        refreshed.body.get("csrfToken").is_none(),
+        "{}",
+        refreshed.text
+    );
 }
 
 #[tokio::test]
