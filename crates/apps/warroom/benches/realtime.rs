@@ -61,12 +61,12 @@ mod server {
     use serde_json::json;
     use uuid::Uuid;
     use warroom::{
-        integrations::mentionlytics::SourceMention,
-        service::{
-            ingest::{self, Window},
+        domain::{
             monitoring::ConfigId,
             stream::{EventType, Priority, StreamingData, StreamingKind},
         },
+        integrations::mentionlytics::SourceMention,
+        service::ingest::{self, Window},
     };
 
     use super::{EMAIL, PASSWORD};
@@ -160,7 +160,7 @@ mod server {
                     let config = ConfigId(config.parse()?);
                     let view = ctx
                         .monitoring()
-                        .get(config)
+                        .find(config)
                         .await
                         .map_err(|e| anyhow::anyhow!(e.message))?
                         .ok_or_else(|| anyhow::anyhow!("no such config"))?;

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod db;
+pub mod domain;
 pub mod integrations;
 pub mod service;
 
@@ -40,7 +41,7 @@ impl Product for WarRoom {
     async fn context(core: Core, settings: &ProductSettings) -> anyhow::Result<Ctx> {
         let streams = service::stream::Streams::build(settings, core.db.clone()).await?;
         let vendors = Arc::new(integrations::Vendors::build(settings, &core)?);
-        let alerting = service::alerting::AlertingSettings::from_settings(settings)?;
+        let alerting = service::alerts::AlertingSettings::from_settings(settings)?;
         Ok(Ctx {
             core,
             streams,
@@ -59,8 +60,8 @@ impl Product for WarRoom {
         let worker = Worker::new(ctx.jobs.clone())
             .name(format!("{PRODUCT}-{}", uuid::Uuid::now_v7()))
             .register(
-                service::delivery::DELIVER,
-                service::delivery::DeliverAlert::new(ctx.clone()),
+                service::deliveries::DELIVER,
+                service::deliveries::DeliverAlert::new(ctx.clone()),
             )
             .register(
                 service::ingest::POLL_JOB,
@@ -85,7 +86,7 @@ pub struct Ctx {
     /// Mentionlytics, Twilio, Slack: Live or Mock by the data mode.
     pub vendors: Arc<integrations::Vendors>,
     /// Alert delivery's retry policy and the public URL Twilio signs callbacks over.
-    pub alerting: Arc<service::alerting::AlertingSettings>,
+    pub alerting: Arc<service::alerts::AlertingSettings>,
 }
 
 platform::product_context!(Ctx);

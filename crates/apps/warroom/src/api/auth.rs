@@ -1,12 +1,13 @@
 //! `/api/v1/auth/*` account endpoints (seed 000 "Authentication System"): register, login,
-//! refresh, me, logout, reset, verification, password change, profile, permissions.
+//! refresh, me, logout, reset, verification, password change, permissions. The profile is
+//! `api::profile`.
 
 use axum::{extract::State, http::StatusCode};
 use platform::{
     ApiError,
     extract::{ClientInfo, Json},
     identity::{
-        PasswordSignIn, UserUpdate,
+        PasswordSignIn,
         auth::AuthUser,
         throttle::{Device, DeviceGrant},
     },
@@ -156,6 +157,34 @@ pub struct ResetPasswordRequest {
     pub password: Option<String>,
 }
 
+/// The half of the reset flow a request asks for.
+enum ResetStep {
+    Request { email: String },
+    Complete { token: String, password: String },
+}
+
+impl TryFrom<ResetPasswordRequest> for ResetStep {
+    type Error = ApiError;
+
+    fn try_from(req: ResetPasswordRequest) -> Result<Self, ApiError> {
+        match req {
+            ResetPasswordRequest {
+                token: Some(token),
+                password: Some(password),
+                ..
+            } => Ok(Self::Complete { token, password }),
+            ResetPasswordRequest {
+                email: Some(email),
+                token: None,
+                password: None,
+            } => Ok(Self::Request { email }),
+            _ => Err(ApiError::invalid(
+                "send either { email } or { token, password }",
+            )),
+        }
+    }
+}
+
 /// `POST /api/v1/auth/reset-password`: request (same answer for unknown addresses) or complete.
 #[utoipa::path(post, path = "/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
     responses((status = 200, body = Success)))]
@@ -164,27 +193,15 @@ pub async fn reset_password(
     client: ClientInfo,
     Json(req): Json<ResetPasswordRequest>,
 ) -> Result<Json<Success>, ApiError> {
-    match req {
-        ResetPasswordRequest {
-            token: Some(token),
-            password: Some(password),
-            ..
-        } => {
-            ctx.identity
-                .complete_password_reset(&token, &password, &client)
+    let step = req.try_into()?;
+    match step {
+        ResetStep::Complete { token, password } => {
+            let id = &ctx.identity;
+            id.complete_password_reset(&token, &password, &client)
                 .await?;
         }
-        ResetPasswordRequest {
-            email: Some(email),
-            token: None,
-            password: None,
-        } => {
+        ResetStep::Request { email } => {
             ctx.identity.request_password_reset(&email, &client).await?;
-        }
-        _ => {
-            return Err(ApiError::invalid(
-                "send either { email } or { token, password }",
-            ));
         }
     }
     Ok(Json(OK))
@@ -239,44 +256,6 @@ pub async fn change_password(
         )
         .await?;
     Ok(Json(OK))
-}
-
-/// The self-editable profile fields; anything else (role, email, flags) is refused.
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ProfileUpdateRequest {
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
-    pub name: Option<String>,
-    /// E.164, e.g. `+14155550100`; `""` clears it.
-    #[schema(pattern = r"^(\+[1-9][0-9]{7,14})?$")]
-    pub phone: Option<String>,
-    /// IANA zone name, e.g. `Europe/Paris`; `""` clears it.
-    #[schema(pattern = r"^[A-Za-z0-9/_+-]{0,64}$")]
-    pub timezone: Option<String>,
-    /// An http(s) URL; `""` clears it.
-    #[schema(
-        max_length = 2048,
-        pattern = r"^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?)?$"
-    )]
-    pub avatar_url: Option<String>,
-}
-
-/// `PATCH /api/v1/auth/profile`: name, phone, timezone, avatar.
-#[utoipa::path(patch, path = "/auth/profile", tag = "auth", request_body = ProfileUpdateRequest,
-    security(("bearer" = [])), responses((status = 200, body = UserProfile)))]
-pub async fn update_profile(
-    State(ctx): State<Ctx>,
-    user: AuthUser,
-    Json(req): Json<ProfileUpdateRequest>,
-) -> Result<Json<UserProfile>, ApiError> {
-    let profile = crate::service::profile::validate(req.phone, req.timezone, req.avatar_url)?;
-    let update = UserUpdate {
-        name: req.name,
-        profile: Some(profile),
-        ..Default::default()
-    };
-    let updated = ctx.identity.update_user(user.user, update).await?;
-    Ok(Json((&updated).into()))
 }
 
 /// `GET /api/v1/auth/permissions`: the caller's `Permission[]`.

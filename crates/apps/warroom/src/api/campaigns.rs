@@ -1,5 +1,5 @@
 //! `/api/v1/campaigns`: list, create, read, edit, status actions and the audit trail (seed 001
-//! CampaignsService; seed 000 "Campaign management"). Request bodies and their checks are in
+//! CampaignsService; seed 000 "Campaign management"). Requests and their checks are in
 //! `requests`.
 
 pub mod requests;
@@ -7,65 +7,37 @@ pub mod requests;
 use axum::{extract::State, http::StatusCode};
 use platform::{
     ApiError,
-    extract::{Json, Path, Query},
-    identity::auth::AuthUser,
-    validate::{PageQuery, Paging},
+    extract::{Json, Query},
+    validate::{Listed, Page, PageQuery},
 };
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
-use self::requests::{CampaignActionRequest, CreateCampaignRequest, parse_status};
-use crate::service::access::{CAMPAIGNS_CREATE, CAMPAIGNS_READ, CAMPAIGNS_UPDATE};
+use self::requests::{CampaignActionRequest, CreateCampaignRequest, ListCampaignsQuery};
+use super::extract::Id;
 use crate::{
     Ctx,
-    service::campaigns::{AuditEntry, Campaign, CampaignId, CampaignStatus},
+    domain::campaigns::{AuditEntry, Campaign, CampaignId},
+    service::actor::Actor,
 };
 
-/// Seed 001's `getCampaigns` response.
-#[derive(Serialize, ToSchema)]
-pub struct CampaignList {
-    pub campaigns: Vec<Campaign>,
-    pub total: u64,
-    pub page: u64,
-    pub limit: u64,
+impl Listed for Campaign {
+    const KEY: &'static str = "campaigns";
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListCampaignsQuery {
-    /// Page number, from 1.
-    #[param(minimum = 1, maximum = 1000000)]
-    pub page: Option<u64>,
-    /// Items per page, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u64>,
-    /// Only campaigns with this status.
-    #[param(value_type = Option<CampaignStatus>)]
-    pub status: Option<String>,
+impl Listed for AuditEntry {
+    const KEY: &'static str = "entries";
 }
 
-/// `GET /api/v1/campaigns`: every campaign of the deployment, newest first.
+/// `GET /api/v1/campaigns`: every campaign of the deployment, newest first (seed 001's
+/// `getCampaigns`: `{ campaigns, total, page, limit }`).
 #[utoipa::path(get, path = "/campaigns", tag = "campaigns", security(("bearer" = [])),
-    params(ListCampaignsQuery), responses((status = 200, body = CampaignList)))]
+    params(PageQuery, ListCampaignsQuery), responses((status = 200, body = Page<Campaign>)))]
 pub async fn list(
     State(ctx): State<Ctx>,
-    user: AuthUser,
+    actor: Actor,
+    Query(page): Query<PageQuery>,
     Query(q): Query<ListCampaignsQuery>,
-) -> Result<Json<CampaignList>, ApiError> {
-    ctx.require(&user, CAMPAIGNS_READ)?;
-    let Paging { page, limit } = PageQuery {
-        page: q.page,
-        limit: q.limit,
-    }
-    .paging()?;
-    let status = q.status.as_deref().map(parse_status).transpose()?;
-    let (campaigns, total) = ctx.campaigns().list(status, page, limit).await?;
-    Ok(Json(CampaignList {
-        campaigns,
-        total,
-        page,
-        limit,
-    }))
+) -> Result<Json<Page<Campaign>>, ApiError> {
+    Ok(Json(ctx.campaigns().list(&actor, (page, q)).await?))
 }
 
 /// `POST /api/v1/campaigns`: a new `draft` campaign with empty metrics.
@@ -73,12 +45,10 @@ pub async fn list(
     request_body = CreateCampaignRequest, responses((status = 201, body = Campaign)))]
 pub async fn create(
     State(ctx): State<Ctx>,
-    user: AuthUser,
+    actor: Actor,
     Json(req): Json<CreateCampaignRequest>,
 ) -> Result<(StatusCode, Json<Campaign>), ApiError> {
-    ctx.require(&user, CAMPAIGNS_CREATE)?;
-    let input = req.try_into()?;
-    let campaign = ctx.campaigns().create((&user).into(), input).await?;
+    let campaign = ctx.campaigns().create(&actor, req).await?;
     Ok((StatusCode::CREATED, Json(campaign)))
 }
 
@@ -86,13 +56,11 @@ pub async fn create(
 #[utoipa::path(get, path = "/campaigns/{id}", tag = "campaigns", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Campaign id")), responses((status = 200, body = Campaign)))]
 pub async fn get(
+    Id(id): Id<CampaignId>,
     State(ctx): State<Ctx>,
-    user: AuthUser,
-    Path(id): Path<String>,
+    actor: Actor,
 ) -> Result<Json<Campaign>, ApiError> {
-    ctx.require(&user, CAMPAIGNS_READ)?;
-    let campaign = ctx.campaigns().get(campaign_id(&id)?).await?;
-    campaign.map(Json).ok_or_else(not_found)
+    Ok(Json(ctx.campaigns().get(&actor, id).await?))
 }
 
 /// `PUT /api/v1/campaigns/{id}`: replaces the editable fields, checked as on create (and the
@@ -101,16 +69,12 @@ pub async fn get(
     params(("id" = Uuid, Path, description = "Campaign id")),
     request_body = CreateCampaignRequest, responses((status = 200, body = Campaign)))]
 pub async fn update(
+    Id(id): Id<CampaignId>,
     State(ctx): State<Ctx>,
-    user: AuthUser,
-    Path(id): Path<String>,
+    actor: Actor,
     Json(req): Json<CreateCampaignRequest>,
 ) -> Result<Json<Campaign>, ApiError> {
-    ctx.require(&user, CAMPAIGNS_UPDATE)?;
-    let id = campaign_id(&id)?;
-    let input = req.try_into()?;
-    let campaign = ctx.campaigns().update((&user).into(), id, input).await?;
-    campaign.map(Json).ok_or_else(not_found)
+    Ok(Json(ctx.campaigns().update(&actor, id, req).await?))
 }
 
 /// `POST /api/v1/campaigns/{id}/actions`: pause, resume/activate, complete, or a new budget.
@@ -118,62 +82,24 @@ pub async fn update(
     params(("id" = Uuid, Path, description = "Campaign id")),
     request_body = CampaignActionRequest, responses((status = 200, body = Campaign)))]
 pub async fn actions(
+    Id(id): Id<CampaignId>,
     State(ctx): State<Ctx>,
-    user: AuthUser,
-    Path(id): Path<String>,
+    actor: Actor,
     Json(req): Json<CampaignActionRequest>,
 ) -> Result<Json<Campaign>, ApiError> {
-    ctx.require(&user, CAMPAIGNS_UPDATE)?;
-    let id = campaign_id(&id)?;
-    let (action, reason) = req.parse()?;
-    let campaign = ctx
-        .campaigns()
-        .act((&user).into(), id, action, reason)
-        .await?;
-    campaign.map(Json).ok_or_else(not_found)
-}
-
-/// `{ entries, total, page, limit }`.
-#[derive(Serialize, ToSchema)]
-pub struct AuditTrail {
-    pub entries: Vec<AuditEntry>,
-    pub total: u64,
-    pub page: u64,
-    pub limit: u64,
+    Ok(Json(ctx.campaigns().act(&actor, id, req).await?))
 }
 
 /// `GET /api/v1/campaigns/{id}/audit` (Basalt's, not the seed's): who changed the campaign
-/// and how, newest first; for those who may edit campaigns.
+/// and how, newest first (`{ entries, total, page, limit }`); for those who may edit campaigns.
 #[utoipa::path(get, path = "/campaigns/{id}/audit", tag = "campaigns", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Campaign id"), PageQuery),
-    responses((status = 200, body = AuditTrail)))]
+    responses((status = 200, body = Page<AuditEntry>)))]
 pub async fn audit(
+    Id(id): Id<CampaignId>,
     State(ctx): State<Ctx>,
-    user: AuthUser,
-    Path(id): Path<String>,
+    actor: Actor,
     Query(q): Query<PageQuery>,
-) -> Result<Json<AuditTrail>, ApiError> {
-    ctx.require(&user, CAMPAIGNS_UPDATE)?;
-    let id = campaign_id(&id)?;
-    let Paging { page, limit } = q.paging()?;
-    let (entries, total) = ctx
-        .campaigns()
-        .audit(id, page, limit)
-        .await?
-        .ok_or_else(not_found)?;
-    Ok(Json(AuditTrail {
-        entries,
-        total,
-        page,
-        limit,
-    }))
-}
-
-fn not_found() -> ApiError {
-    ApiError::not_found("Campaign not found")
-}
-
-/// A path id that is not a UUID names no campaign: 404, like an unknown UUID.
-fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
-    CampaignId::parse(raw).ok_or_else(not_found)
+) -> Result<Json<Page<AuditEntry>>, ApiError> {
+    Ok(Json(ctx.campaigns().audit(&actor, id, q).await?))
 }

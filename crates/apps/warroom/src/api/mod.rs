@@ -2,20 +2,23 @@
 //! `api_v1` group are mounted under `/api/v1`.
 
 pub mod admin;
-pub mod alerting;
 pub mod alerts;
 pub mod analytics;
 pub mod auth;
 pub mod campaigns;
+pub mod deliveries;
+pub mod extract;
 pub mod health;
 pub mod monitoring;
 pub mod notifications;
 pub mod oauth;
+pub mod profile;
 pub mod sessions;
 pub mod stream;
 pub mod two_factor;
 pub mod types;
 pub mod users;
+pub mod wire;
 
 use utoipa::OpenApi as _;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -43,7 +46,7 @@ pub fn routes() -> OpenApiRouter<Ctx> {
         .routes(routes!(auth::reset_password))
         .routes(routes!(auth::verify_email))
         .routes(routes!(auth::change_password))
-        .routes(routes!(auth::update_profile))
+        .routes(routes!(profile::update))
         .routes(routes!(auth::permissions))
         .routes(routes!(sessions::list))
         .routes(routes!(sessions::revoke))
@@ -91,10 +94,13 @@ pub fn routes() -> OpenApiRouter<Ctx> {
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::get))
         .routes(routes!(alerts::actions))
-        .routes(routes!(alerting::crisis))
-        .routes(routes!(alerting::queue))
-        .routes(routes!(alerting::send))
-        .routes(routes!(alerting::get_contacts, alerting::put_contacts))
+        .routes(routes!(alerts::crisis))
+        .routes(routes!(alerts::queue))
+        .routes(routes!(alerts::send))
+        .routes(routes!(
+            notifications::get_contacts,
+            notifications::put_contacts
+        ))
         .routes(routes!(notifications::sms))
         .routes(routes!(notifications::whatsapp))
         .routes(routes!(notifications::integrations_sms))
@@ -104,7 +110,7 @@ pub fn routes() -> OpenApiRouter<Ctx> {
             notifications::patch_preferences
         ))
         .routes(routes!(notifications::patch_settings))
-        .routes(routes!(notifications::twilio_status))
+        .routes(routes!(deliveries::twilio_status))
         // live streams
         .routes(routes!(stream::monitoring_sse))
         .routes(routes!(stream::stream_info))

@@ -1,29 +1,33 @@
 //! `/api/v1/monitoring/config` (seed 001 MonitoringService `createMonitoringConfig`, plus
 //! Basalt's list, read, change, stop and restart), `/monitoring/status` and
-//! `/monitoring/metrics` (seed 000 "REAL-TIME MONITORING SYSTEM").
+//! `/monitoring/metrics` (seed 000 "REAL-TIME MONITORING SYSTEM"). Requests and their checks
+//! are in `requests`.
+
+pub mod requests;
 
 use axum::{extract::State, http::StatusCode};
 use platform::{
     ApiError,
-    error::FieldError,
-    extract::{Json, Path, Query},
-    identity::auth::AuthUser,
-    validate::{PageQuery, Paging},
+    extract::{Json, Query},
+    validate::{Listed, Page, PageQuery},
 };
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::service::access::{MONITORING_READ, MONITORING_UPDATE};
+use self::requests::{ListConfigsQuery, MonitoringConfigRequest};
+use super::extract::Id;
 use crate::{
     Ctx,
+    domain::monitoring::{ConfigId, MonitoringConfigView},
     service::{
-        campaigns::CampaignId,
-        ingest::status::{self, MonitoringMetrics, MonitoringStatus},
-        monitoring::{
-            ConfigId, ConfigStatus, MonitoringConfigRequest, MonitoringConfigView, not_found,
-        },
+        actor::Actor,
+        monitoring::{MonitoringMetrics, MonitoringStatus},
     },
 };
+
+impl Listed for MonitoringConfigView {
+    const KEY: &'static str = "configs";
+}
 
 /// Seed 001's `{ configId }`, plus the stored config.
 #[derive(Serialize, ToSchema)]
@@ -40,87 +44,28 @@ pub struct CreateMonitoringConfigResponse {
     responses((status = 201, body = CreateMonitoringConfigResponse)))]
 pub async fn create(
     State(ctx): State<Ctx>,
-    user: AuthUser,
+    actor: Actor,
     Json(req): Json<MonitoringConfigRequest>,
 ) -> Result<(StatusCode, Json<CreateMonitoringConfigResponse>), ApiError> {
-    ctx.require(&user, MONITORING_UPDATE)?;
-    let input = req.parse()?;
-    let config = ctx.monitoring().create(Some(user.id()), input).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreateMonitoringConfigResponse {
-            config_id: config.id,
-            config,
-        }),
-    ))
+    let config = ctx.monitoring().create(&actor, req).await?;
+    let created = CreateMonitoringConfigResponse {
+        config_id: config.id,
+        config,
+    };
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MonitoringConfigList {
-    pub configs: Vec<MonitoringConfigView>,
-    pub total: u64,
-    pub page: u64,
-    pub limit: u64,
-}
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase")]
-pub struct ListConfigsQuery {
-    /// Page number, from 1.
-    #[param(minimum = 1, maximum = 1000000)]
-    pub page: Option<u64>,
-    /// Items per page, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u64>,
-    /// Only this campaign's configs.
-    #[param(value_type = Option<uuid::Uuid>)]
-    pub campaign_id: Option<String>,
-    /// Only configs with this status.
-    #[param(value_type = Option<ConfigStatus>)]
-    pub status: Option<String>,
-}
-
-/// `GET /api/v1/monitoring/config` (Basalt's): configs, newest first.
+/// `GET /api/v1/monitoring/config` (Basalt's): configs, newest first
+/// (`{ configs, total, page, limit }`).
 #[utoipa::path(get, path = "/monitoring/config", tag = "monitoring", security(("bearer" = [])),
-    params(ListConfigsQuery), responses((status = 200, body = MonitoringConfigList)))]
+    params(PageQuery, ListConfigsQuery), responses((status = 200, body = Page<MonitoringConfigView>)))]
 pub async fn list(
     State(ctx): State<Ctx>,
-    user: AuthUser,
+    actor: Actor,
+    Query(page): Query<PageQuery>,
     Query(q): Query<ListConfigsQuery>,
-) -> Result<Json<MonitoringConfigList>, ApiError> {
-    ctx.require(&user, MONITORING_READ)?;
-    let Paging { page, limit } = PageQuery {
-        page: q.page,
-        limit: q.limit,
-    }
-    .paging()?;
-    let mut errors = Vec::new();
-    let campaign = q.campaign_id.as_deref().and_then(|raw| {
-        let id = CampaignId::parse(raw);
-        if id.is_none() {
-            errors.push(field("campaignId", "must be a UUID"));
-        }
-        id
-    });
-    let status = q.status.as_deref().and_then(|raw| {
-        let s = ConfigStatus::parse(raw);
-        if s.is_none() {
-            errors.push(field("status", "must be one of active, stopped"));
-        }
-        s
-    });
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    let (configs, total) = ctx.monitoring().list(campaign, status, page, limit).await?;
-    Ok(Json(MonitoringConfigList {
-        configs,
-        total,
-        page,
-        limit,
-    }))
+) -> Result<Json<Page<MonitoringConfigView>>, ApiError> {
+    Ok(Json(ctx.monitoring().list(&actor, (page, q)).await?))
 }
 
 /// `GET /api/v1/monitoring/config/{configId}` (Basalt's): one config and its polling record.
@@ -128,12 +73,11 @@ pub async fn list(
     security(("bearer" = [])), params(("configId" = uuid::Uuid, Path)),
     responses((status = 200, body = MonitoringConfigView)))]
 pub async fn get(
+    Id(id): Id<ConfigId>,
     State(ctx): State<Ctx>,
-    user: AuthUser,
-    Path(id): Path<String>,
+    actor: Actor,
 ) -> Result<Json<MonitoringConfigView>, ApiError> {
-    ctx.require(&user, MONITORING_READ)?;
-    found(ctx.monitoring().get(config_id(&id)?).await?)
+    Ok(Json(ctx.monitoring().get(&actor, id).await?))
 }
 
 /// `PUT /api/v1/monitoring/config/{configId}` (Basalt's): replaces the terms, thresholds and
@@ -142,15 +86,12 @@ pub async fn get(
     security(("bearer" = [])), params(("configId" = uuid::Uuid, Path)),
     request_body = MonitoringConfigRequest, responses((status = 200, body = MonitoringConfigView)))]
 pub async fn update(
+    Id(id): Id<ConfigId>,
     State(ctx): State<Ctx>,
-    user: AuthUser,
-    Path(id): Path<String>,
+    actor: Actor,
     Json(req): Json<MonitoringConfigRequest>,
 ) -> Result<Json<MonitoringConfigView>, ApiError> {
-    ctx.require(&user, MONITORING_UPDATE)?;
-    let id = config_id(&id)?;
-    let input = req.parse()?;
-    found(ctx.monitoring().update(id, input).await?)
+    Ok(Json(ctx.monitoring().update(&actor, id, req).await?))
 }
 
 /// `DELETE /api/v1/monitoring/config/{configId}` (Basalt's): stops the config, as `/stop`
@@ -159,11 +100,11 @@ pub async fn update(
     security(("bearer" = [])), params(("configId" = uuid::Uuid, Path)),
     responses((status = 200, body = MonitoringConfigView)))]
 pub async fn delete(
+    id: Id<ConfigId>,
     ctx: State<Ctx>,
-    user: AuthUser,
-    id: Path<String>,
+    actor: Actor,
 ) -> Result<Json<MonitoringConfigView>, ApiError> {
-    stop(ctx, user, id).await
+    stop(id, ctx, actor).await
 }
 
 /// `POST /api/v1/monitoring/config/{configId}/stop` (Basalt's): no more polls.
@@ -171,12 +112,11 @@ pub async fn delete(
     security(("bearer" = [])), params(("configId" = uuid::Uuid, Path)),
     responses((status = 200, body = MonitoringConfigView)))]
 pub async fn stop(
+    Id(id): Id<ConfigId>,
     State(ctx): State<Ctx>,
-    user: AuthUser,
-    Path(id): Path<String>,
+    actor: Actor,
 ) -> Result<Json<MonitoringConfigView>, ApiError> {
-    ctx.require(&user, MONITORING_UPDATE)?;
-    found(ctx.monitoring().stop(config_id(&id)?).await?)
+    Ok(Json(ctx.monitoring().stop(&actor, id).await?))
 }
 
 /// `POST /api/v1/monitoring/config/{configId}/start` (Basalt's): polls a stopped config
@@ -185,12 +125,11 @@ pub async fn stop(
     security(("bearer" = [])), params(("configId" = uuid::Uuid, Path)),
     responses((status = 200, body = MonitoringConfigView)))]
 pub async fn start(
+    Id(id): Id<ConfigId>,
     State(ctx): State<Ctx>,
-    user: AuthUser,
-    Path(id): Path<String>,
+    actor: Actor,
 ) -> Result<Json<MonitoringConfigView>, ApiError> {
-    ctx.require(&user, MONITORING_UPDATE)?;
-    found(ctx.monitoring().start(config_id(&id)?).await?)
+    Ok(Json(ctx.monitoring().start(&actor, id).await?))
 }
 
 /// `GET /api/v1/monitoring/status` (seed 000 "Monitoring system status").
@@ -198,10 +137,9 @@ pub async fn start(
     responses((status = 200, body = MonitoringStatus)))]
 pub async fn monitoring_status(
     State(ctx): State<Ctx>,
-    user: AuthUser,
+    actor: Actor,
 ) -> Result<Json<MonitoringStatus>, ApiError> {
-    ctx.require(&user, MONITORING_READ)?;
-    Ok(Json(status::status(&ctx).await?))
+    Ok(Json(ctx.monitoring().status(&actor).await?))
 }
 
 /// `GET /api/v1/monitoring/metrics` (seed 000 "Performance metrics"): ingestion figures.
@@ -209,24 +147,7 @@ pub async fn monitoring_status(
     responses((status = 200, body = MonitoringMetrics)))]
 pub async fn monitoring_metrics(
     State(ctx): State<Ctx>,
-    user: AuthUser,
+    actor: Actor,
 ) -> Result<Json<MonitoringMetrics>, ApiError> {
-    ctx.require(&user, MONITORING_READ)?;
-    Ok(Json(status::metrics(&ctx).await?))
-}
-
-fn field(name: &str, message: &str) -> FieldError {
-    FieldError {
-        field: name.into(),
-        message: message.into(),
-    }
-}
-
-fn found(config: Option<MonitoringConfigView>) -> Result<Json<MonitoringConfigView>, ApiError> {
-    config.map(Json).ok_or_else(not_found)
-}
-
-/// A path id that is not a UUID names no config: 404, like an unknown UUID.
-fn config_id(raw: &str) -> Result<ConfigId, ApiError> {
-    ConfigId::parse(raw).ok_or_else(not_found)
+    Ok(Json(ctx.monitoring().metrics(&actor).await?))
 }

@@ -144,6 +144,22 @@ pub struct MockAuthorizeRequest {
     pub code_challenge: Option<String>,
 }
 
+impl MockAuthorizeRequest {
+    fn authorization(&self) -> MockAuthorization<'_> {
+        MockAuthorization {
+            provider: match self.provider {
+                ProviderName::Google => Provider::Google,
+                ProviderName::Meta => Provider::Meta,
+            },
+            email: &self.email,
+            name: self.name.as_deref(),
+            redirect_uri: &self.redirect_uri,
+            state: self.state.as_deref(),
+            code_challenge: self.code_challenge.as_deref(),
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct MockAuthorizeResponse {
     pub sent: bool,
@@ -158,25 +174,9 @@ pub async fn mock_authorize(
     State(ctx): State<Ctx>,
     Json(req): Json<MockAuthorizeRequest>,
 ) -> Result<(StatusCode, Json<MockAuthorizeResponse>), ApiError> {
-    if !ctx.oauth.is_mock() {
-        return Err(ApiError::precondition(
-            "the mock provider is available in MOCK data mode only",
-        ));
-    }
-    let p = match req.provider {
-        ProviderName::Google => Provider::Google,
-        ProviderName::Meta => Provider::Meta,
-    };
-    ctx.identity
-        .mock_authorize(MockAuthorization {
-            provider: p,
-            email: &req.email,
-            name: req.name.as_deref(),
-            redirect_uri: &req.redirect_uri,
-            state: req.state.as_deref(),
-            code_challenge: req.code_challenge.as_deref(),
-        })
-        .await?;
+    // MOCK mode's provider, for Meta as for Google.
+    ctx.require_mock_google()?;
+    ctx.identity.mock_authorize(req.authorization()).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(MockAuthorizeResponse { sent: true }),

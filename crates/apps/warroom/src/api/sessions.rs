@@ -7,7 +7,7 @@ use platform::{
     ApiError,
     extract::{Json, Path, Query},
     identity::{SecurityEvent, Session, auth::AuthUser},
-    validate::{PageQuery, Paging},
+    validate::{Listed, Page, PageQuery},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -76,17 +76,24 @@ pub async fn revoke(
     ctx.identity
         .revoke_session(user.id(), id, "revoked_by_user")
         .await?;
-    let details = serde_json::json!({ "sessionId": id });
+    let details = serde_json::to_value(SessionRevoked { session_id: id }).ok();
     ctx.identity
         .log_event(
             Some(user.id()),
             user.impersonator,
             "session_revoked",
             &user.client,
-            Some(details),
+            details,
         )
         .await;
     Ok(Json(OK))
+}
+
+/// The security log's `details` of a revoked session.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionRevoked {
+    session_id: Uuid,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -117,30 +124,26 @@ impl From<SecurityEvent> for SecurityEventView {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct SecurityLog {
-    pub events: Vec<SecurityEventView>,
-    pub total: u64,
-    pub page: u64,
-    pub limit: u64,
+impl Listed for SecurityEventView {
+    const KEY: &'static str = "events";
 }
 
-/// `GET /api/v1/auth/security-log`: the caller's auth events, newest first.
+/// `GET /api/v1/auth/security-log`: the caller's auth events, newest first
+/// (`{ events, total, page, limit }`).
 #[utoipa::path(get, path = "/auth/security-log", tag = "auth", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = SecurityLog)))]
+    responses((status = 200, body = Page<SecurityEventView>)))]
 pub async fn security_log(
     State(ctx): State<Ctx>,
     user: AuthUser,
     Query(q): Query<PageQuery>,
-) -> Result<Json<SecurityLog>, ApiError> {
-    let Paging { page, limit } = q.paging()?;
-    let (events, total) = ctx.identity.security_log(user.id(), page, limit).await?;
-    Ok(Json(SecurityLog {
-        events: events.into_iter().map(Into::into).collect(),
-        total,
-        page,
-        limit,
-    }))
+) -> Result<Json<Page<SecurityEventView>>, ApiError> {
+    let paging = q.paging()?;
+    let (events, total) = ctx
+        .identity
+        .security_log(user.id(), paging.page, paging.limit)
+        .await?;
+    let events = events.into_iter().map(Into::into).collect();
+    Ok(Json(paging.page(events, total)))
 }
 
 #[derive(Deserialize, ToSchema)]

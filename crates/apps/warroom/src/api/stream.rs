@@ -24,10 +24,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::service::access::MONITORING_READ;
 use crate::{
     Ctx,
-    service::stream::{FEED_TOPIC, campaign_topic},
+    domain::{
+        campaigns,
+        stream::{FEED_TOPIC, campaign_topic},
+    },
+    service::access::MONITORING_READ,
 };
 
 /// Where a stream starts.
@@ -121,7 +124,7 @@ async fn authorize(ctx: &Ctx, user: &AuthUser, topic: &str) -> Result<(), ApiErr
     if ctx.streams.gateway().may_subscribe(user, topic).await {
         Ok(())
     } else {
-        Err(ApiError::not_found("Campaign not found"))
+        Err(campaigns::not_found())
     }
 }
 

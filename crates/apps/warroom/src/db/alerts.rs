@@ -1,8 +1,10 @@
-//! Seed 001 `alerts`, and Basalt's `alert_deliveries`, `alert_episodes`, `crisis_contacts` and
-//! `notification_preferences`: the entities and every query on them, plus the detector's read
-//! of the `mentions` table. Rows come back as stored; `service::alerting` gives them meaning.
+//! Seed 001 `alerts` and Basalt's `alert_episodes` (the detector's breach episodes): the
+//! entities, every query on them, how a stored alert reads as an `AlertView`, and the
+//! detector's read of the `mentions` table. Deliveries are `db::deliveries`; crisis contacts
+//! and preferences `db::notifications`.
 
 use chrono::{DateTime, Utc};
+use platform::ApiError;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -10,9 +12,18 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::monitoring::mention;
+use super::{monitoring::mention, unreadable};
+use crate::domain::{
+    alerts::{
+        AlertChannel, AlertQuery, AlertSource, AlertStatus, AlertType, AlertView, Lifecycle,
+        Severity,
+    },
+    crisis::Sample,
+};
 
 pub mod alert {
+    //! The `alerts` table (seed 001).
+
     use sea_orm::entity::prelude::*;
 
     /// Seed 001 `alerts`: `status` is the seed's delivery status (pending, processing, sent,
@@ -58,43 +69,9 @@ pub mod alert {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod delivery {
-    use sea_orm::entity::prelude::*;
-
-    /// One alert over one channel to one recipient: `queued`, `sent`, `delivered` (Twilio's
-    /// status callback said so), `failed` (refused, or not configured) or `dead` (retries
-    /// used up).
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "alert_deliveries")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub id: Uuid,
-        pub alert_id: Uuid,
-        /// `sms`, `whatsapp`, `email` or `slack`.
-        pub channel: String,
-        /// E.164 number, email address, or `#crisis-room`.
-        pub recipient: String,
-        pub recipient_name: Option<String>,
-        pub status: String,
-        pub attempts: i32,
-        /// Twilio's message sid.
-        pub vendor_message_id: Option<String>,
-        /// The last status Twilio reported (`delivered`, `undelivered`, ...).
-        pub vendor_status: Option<String>,
-        pub error: Option<String>,
-        pub job_id: Option<Uuid>,
-        pub created_at: DateTimeUtc,
-        pub updated_at: DateTimeUtc,
-        pub sent_at: Option<DateTimeUtc>,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
 pub mod episode {
+    //! The `alert_episodes` table: the detector's breach episodes.
+
     use sea_orm::entity::prelude::*;
 
     /// One breach episode of one alert type on one campaign.
@@ -122,62 +99,45 @@ pub mod episode {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod contact {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "crisis_contacts")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub id: Uuid,
-        pub campaign_id: Uuid,
-        pub position: i32,
-        pub name: String,
-        pub phone: Option<String>,
-        pub email: Option<String>,
-        /// JSON array of `SMS`, `WHATSAPP`, `EMAIL`.
-        pub channels: Json,
-        pub created_at: DateTimeUtc,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
-pub mod preference {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "notification_preferences")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub user_id: Uuid,
-        pub sms: bool,
-        pub whatsapp: bool,
-        pub email: bool,
-        pub slack: bool,
-        pub push: bool,
-        pub phone: Option<String>,
-        pub min_severity: String,
-        pub quiet_hours: Option<Json>,
-        /// JSON array of campaign ids; NULL: every campaign.
-        pub campaigns: Option<Json>,
-        pub updated_at: DateTimeUtc,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
 pub type AlertRow = alert::Model;
-pub type DeliveryRow = delivery::Model;
 pub type EpisodeRow = episode::Model;
-pub type ContactRow = contact::Model;
-pub type PreferenceRow = preference::Model;
+
+impl TryFrom<AlertRow> for AlertView {
+    type Error = ApiError;
+
+    /// A stored row as the API shows it; a value War Room did not write is an error.
+    fn try_from(r: AlertRow) -> Result<Self, ApiError> {
+        let bad = |column: &str| unreadable("alert", r.id, column);
+        let channels: Vec<AlertChannel> =
+            serde_json::from_value(r.channels.clone()).map_err(|_| bad("channels"))?;
+        Ok(Self {
+            id: r.id,
+            alert_type: AlertType::parse(&r.alert_type).ok_or_else(|| bad("type"))?,
+            severity: Severity::parse(&r.severity).ok_or_else(|| bad("severity"))?,
+            campaign_id: r.campaign_id,
+            status: AlertStatus::parse(&r.status).ok_or_else(|| bad("status"))?,
+            lifecycle: Lifecycle::parse(&r.lifecycle).ok_or_else(|| bad("lifecycle"))?,
+            source: AlertSource::parse(&r.source).ok_or_else(|| bad("source"))?,
+            title: r.title,
+            message: r.message,
+            data: r.data,
+            channels,
+            timestamp: r.created_at,
+            raised_by: r.raised_by,
+            read_at: r.read_at,
+            read_by: r.read_by,
+            acknowledged_at: r.acknowledged_at,
+            acknowledged_by: r.acknowledged_by,
+            resolved_at: r.resolved_at,
+            resolved_by: r.resolved_by,
+            dismissed_at: r.dismissed_at,
+            dismissed_by: r.dismissed_by,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            processed_at: r.processed_at,
+        })
+    }
+}
 
 // ---- alerts
 
@@ -206,58 +166,44 @@ pub async fn find_alert_for_update(
         .await
 }
 
-/// What a list of alerts is narrowed to; every field narrows it.
-#[derive(Clone, Debug, Default)]
-pub struct AlertFilter<'a> {
-    pub lifecycle: Option<&'a str>,
-    pub status: Option<&'a str>,
-    pub severity: Option<&'a str>,
-    pub alert_type: Option<&'a str>,
-    pub campaign_id: Option<Uuid>,
-    pub unread: Option<bool>,
-}
-
-impl AlertFilter<'_> {
-    fn condition(&self) -> Condition {
-        let mut c = Condition::all();
-        if let Some(v) = self.lifecycle {
-            c = c.add(alert::Column::Lifecycle.eq(v));
-        }
-        if let Some(v) = self.status {
-            c = c.add(alert::Column::Status.eq(v));
-        }
-        if let Some(v) = self.severity {
-            c = c.add(alert::Column::Severity.eq(v));
-        }
-        if let Some(v) = self.alert_type {
-            c = c.add(alert::Column::AlertType.eq(v));
-        }
-        if let Some(v) = self.campaign_id {
-            c = c.add(alert::Column::CampaignId.eq(v));
-        }
-        match self.unread {
-            Some(true) => c = c.add(alert::Column::ReadAt.is_null()),
-            Some(false) => c = c.add(alert::Column::ReadAt.is_not_null()),
-            None => {}
-        }
-        c
+/// The condition of `q`: every filter given narrows it.
+fn condition(q: &AlertQuery) -> Condition {
+    let mut c = Condition::all();
+    if let Some(v) = q.lifecycle {
+        c = c.add(alert::Column::Lifecycle.eq(v.as_str()));
     }
+    if let Some(v) = q.status {
+        c = c.add(alert::Column::Status.eq(v.as_str()));
+    }
+    if let Some(v) = q.severity {
+        c = c.add(alert::Column::Severity.eq(v.as_str()));
+    }
+    if let Some(v) = q.alert_type {
+        c = c.add(alert::Column::AlertType.eq(v.as_str()));
+    }
+    if let Some(v) = q.campaign_id {
+        c = c.add(alert::Column::CampaignId.eq(v));
+    }
+    match q.unread {
+        Some(true) => c = c.add(alert::Column::ReadAt.is_null()),
+        Some(false) => c = c.add(alert::Column::ReadAt.is_not_null()),
+        None => {}
+    }
+    c
 }
 
-/// One page of alerts, newest first; and how many match.
+/// The query's page of alerts, newest first; and how many match.
 pub async fn list_alerts(
     conn: &impl ConnectionTrait,
-    filter: &AlertFilter<'_>,
-    page: u64,
-    limit: u64,
+    q: &AlertQuery,
 ) -> Result<(Vec<AlertRow>, u64), DbErr> {
-    let q = alert::Entity::find().filter(filter.condition());
-    let total = q.clone().count(conn).await?;
-    let rows = q
+    let select = alert::Entity::find().filter(condition(q));
+    let total = select.clone().count(conn).await?;
+    let rows = select
         .order_by_desc(alert::Column::CreatedAt)
         .order_by_desc(alert::Column::Id)
-        .offset((page - 1) * limit)
-        .limit(limit)
+        .offset(q.paging.offset())
+        .limit(q.paging.limit)
         .all(conn)
         .await?;
     Ok((rows, total))
@@ -270,10 +216,13 @@ pub async fn queue(
     limit: u64,
 ) -> Result<Vec<AlertRow>, DbErr> {
     let mut q = alert::Entity::find()
-        .filter(alert::Column::Lifecycle.eq("new"))
+        .filter(alert::Column::Lifecycle.eq(Lifecycle::New.as_str()))
         .filter(
             Condition::any()
-                .add(alert::Column::Status.is_in(["pending", "processing"]))
+                .add(alert::Column::Status.is_in([
+                    AlertStatus::Pending.as_str(),
+                    AlertStatus::Processing.as_str(),
+                ]))
                 .add(alert::Column::ReadAt.is_null()),
         );
     if let Some(ids) = campaigns {
@@ -283,77 +232,6 @@ pub async fn queue(
         .order_by_desc(alert::Column::Id)
         .limit(limit)
         .all(conn)
-        .await
-}
-
-// ---- deliveries
-
-/// Adds a delivery unless the alert already has one on that channel to that recipient;
-/// true when it was added.
-pub async fn insert_delivery(conn: &impl ConnectionTrait, row: DeliveryRow) -> Result<bool, DbErr> {
-    let n = delivery::Entity::insert(row.into_active_model().reset_all())
-        .on_conflict(
-            OnConflict::columns([
-                delivery::Column::AlertId,
-                delivery::Column::Channel,
-                delivery::Column::Recipient,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
-    Ok(n == 1)
-}
-
-pub async fn set_delivery_job(
-    conn: &impl ConnectionTrait,
-    id: Uuid,
-    job_id: Uuid,
-) -> Result<(), DbErr> {
-    delivery::Entity::update_many()
-        .col_expr(delivery::Column::JobId, Expr::value(job_id))
-        .filter(delivery::Column::Id.eq(id))
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
-pub async fn find_delivery(
-    conn: &impl ConnectionTrait,
-    id: Uuid,
-) -> Result<Option<DeliveryRow>, DbErr> {
-    delivery::Entity::find_by_id(id).one(conn).await
-}
-
-pub async fn save_delivery(
-    conn: &impl ConnectionTrait,
-    row: DeliveryRow,
-) -> Result<DeliveryRow, DbErr> {
-    row.into_active_model().reset_all().update(conn).await
-}
-
-/// An alert's deliveries in the order they were queued.
-pub async fn deliveries_of(
-    conn: &impl ConnectionTrait,
-    alert_id: Uuid,
-) -> Result<Vec<DeliveryRow>, DbErr> {
-    delivery::Entity::find()
-        .filter(delivery::Column::AlertId.eq(alert_id))
-        .order_by_asc(delivery::Column::CreatedAt)
-        .order_by_asc(delivery::Column::Id)
-        .all(conn)
-        .await
-}
-
-/// The delivery Twilio knows by `sid`.
-pub async fn delivery_by_vendor_id(
-    conn: &impl ConnectionTrait,
-    sid: &str,
-) -> Result<Option<DeliveryRow>, DbErr> {
-    delivery::Entity::find()
-        .filter(delivery::Column::VendorMessageId.eq(sid))
-        .one(conn)
         .await
 }
 
@@ -458,112 +336,7 @@ pub async fn episodes_of(
         .await
 }
 
-// ---- crisis contacts
-
-pub async fn contacts_of(
-    conn: &impl ConnectionTrait,
-    campaign_id: Uuid,
-) -> Result<Vec<ContactRow>, DbErr> {
-    contact::Entity::find()
-        .filter(contact::Column::CampaignId.eq(campaign_id))
-        .order_by_asc(contact::Column::Position)
-        .all(conn)
-        .await
-}
-
-/// Sets a campaign's contacts to `rows`, in their order.
-pub async fn replace_contacts(
-    conn: &impl ConnectionTrait,
-    campaign_id: Uuid,
-    rows: Vec<ContactRow>,
-) -> Result<(), DbErr> {
-    contact::Entity::delete_many()
-        .filter(contact::Column::CampaignId.eq(campaign_id))
-        .exec(conn)
-        .await?;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let rows = rows.into_iter().map(|r| r.into_active_model().reset_all());
-    contact::Entity::insert_many(rows)
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
-}
-
-// ---- notification preferences
-
-pub async fn find_preferences(
-    conn: &impl ConnectionTrait,
-    user_id: Uuid,
-) -> Result<Option<PreferenceRow>, DbErr> {
-    preference::Entity::find_by_id(user_id).one(conn).await
-}
-
-/// Inserts or replaces a user's preferences.
-pub async fn save_preferences(
-    conn: &impl ConnectionTrait,
-    row: PreferenceRow,
-) -> Result<(), DbErr> {
-    use preference::Column as C;
-    preference::Entity::insert(row.into_active_model().reset_all())
-        .on_conflict(
-            OnConflict::column(C::UserId)
-                .update_columns([
-                    C::Sms,
-                    C::Whatsapp,
-                    C::Email,
-                    C::Slack,
-                    C::Push,
-                    C::Phone,
-                    C::MinSeverity,
-                    C::QuietHours,
-                    C::Campaigns,
-                    C::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
-}
-
-/// Every user's preferences with at least one delivering channel on, with the account's
-/// email address.
-pub async fn opted_in(conn: &impl ConnectionTrait) -> Result<Vec<(PreferenceRow, String)>, DbErr> {
-    use platform::identity::entities::user;
-    let prefs = preference::Entity::find()
-        .filter(
-            Condition::any()
-                .add(preference::Column::Sms.eq(true))
-                .add(preference::Column::Whatsapp.eq(true))
-                .add(preference::Column::Email.eq(true)),
-        )
-        .order_by_asc(preference::Column::UserId)
-        .all(conn)
-        .await?;
-    if prefs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let emails: Vec<(Uuid, String)> = user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .column(user::Column::Email)
-        .filter(user::Column::Id.is_in(prefs.iter().map(|p| p.user_id)))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    let emails: std::collections::HashMap<Uuid, String> = emails.into_iter().collect();
-    Ok(prefs
-        .into_iter()
-        .filter_map(|p| emails.get(&p.user_id).cloned().map(|e| (p, e)))
-        .collect())
-}
-
 // ---- the detector's read of mentions
-
-/// One mention as the detector sees it: `(timestamp, sentiment, reach, engagement, platform)`.
-pub type MentionSample = (DateTime<Utc>, f64, i64, i64, String);
 
 /// The newest mention timestamp of a campaign.
 pub async fn latest_mention_at(
@@ -587,8 +360,8 @@ pub async fn mention_samples(
     campaign_id: Uuid,
     after: DateTime<Utc>,
     until: DateTime<Utc>,
-) -> Result<Vec<MentionSample>, DbErr> {
-    mention::Entity::find()
+) -> Result<Vec<Sample>, DbErr> {
+    let rows: Vec<(DateTime<Utc>, f64, i64, i64, String)> = mention::Entity::find()
         .select_only()
         .columns([
             mention::Column::Timestamp,
@@ -603,5 +376,15 @@ pub async fn mention_samples(
         .order_by_asc(mention::Column::Timestamp)
         .into_tuple()
         .all(conn)
-        .await
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, sentiment, reach, engagement, platform)| Sample {
+            at,
+            sentiment,
+            reach,
+            engagement,
+            platform,
+        })
+        .collect())
 }

@@ -4,6 +4,7 @@
 //! no date functions (timestamps are text on SQLite), only comparisons on stored values.
 
 use chrono::{DateTime, Utc};
+use platform::validate::Paging;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Order,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
@@ -11,18 +12,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::{
-    db::monitoring::{config, mention},
-    service::sentiment::SentimentLabel,
-};
-
-pub type MentionRow = mention::Model;
-pub type ConfigRow = config::Model;
-
-/// The sentiment cut-offs of `service::sentiment::label`, for SQL: at least this is positive.
-pub const POSITIVE_MIN: f64 = 0.05;
-/// At most this is negative; strictly between the two is neutral.
-pub const NEGATIVE_MAX: f64 = -0.05;
+use super::monitoring::{ConfigRow, MentionRow, config, mention};
+use crate::domain::sentiment::{NEGATIVE_MAX, POSITIVE_MIN, SentimentLabel};
 
 /// Which mentions a query reads. `from` is inclusive and `until` exclusive, so adjacent windows
 /// never count a mention twice. Text values are compared lowercased.
@@ -156,14 +147,13 @@ pub async fn count(conn: &impl ConnectionTrait, f: &MentionFilter) -> Result<u64
 pub async fn page(
     conn: &impl ConnectionTrait,
     f: &MentionFilter,
-    page: u64,
-    limit: u64,
+    paging: Paging,
 ) -> Result<Vec<MentionRow>, DbErr> {
     f.select()
         .order_by_desc(mention::Column::Timestamp)
         .order_by_desc(mention::Column::Id)
-        .offset((page - 1) * limit)
-        .limit(limit)
+        .offset(paging.offset())
+        .limit(paging.limit)
         .all(conn)
         .await
 }
@@ -255,8 +245,7 @@ pub async fn by_matched(
 pub async fn by_location(
     conn: &impl ConnectionTrait,
     f: &MentionFilter,
-    page: u64,
-    limit: u64,
+    paging: Paging,
 ) -> Result<(Vec<Group>, u64), DbErr> {
     let pages = aggregates(
         f.select()
@@ -268,9 +257,9 @@ pub async fn by_location(
     .order_by(Expr::col(mention::Column::Id).count(), Order::Desc)
     .order_by_asc(mention::Column::Location)
     .into_model::<Group>()
-    .paginate(conn, limit);
+    .paginate(conn, paging.limit);
     let total = pages.num_items().await?;
-    Ok((pages.fetch_page(page - 1).await?, total))
+    Ok((pages.fetch_page(paging.page - 1).await?, total))
 }
 
 /// An author on a platform and their figures.
@@ -287,8 +276,7 @@ pub struct AuthorGroup {
 pub async fn by_author(
     conn: &impl ConnectionTrait,
     f: &MentionFilter,
-    page: u64,
-    limit: u64,
+    paging: Paging,
 ) -> Result<(Vec<AuthorGroup>, u64), DbErr> {
     let platform = || lower(mention::Column::Platform);
     let pages = aggregates(
@@ -308,9 +296,9 @@ pub async fn by_author(
     .order_by_asc(mention::Column::Author)
     .order_by(platform(), Order::Asc)
     .into_model::<AuthorGroup>()
-    .paginate(conn, limit);
+    .paginate(conn, paging.limit);
     let total = pages.num_items().await?;
-    Ok((pages.fetch_page(page - 1).await?, total))
+    Ok((pages.fetch_page(paging.page - 1).await?, total))
 }
 
 pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<MentionRow>, DbErr> {

@@ -1,13 +1,21 @@
-//! Seed 001 `campaigns` and `campaign_keywords`, and Basalt's `campaign_audit`: the entities and
-//! every query on them. Rows come back as stored; `service::campaigns` turns them into `Campaign`s.
+//! Seed 001 `campaigns` and `campaign_keywords`, and Basalt's `campaign_audit`: the entities,
+//! every query on them, and how stored rows read as a `Campaign` and an `AuditEntry`.
 
+use platform::{ApiError, error::ApiResult, validate::Paging};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
+use super::unreadable;
+use crate::domain::campaigns::{
+    AuditDetails, AuditEntry, Budget, Campaign, CampaignId, CampaignStatus, Keyword,
+};
+
 pub mod campaign {
+    //! The `campaigns` table (seed 001).
+
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -39,6 +47,8 @@ pub mod campaign {
 }
 
 pub mod keyword {
+    //! The `campaign_keywords` table (seed 001).
+
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -61,6 +71,8 @@ pub mod keyword {
 }
 
 pub mod audit {
+    //! The `campaign_audit` table: every change to a campaign.
+
     use sea_orm::entity::prelude::*;
 
     /// One change to a campaign: who, which action, the status before and after, and the
@@ -88,6 +100,73 @@ pub mod audit {
 pub type CampaignRow = campaign::Model;
 pub type KeywordRow = keyword::Model;
 pub type AuditRow = audit::Model;
+
+impl From<KeywordRow> for Keyword {
+    fn from(row: KeywordRow) -> Self {
+        Self {
+            keyword: row.keyword,
+            weight: row.weight,
+        }
+    }
+}
+
+/// A stored status; one War Room did not write is an internal error.
+pub fn status_of(row: &CampaignRow) -> ApiResult<CampaignStatus> {
+    CampaignStatus::parse(&row.status).ok_or_else(|| unreadable("campaign", row.id, "status"))
+}
+
+/// A stored campaign and its keywords as the wire's `Campaign`; a row that does not decode is
+/// an internal error, never a silently emptied field.
+pub fn campaign_of(row: CampaignRow, keywords: Vec<KeywordRow>) -> ApiResult<Campaign> {
+    let status = status_of(&row)?;
+    let decode = |column: &str| unreadable("campaign", row.id, column);
+    let target_audience = serde_json::from_value(row.target_audience.clone())
+        .map_err(|_| decode("target_audience"))?;
+    let metrics = serde_json::from_value(row.metrics.clone()).map_err(|_| decode("metrics"))?;
+    Ok(Campaign {
+        id: CampaignId(row.id),
+        name: row.name,
+        description: row.description,
+        status,
+        start_date: row.start_date,
+        end_date: row.end_date,
+        budget: Budget::from_cents(row.budget_cents).amount(),
+        target_audience,
+        metrics,
+        keywords: keywords.into_iter().map(Keyword::from).collect(),
+        created_by: row.created_by,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+impl TryFrom<AuditRow> for AuditEntry {
+    type Error = ApiError;
+
+    fn try_from(row: AuditRow) -> Result<Self, ApiError> {
+        let bad = |column: &str| unreadable("audit entry", row.id, column);
+        let status = |s: Option<&str>, column: &str| -> ApiResult<Option<CampaignStatus>> {
+            s.map(|s| CampaignStatus::parse(s).ok_or_else(|| bad(column)))
+                .transpose()
+        };
+        let details: Option<AuditDetails> = row
+            .details
+            .clone()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|_| bad("details"))?;
+        Ok(AuditEntry {
+            id: row.id,
+            campaign_id: CampaignId(row.campaign_id),
+            actor_id: row.actor_id,
+            action: row.action.clone(),
+            from_status: status(row.from_status.as_deref(), "from_status")?,
+            to_status: status(row.to_status.as_deref(), "to_status")?,
+            details,
+            created_at: row.created_at,
+        })
+    }
+}
 
 pub async fn insert(conn: &impl ConnectionTrait, row: CampaignRow) -> Result<CampaignRow, DbErr> {
     row.into_active_model().reset_all().insert(conn).await
@@ -125,20 +204,19 @@ pub async fn exists(conn: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr
 /// One page of campaigns, newest first, optionally of one status; and how many there are.
 pub async fn list(
     conn: &impl ConnectionTrait,
-    status: Option<&str>,
-    page: u64,
-    limit: u64,
+    status: Option<CampaignStatus>,
+    paging: Paging,
 ) -> Result<(Vec<CampaignRow>, u64), DbErr> {
     let mut q = campaign::Entity::find();
     if let Some(s) = status {
-        q = q.filter(campaign::Column::Status.eq(s));
+        q = q.filter(campaign::Column::Status.eq(s.as_str()));
     }
     let total = q.clone().count(conn).await?;
     let rows = q
         .order_by_desc(campaign::Column::CreatedAt)
         .order_by_desc(campaign::Column::Id)
-        .offset((page - 1) * limit)
-        .limit(limit)
+        .offset(paging.offset())
+        .limit(paging.limit)
         .all(conn)
         .await?;
     Ok((rows, total))
@@ -147,12 +225,12 @@ pub async fn list(
 /// The ids of every campaign with `status`, oldest first.
 pub async fn ids_with_status(
     conn: &impl ConnectionTrait,
-    status: &str,
+    status: CampaignStatus,
 ) -> Result<Vec<Uuid>, DbErr> {
     campaign::Entity::find()
         .select_only()
         .column(campaign::Column::Id)
-        .filter(campaign::Column::Status.eq(status))
+        .filter(campaign::Column::Status.eq(status.as_str()))
         .order_by_asc(campaign::Column::CreatedAt)
         .order_by_asc(campaign::Column::Id)
         .into_tuple()
@@ -227,16 +305,15 @@ pub async fn insert_audit(conn: &impl ConnectionTrait, row: AuditRow) -> Result<
 pub async fn audit_of(
     conn: &impl ConnectionTrait,
     campaign_id: Uuid,
-    page: u64,
-    limit: u64,
+    paging: Paging,
 ) -> Result<(Vec<AuditRow>, u64), DbErr> {
     let q = audit::Entity::find().filter(audit::Column::CampaignId.eq(campaign_id));
     let total = q.clone().count(conn).await?;
     let rows = q
         .order_by_desc(audit::Column::CreatedAt)
         .order_by_desc(audit::Column::Id)
-        .offset((page - 1) * limit)
-        .limit(limit)
+        .offset(paging.offset())
+        .limit(paging.limit)
         .all(conn)
         .await?;
     Ok((rows, total))

@@ -4,30 +4,37 @@
 //! and trending terms are computed here from at most [`ROW_CAP`] fetched rows per window.
 
 mod compute;
-pub mod model;
-pub mod params;
 pub mod terms;
 
 use chrono::{Duration, SecondsFormat, Utc};
-use platform::{ApiError, error::ApiResult, error::FieldError};
+use platform::{
+    ApiError,
+    error::ApiResult,
+    roles::Perm,
+    validate::{Page, Paging, field},
+};
 use sea_orm::DatabaseConnection;
 
 use self::compute::{
     config_terms, count, count_opt, percent, platform_trends, rank_terms, round, series,
     share_of_voice,
 };
-pub use self::model::{
-    Influencer, LocationStats, MentionFeed, MentionItem, MentionlyticsData, PlatformTrend,
-    SentimentAnalysis, SentimentBucket, ShareOfVoice, TermKind, Trending, TrendingTerm, VoiceKind,
-    VoiceShare,
-};
-pub use self::params::{Cursor, Interval, Window};
 use crate::{
     Ctx,
     db::analytics::{self as db, Aggregate, Arrival, MentionFilter},
+    domain::{
+        analytics::{
+            Cursor, FeedQuery, GeoBreakdown, Influencer, Interval, LocationStats, MentionFeed,
+            MentionItem, MentionlyticsData, MentionsQuery, PlatformTrends, Scope, ScopePage,
+            Scoped, SentimentAnalysis, SentimentQuery, ShareOfVoice, TopQuery, Trending, VoiceKind,
+            WINDOW_MAX_DAYS, Window,
+        },
+        campaigns::not_found as campaign_not_found,
+    },
     service::{
-        campaigns::{CampaignId, Campaigns},
-        sentiment::SentimentLabel,
+        access::{INTEGRATIONS_READ, MONITORING_READ},
+        actor::Actor,
+        campaigns::Campaigns,
     },
 };
 
@@ -38,46 +45,19 @@ pub const MENTIONLYTICS_MENTIONS: u64 = 100;
 /// How many authors `MentionlyticsData.influencers` holds.
 pub const MENTIONLYTICS_INFLUENCERS: u64 = 10;
 
-/// Which mentions a read covers: one campaign or all, a window, optionally one platform.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Scope {
-    pub campaign: Option<CampaignId>,
-    pub window: Window,
-    /// Lowercase.
-    pub platform: Option<String>,
-}
-
-impl Scope {
-    fn filter(&self, window: Window) -> MentionFilter {
-        MentionFilter {
-            campaign_id: self.campaign.map(|c| c.0),
-            from: Some(window.start),
-            until: Some(window.end),
-            platform: self.platform.clone(),
-            ..MentionFilter::default()
-        }
+/// The mentions of `scope` over `window` (the scope's own, or the one before it).
+fn filter(scope: &Scope, window: Window) -> MentionFilter {
+    MentionFilter {
+        campaign_id: scope.campaign.map(|c| c.0),
+        from: Some(window.start),
+        until: Some(window.end),
+        platform: scope.platform.clone(),
+        ..MentionFilter::default()
     }
 }
 
-/// A page of locations, how many locations there are, and how many mentions have none.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LocationPage {
-    pub locations: Vec<LocationStats>,
-    pub total: u64,
-    pub unlocated: u64,
-}
-
-/// The narrowing a mention list takes on top of its scope.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct MentionQuery {
-    pub sentiment: Option<SentimentLabel>,
-    /// Lowercase; the text contains it.
-    pub text: Option<String>,
-    /// Lowercase; the mention matched it, or its text contains it.
-    pub keyword: Option<String>,
-}
-
-/// The read side of monitoring: every figure the dashboards show about mentions.
+/// The read side of monitoring: every figure the dashboards show about mentions. Each read
+/// checks the actor's permission, then its parameters, then that the campaign exists.
 #[derive(Clone)]
 pub struct Analytics {
     db: DatabaseConnection,
@@ -94,44 +74,50 @@ impl Analytics {
         Self { db }
     }
 
-    /// 404 "Campaign not found" unless the scope's campaign (if any) exists.
-    async fn check(&self, campaign: Option<CampaignId>) -> ApiResult<()> {
-        match campaign {
-            Some(id) if !Campaigns::new(self.db.clone()).exists(id).await? => {
-                Err(ApiError::not_found("Campaign not found"))
-            }
-            _ => Ok(()),
+    /// The checked parameters of a read that `perm` allows: `actor` first, then `params`,
+    /// then 404 "Campaign not found" unless the campaign they name (if any) exists.
+    async fn open<T: Scoped>(
+        &self,
+        actor: &Actor,
+        perm: Perm,
+        params: impl TryInto<T, Error = ApiError>,
+    ) -> ApiResult<T> {
+        let params = actor.admit(perm, params)?;
+        if let Some(id) = params.campaign()
+            && !Campaigns::new(self.db.clone()).exists(id).await?
+        {
+            return Err(campaign_not_found());
         }
+        Ok(params)
     }
 
-    /// One page of the scope's mentions, newest first, and how many there are.
+    /// One page of the scope's mentions, newest first.
     pub async fn mentions(
         &self,
-        scope: &Scope,
-        q: &MentionQuery,
-        page: u64,
-        limit: u64,
-    ) -> ApiResult<(Vec<MentionItem>, u64)> {
-        self.check(scope.campaign).await?;
+        actor: &Actor,
+        params: impl TryInto<MentionsQuery, Error = ApiError>,
+    ) -> ApiResult<Page<MentionItem>> {
+        let q = self.open(actor, MONITORING_READ, params).await?;
         let f = MentionFilter {
-            sentiment: q.sentiment,
-            text: q.text.clone(),
-            keyword: q.keyword.clone(),
-            ..scope.filter(scope.window)
+            sentiment: q.filter.sentiment,
+            text: q.filter.text.clone(),
+            keyword: q.filter.keyword.clone(),
+            ..filter(&q.scope, q.scope.window)
         };
         let total = db::count(&self.db, &f).await?;
-        let rows = db::page(&self.db, &f, page, limit).await?;
-        Ok((rows.into_iter().map(MentionItem::from).collect(), total))
+        let rows = db::page(&self.db, &f, q.paging).await?;
+        Ok(q.paging
+            .page(rows.into_iter().map(MentionItem::from).collect(), total))
     }
 
-    /// Counts and shares by label, the mean score, and the series by `interval`.
+    /// Counts and shares by label, the mean score, and the series by the query's interval.
     pub async fn sentiment(
         &self,
-        scope: &Scope,
-        interval: Interval,
+        actor: &Actor,
+        params: impl TryInto<SentimentQuery, Error = ApiError>,
     ) -> ApiResult<SentimentAnalysis> {
-        self.check(scope.campaign).await?;
-        Ok(self.sentiment_of(scope, interval).await?.0)
+        let q = self.open(actor, MONITORING_READ, params).await?;
+        Ok(self.sentiment_of(&q.scope, q.interval).await?.0)
     }
 
     async fn sentiment_of(
@@ -139,7 +125,7 @@ impl Analytics {
         scope: &Scope,
         interval: Interval,
     ) -> ApiResult<(SentimentAnalysis, Aggregate)> {
-        let f = scope.filter(scope.window);
+        let f = filter(scope, scope.window);
         let totals = db::totals(&self.db, &f).await?;
         let points = db::sentiment_points(&self.db, &f, ROW_CAP).await?;
         let total = count(totals.mentions);
@@ -162,12 +148,16 @@ impl Analytics {
         Ok((analysis, totals))
     }
 
-    /// The `limit` most used terms of the window, with their growth over the previous window.
-    pub async fn trending(&self, scope: &Scope, limit: u64) -> ApiResult<Trending> {
-        self.check(scope.campaign).await?;
+    /// The most used terms of the window, with their growth over the previous window.
+    pub async fn trending(
+        &self,
+        actor: &Actor,
+        params: impl TryInto<TopQuery, Error = ApiError>,
+    ) -> ApiResult<Trending> {
+        let TopQuery { scope, limit } = self.open(actor, MONITORING_READ, params).await?;
         let previous_window = scope.window.previous();
-        let now = db::texts(&self.db, &scope.filter(scope.window), ROW_CAP + 1).await?;
-        let before = db::texts(&self.db, &scope.filter(previous_window), ROW_CAP + 1).await?;
+        let now = db::texts(&self.db, &filter(&scope, scope.window), ROW_CAP + 1).await?;
+        let before = db::texts(&self.db, &filter(&scope, previous_window), ROW_CAP + 1).await?;
         let sampled = now.len() as u64 > ROW_CAP || before.len() as u64 > ROW_CAP;
         let cap = ROW_CAP as usize;
         let current = terms::count(now.iter().take(cap).map(String::as_str));
@@ -182,25 +172,31 @@ impl Analytics {
 
     /// Every keyword and competitor of the monitoring configuration(s) in scope, and any other
     /// term mentions matched, with their mentions, reach and sentiment.
-    pub async fn share_of_voice(&self, scope: &Scope) -> ApiResult<ShareOfVoice> {
-        self.check(scope.campaign).await?;
+    pub async fn share_of_voice(
+        &self,
+        actor: &Actor,
+        params: impl TryInto<Scope, Error = ApiError>,
+    ) -> ApiResult<ShareOfVoice> {
+        let scope = self.open(actor, MONITORING_READ, params).await?;
+        self.voice_of(&scope).await
+    }
+
+    async fn voice_of(&self, scope: &Scope) -> ApiResult<ShareOfVoice> {
         let configs = db::configs(&self.db, scope.campaign.map(|c| c.0)).await?;
         let listed = config_terms(&configs);
-        let groups = db::by_matched(&self.db, &scope.filter(scope.window)).await?;
+        let groups = db::by_matched(&self.db, &filter(scope, scope.window)).await?;
         Ok(share_of_voice(scope.window, &listed, &groups))
     }
 
-    /// The mentions that arrived after `since` (all recent ones without it), latest arrival
-    /// first; mentions older than [`params::WINDOW_MAX_DAYS`] are out of the feed.
+    /// The mentions that arrived after the cursor (all recent ones without it), latest arrival
+    /// first; mentions older than [`WINDOW_MAX_DAYS`] are out of the feed.
     pub async fn feed(
         &self,
-        campaign: Option<CampaignId>,
-        platform: Option<String>,
-        since: Option<Cursor>,
-        limit: u64,
+        actor: &Actor,
+        params: impl TryInto<FeedQuery, Error = ApiError>,
     ) -> ApiResult<MentionFeed> {
-        self.check(campaign).await?;
-        let after = match since {
+        let q = self.open(actor, MONITORING_READ, params).await?;
+        let after = match q.since {
             None => None,
             Some(Cursor::At(t)) => Some(Arrival {
                 ingested_at: t,
@@ -212,23 +208,23 @@ impl Analytics {
                     id: Some(m.id),
                 }),
                 None => {
-                    return Err(ApiError::validation(vec![FieldError {
-                        field: "since".into(),
-                        message: "no mention has this id".into(),
-                    }]));
+                    return Err(ApiError::validation(vec![field(
+                        "since",
+                        "no mention has this id",
+                    )]));
                 }
             },
         };
         let f = MentionFilter {
-            campaign_id: campaign.map(|c| c.0),
-            from: Some(Utc::now() - Duration::days(params::WINDOW_MAX_DAYS)),
-            platform,
+            campaign_id: q.campaign.map(|c| c.0),
+            from: Some(Utc::now() - Duration::days(WINDOW_MAX_DAYS)),
+            platform: q.platform,
             ..MentionFilter::default()
         };
-        let mut rows = db::arrived_after(&self.db, &f, after, limit + 1).await?;
-        let has_more = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
-        let cursor = match (rows.first(), since) {
+        let mut rows = db::arrived_after(&self.db, &f, after, q.limit + 1).await?;
+        let has_more = rows.len() as u64 > q.limit;
+        rows.truncate(q.limit as usize);
+        let cursor = match (rows.first(), q.since) {
             (Some(m), _) => Some(m.id.to_string()),
             (None, Some(Cursor::Mention(id))) => Some(id.to_string()),
             (None, Some(Cursor::At(t))) => Some(t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
@@ -241,16 +237,18 @@ impl Analytics {
         })
     }
 
-    /// One page of authors by total reach (then engagement), and how many there are.
+    /// One page of authors by total reach (then engagement).
     pub async fn influencers(
         &self,
-        scope: &Scope,
-        page: u64,
-        limit: u64,
-    ) -> ApiResult<(Vec<Influencer>, u64)> {
-        self.check(scope.campaign).await?;
-        let (groups, total) =
-            db::by_author(&self.db, &scope.filter(scope.window), page, limit).await?;
+        actor: &Actor,
+        params: impl TryInto<ScopePage, Error = ApiError>,
+    ) -> ApiResult<Page<Influencer>> {
+        let q = self.open(actor, MONITORING_READ, params).await?;
+        self.influencers_of(&q.scope, q.paging).await
+    }
+
+    async fn influencers_of(&self, scope: &Scope, paging: Paging) -> ApiResult<Page<Influencer>> {
+        let (groups, total) = db::by_author(&self.db, &filter(scope, scope.window), paging).await?;
         let influencers = groups
             .into_iter()
             .map(|g| Influencer {
@@ -262,17 +260,21 @@ impl Analytics {
                 average_sentiment: round(g.stats.avg_sentiment.unwrap_or(0.0), 3),
             })
             .collect();
-        Ok((influencers, total))
+        Ok(paging.page(influencers, total))
     }
 
     /// One page of locations by mentions, how many locations there are, and how many of the
     /// window's mentions have none.
-    pub async fn geo(&self, scope: &Scope, page: u64, limit: u64) -> ApiResult<LocationPage> {
-        self.check(scope.campaign).await?;
-        let f = scope.filter(scope.window);
+    pub async fn geo(
+        &self,
+        actor: &Actor,
+        params: impl TryInto<ScopePage, Error = ApiError>,
+    ) -> ApiResult<GeoBreakdown> {
+        let ScopePage { scope, paging } = self.open(actor, MONITORING_READ, params).await?;
+        let f = filter(&scope, scope.window);
         let all = db::count(&self.db, &f).await?;
         let unlocated = db::count_unlocated(&self.db, &f).await?;
-        let (groups, total) = db::by_location(&self.db, &f, page, limit).await?;
+        let (groups, total) = db::by_location(&self.db, &f, paging).await?;
         let locations = groups
             .into_iter()
             .map(|g| {
@@ -289,34 +291,51 @@ impl Analytics {
                 }
             })
             .collect();
-        Ok(LocationPage {
+        Ok(GeoBreakdown {
+            window: scope.window,
             locations,
             total,
+            page: paging.page,
+            limit: paging.limit,
             unlocated,
         })
     }
 
     /// Per platform: the window's mentions against the previous window's, reach, engagement
     /// and mean sentiment; busiest first.
-    pub async fn trends(&self, scope: &Scope) -> ApiResult<Vec<PlatformTrend>> {
-        self.check(scope.campaign).await?;
-        let now = db::by_platform(&self.db, &scope.filter(scope.window)).await?;
-        let before = db::by_platform(&self.db, &scope.filter(scope.window.previous())).await?;
-        Ok(platform_trends(now, before))
+    pub async fn trends(
+        &self,
+        actor: &Actor,
+        params: impl TryInto<Scope, Error = ApiError>,
+    ) -> ApiResult<PlatformTrends> {
+        let scope = self.open(actor, MONITORING_READ, params).await?;
+        let now = db::by_platform(&self.db, &filter(&scope, scope.window)).await?;
+        let before = db::by_platform(&self.db, &filter(&scope, scope.window.previous())).await?;
+        Ok(PlatformTrends {
+            trends: platform_trends(now, before),
+            window: scope.window,
+            previous_window: scope.window.previous(),
+        })
     }
 
-    /// Seed 001 `MentionlyticsData` for one campaign over the scope's window.
-    pub async fn mentionlytics_data(&self, scope: &Scope) -> ApiResult<MentionlyticsData> {
-        self.check(scope.campaign).await?;
-        let f = scope.filter(scope.window);
-        let mentions = db::page(&self.db, &f, 1, MENTIONLYTICS_MENTIONS).await?;
+    /// Seed 001 `MentionlyticsData` for one campaign over the scope's window (for those who
+    /// read integrations).
+    pub async fn mentionlytics_data(
+        &self,
+        actor: &Actor,
+        params: impl TryInto<Scope, Error = ApiError>,
+    ) -> ApiResult<MentionlyticsData> {
+        let scope = self.open(actor, INTEGRATIONS_READ, params).await?;
+        let f = filter(&scope, scope.window);
+        let mentions = db::page(&self.db, &f, Paging::new(1, MENTIONLYTICS_MENTIONS)).await?;
         let (sentiment, totals) = self
-            .sentiment_of(scope, Interval::for_window(&scope.window))
+            .sentiment_of(&scope, Interval::for_window(&scope.window))
             .await?;
-        let (influencers, _) = self
-            .influencers(scope, 1, MENTIONLYTICS_INFLUENCERS)
-            .await?;
-        let voice = self.share_of_voice(scope).await?;
+        let influencers = self
+            .influencers_of(&scope, Paging::new(1, MENTIONLYTICS_INFLUENCERS))
+            .await?
+            .items;
+        let voice = self.voice_of(&scope).await?;
         Ok(MentionlyticsData {
             mentions: mentions.into_iter().map(MentionItem::from).collect(),
             total_mentions: sentiment.total,

@@ -1,104 +1,24 @@
 //! Crisis detection: evaluates a campaign's alert thresholds over sliding windows of its
 //! stored mentions as they arrive, and raises one alert per (campaign, type) per episode.
 //! Ingestion calls [`evaluate`] after every batch that stored new mentions; the alert is
-//! created and published inline, its deliveries go through jobs.
-//!
-//! Time is the data's: a reading is taken at the campaign's newest mention timestamp (never
-//! past the wall clock), so late or replayed batches are judged where their mentions lie.
-//! A reading compares the recent window (5 minutes) with a baseline of the sixty 1-minute
-//! buckets before it, summarised by medians: bursts fill a minority of buckets, so the median
-//! bucket is an ordinary one even when bursts carry most of the hour's mentions (a trailing
-//! mean would make a 5x spike look like 3.9x with the mock stream's defaults). Buckets are
-//! short because a 3-minute burst spills into two 5-minute buckets: three bursts an hour would
-//! taint half of twelve such buckets, and the median with them.
+//! created and published inline, its deliveries go through jobs. The reading, the thresholds
+//! and the alerts' texts are `domain::crisis`; this module reads the mentions and keeps the
+//! episodes. A process of War Room's own: it acts for no caller, so it takes no `Actor`.
 
-mod reading;
-
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use platform::{ApiError, error::ApiResult};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use self::reading::round3;
-pub use self::reading::{
-    Breach, DROP_SATURATION, RATIO_SATURATION, Reading, SCORE_WEIGHTS, Sample, ScoreParts,
-    breaches, read,
-};
 use crate::{
     Ctx,
-    db::alerts::{self as db, EpisodeRow},
-    service::{
-        alerting::{
-            self, AlertSource, AlertType, AlertView, Audience, CrisisAlert, NewAlert,
-            crisis_message, crisis_title,
-        },
+    db::{self, alerts::EpisodeRow},
+    domain::{
+        alerts::AlertView,
         campaigns::CampaignId,
+        crisis::{DetectorParams, Reading, alert_of, breaches, read},
+        monitoring::AlertThresholds,
     },
 };
-
-/// Seed 001 `AlertThresholds`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AlertThresholds {
-    /// A fall in average sentiment on the -1..1 scale: -0.3 alerts when the recent average is
-    /// 0.3 or more below the usual one (a relative drop from a small average is noise).
-    pub sentiment_drop: f64,
-    /// A rise in mention volume, as a multiple: 5 = five times the usual rate.
-    pub mention_spike: f64,
-    /// Crisis probability, 0 to 1, at or above which a crisis is declared.
-    pub crisis_score: f64,
-    /// A fall in median engagement per mention, as a fraction: -0.5 = a 50% drop.
-    pub engagement_drop: f64,
-}
-
-impl Default for AlertThresholds {
-    /// The seed's examples.
-    fn default() -> Self {
-        Self {
-            sentiment_drop: -0.3,
-            mention_spike: 5.0,
-            crisis_score: 0.8,
-            engagement_drop: -0.5,
-        }
-    }
-}
-
-/// The detector's windows and guards (docs/warroom.md, "Crisis detection").
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct DetectorParams {
-    /// The recent window sentiment, volume, reach and the crisis score are read over.
-    pub window: Duration,
-    /// Baseline bucket length: short, so a 3-minute burst touches few buckets.
-    pub bucket: Duration,
-    /// Baseline buckets before the window (60 × 1 min: the hour before it).
-    pub baseline_buckets: usize,
-    /// Buckets with mentions the baseline needs (a campaign's first quarter hour has none).
-    pub min_history_buckets: usize,
-    /// Engagement is heavy-tailed: its median is read over a longer window.
-    pub engagement_window: Duration,
-    /// Fewer mentions than this in a window: nothing is judged (a quiet campaign's noise).
-    pub min_mentions: usize,
-    /// An episode closes once its metric has been back under threshold this long.
-    pub cool_down: Duration,
-    /// Sentiment at or below this is negative (VADER's label boundary).
-    pub negative_at: f64,
-}
-
-impl Default for DetectorParams {
-    fn default() -> Self {
-        Self {
-            window: Duration::minutes(5),
-            bucket: Duration::minutes(1),
-            baseline_buckets: 60,
-            min_history_buckets: 15,
-            engagement_window: Duration::minutes(15),
-            min_mentions: 10,
-            cool_down: Duration::minutes(10),
-            negative_at: -0.05,
-        }
-    }
-}
 
 /// What one evaluation saw and raised.
 #[derive(Clone, Debug, Default)]
@@ -132,17 +52,13 @@ pub async fn evaluate_with(
     thresholds: &AlertThresholds,
     p: &DetectorParams,
 ) -> ApiResult<Evaluation> {
-    let Some(latest) = db::latest_mention_at(&ctx.db, campaign_id).await? else {
+    let Some(latest) = db::alerts::latest_mention_at(&ctx.db, campaign_id).await? else {
         return Ok(Evaluation::default());
     };
     let now = latest.min(Utc::now());
-    db::close_quiet_episodes(&ctx.db, campaign_id, now - p.cool_down, now).await?;
+    db::alerts::close_quiet_episodes(&ctx.db, campaign_id, now - p.cool_down, now).await?;
     let span = p.window.max(p.engagement_window) + p.bucket * p.baseline_buckets as i32;
-    let samples: Vec<Sample> = db::mention_samples(&ctx.db, campaign_id, now - span, now)
-        .await?
-        .into_iter()
-        .map(Sample::from)
-        .collect();
+    let samples = db::alerts::mention_samples(&ctx.db, campaign_id, now - span, now).await?;
     let reading = read(&samples, now, p);
     let found = breaches(&reading, thresholds, p);
     let mut raised = Vec::new();
@@ -152,13 +68,13 @@ pub async fn evaluate_with(
             raised,
         });
     }
-    let Some(campaign) = ctx.campaigns().get(CampaignId(campaign_id)).await? else {
+    let Some(campaign) = ctx.campaigns().find(CampaignId(campaign_id)).await? else {
         return Ok(Evaluation::default());
     };
     for b in found {
         let key = format!("{campaign_id}:{}", b.alert_type.as_str());
-        if db::episode_is_open(&ctx.db, &key).await? {
-            db::touch_episode(&ctx.db, &key, now).await?;
+        if db::alerts::episode_is_open(&ctx.db, &key).await? {
+            db::alerts::touch_episode(&ctx.db, &key, now).await?;
             continue;
         }
         let episode = EpisodeRow {
@@ -173,12 +89,12 @@ pub async fn evaluate_with(
             closed_at: None,
         };
         let alert = alert_of(campaign_id, &campaign.name, b, &reading)?;
-        match alerting::raise(ctx, alert, Some(episode)).await? {
+        match ctx.alerts().raise(alert, Some(episode)).await? {
             Some(view) => {
                 tracing::info!(campaign = %campaign_id, alert = %view.id, kind = b.alert_type.as_str(), severity = b.severity.as_str(), "alert raised");
                 raised.push(view);
             }
-            None => db::touch_episode(&ctx.db, &key, now).await?,
+            None => db::alerts::touch_episode(&ctx.db, &key, now).await?,
         }
     }
     Ok(Evaluation {
@@ -187,131 +103,19 @@ pub async fn evaluate_with(
     })
 }
 
-/// The triggers of a detected crisis, in words.
-fn triggers(r: &Reading) -> Vec<String> {
-    let mut t = Vec::new();
-    if r.negative_share >= 0.5 {
-        t.push(format!(
-            "{:.0}% of mentions negative",
-            r.negative_share * 100.0
-        ));
-    }
-    if let Some(c) = r.sentiment_change.filter(|c| *c < 0.0) {
-        t.push(format!("sentiment down {:.2}", -c));
-    }
-    if let Some(v) = r.volume_ratio.filter(|v| *v >= 2.0) {
-        t.push(format!("mentions at {v:.1}x the usual rate"));
-    }
-    if r.score_parts.reach > 0.0
-        && let Some(b) = r.baseline_reach
-    {
-        t.push(format!(
-            "negative reach {:.1}x the usual",
-            r.negative_reach as f64 / b.max(1.0)
-        ));
-    }
-    if t.is_empty() {
-        t.push(format!("crisis score {:.2}", r.crisis_score));
-    }
-    t
-}
-
-fn recommended_actions(r: &Reading) -> Vec<String> {
-    let mut a = vec!["Convene the crisis team and agree on a holding statement".to_owned()];
-    if r.score_parts.spike > 0.0 {
-        a.push("Brief spokespeople before the volume peaks".into());
-    }
-    if r.score_parts.sentiment_drop > 0.0 || r.negative_share >= 0.5 {
-        a.push("Review the most negative high-reach mentions and prepare responses".into());
-    }
-    if let Some(p) = r.negative_platforms.first() {
-        a.push(format!("Watch {p} closely"));
-    }
-    a
-}
-
-/// The alert a breach raises: title, message and `data` by type.
-fn alert_of(campaign_id: Uuid, name: &str, b: Breach, r: &Reading) -> ApiResult<NewAlert> {
-    let minutes = r.window_minutes;
-    let reading = serde_json::to_value(r).map_err(ApiError::internal)?;
-    let (title, message, data) = match b.alert_type {
-        AlertType::Crisis => {
-            let crisis = CrisisAlert {
-                campaign_id,
-                crisis_score: r.crisis_score,
-                triggers: triggers(r),
-                affected_platforms: r.negative_platforms.iter().take(5).cloned().collect(),
-                estimated_reach: u64::try_from(r.reach).unwrap_or(0),
-                sentiment_impact: round3(r.sentiment_change.unwrap_or(0.0)),
-                recommended_actions: recommended_actions(r),
-            };
-            let mut data = serde_json::to_value(&crisis).map_err(ApiError::internal)?;
-            data["detection"] = reading;
-            (
-                crisis_title(&crisis.triggers),
-                crisis_message(&crisis, name),
-                data,
-            )
-        }
-        AlertType::Sentiment => (
-            format!("Sentiment drop: {name}"),
-            format!(
-                "Average sentiment fell {:+.2} to {:+.2} (usual {:+.2}) over the last {minutes} minutes, across {} mentions; {:.0}% negative.",
-                b.value,
-                r.sentiment,
-                r.baseline_sentiment.unwrap_or(0.0),
-                r.mentions,
-                r.negative_share * 100.0
-            ),
-            reading,
-        ),
-        AlertType::MentionSpike => (
-            format!("Mention spike: {name}"),
-            format!(
-                "{} mentions in the last {minutes} minutes, {:.1}x the usual {:.0}.",
-                r.mentions,
-                b.value,
-                r.baseline_mentions.unwrap_or(0.0)
-            ),
-            reading,
-        ),
-        // The detector raises no COMPETITOR alerts; the arm keeps the match whole.
-        AlertType::EngagementDrop | AlertType::Competitor => (
-            format!("Engagement drop: {name}"),
-            format!(
-                "Median engagement per mention fell {:.0}% (from {:.0} to {:.0}) over the last {} minutes.",
-                -b.value * 100.0,
-                r.baseline_engagement.unwrap_or(0.0),
-                r.engagement.unwrap_or(0.0),
-                r.engagement_window_minutes
-            ),
-            reading,
-        ),
-    };
-    Ok(NewAlert {
-        campaign_id: Some(campaign_id),
-        alert_type: b.alert_type,
-        severity: b.severity,
-        title,
-        message,
-        data,
-        source: AlertSource::Detector,
-        raised_by: None,
-        audience: Audience::Campaign,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
+    use chrono::Duration;
+
     use super::*;
     use crate::{
+        domain::{crisis::Sample, sentiment},
         integrations::mentionlytics::{
             MentionQuery,
             mock::{MockConfig, MockMentionlytics},
         },
-        service::sentiment,
     };
 
     /// Readings every 30 s over the default mock stream: outside its bursts (and the window

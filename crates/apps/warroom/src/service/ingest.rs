@@ -2,36 +2,37 @@
 //! config whose poll is due; the job fetches the window since the last poll from Mentionlytics
 //! (Live or Mock by the data mode), stores the new mentions (deduplicated by source id, scored
 //! with VADER when the source gave no sentiment), publishes them to the live streams at once,
-//! asks the crisis detector to look, and refreshes the campaign's metrics.
-//! `status` holds what `/monitoring/status` and `/monitoring/metrics` report.
-
-pub mod status;
+//! asks the crisis detector to look, and refreshes the campaign's metrics. A process of War
+//! Room's own (the scheduler and the job worker run it): it acts for no caller, so its
+//! functions take the context rather than an `Actor`.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, SecondsFormat, SubsecRound, Utc};
 use platform::{
-    ApiError,
     error::ApiResult,
     jobs::{JobContext, JobError, JobHandler, NewJob},
 };
 use sea_orm::DbErr;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
     Ctx,
-    db::monitoring_queries::{self as db, DuePoll, MentionRow},
-    integrations::mentionlytics::{MentionQuery, MentionSource, SourceError, SourceMention},
-    service::{
-        campaigns::CampaignId,
-        crisis,
-        monitoring::{ConfigId, MentionView, MonitoringConfigView, now},
+    db::{
+        self,
+        monitoring::{DuePoll, MentionRow},
+        now,
+    },
+    domain::{
+        campaigns::{CampaignId, not_found as campaign_not_found},
+        monitoring::{ConfigId, MentionView, MonitoringConfigView},
         sentiment::{self, SentimentLabel},
         stream::{EventType, Priority, StreamingData, StreamingKind},
     },
+    integrations::mentionlytics::{MentionQuery, MentionSource, SourceError, SourceMention},
+    service::crisis,
 };
 
 /// The job kind of one poll of one config.
@@ -203,7 +204,7 @@ pub fn spawn_scheduler(ctx: Ctx, tick: std::time::Duration) {
 pub async fn enqueue_due(ctx: &Ctx) -> Result<Vec<(Uuid, Uuid)>, DbErr> {
     let now = now();
     let mut jobs = Vec::new();
-    for due in db::due_polls(&ctx.db, now, DUE_PER_TICK).await? {
+    for due in db::monitoring::due_polls(&ctx.db, now, DUE_PER_TICK).await? {
         jobs.push((due.config_id, enqueue_poll(ctx, due, now).await?));
     }
     Ok(jobs)
@@ -215,21 +216,19 @@ async fn enqueue_poll(ctx: &Ctx, due: DuePoll, now: DateTime<Utc>) -> Result<Uui
         due.config_id,
         due.due_at.to_rfc3339_opts(SecondsFormat::Micros, true)
     );
-    let job = NewJob::from_value(
-        POLL_JOB,
-        json!(PollJob {
-            config_id: due.config_id
-        }),
-    )
-    .key(key)
-    .max_attempts(POLL_ATTEMPTS);
+    let payload = serde_json::json!(PollJob {
+        config_id: due.config_id
+    });
+    let job = NewJob::from_value(POLL_JOB, payload)
+        .key(key)
+        .max_attempts(POLL_ATTEMPTS);
     let enqueued = ctx.jobs.enqueue(job).await?;
     let interval = Duration::seconds(i64::from(due.refresh_interval.max(1)));
     let mut next = due.due_at + interval;
     if next <= now {
         next = now + interval;
     }
-    db::advance_next_poll(&ctx.db, due.config_id, due.due_at, next).await?;
+    db::monitoring::advance_next_poll(&ctx.db, due.config_id, due.due_at, next).await?;
     Ok(enqueued.id)
 }
 
@@ -237,12 +236,12 @@ async fn enqueue_poll(ctx: &Ctx, due: DuePoll, now: DateTime<Utc>) -> Result<Uui
 /// returns the job's id; `None` when the config does not exist or is stopped. The next
 /// scheduled poll moves to a full interval from now.
 pub async fn poll_now(ctx: &Ctx, id: ConfigId) -> ApiResult<Option<Uuid>> {
-    let Some(row) = db::find_config(&ctx.db, id.0).await? else {
+    let Some(row) = db::monitoring::find_config(&ctx.db, id.0).await? else {
         return Ok(None);
     };
     let now = now();
     // Due now, so a scheduler tick racing this one computes the same job key.
-    if !db::make_due(&ctx.db, id.0, now).await? {
+    if !db::monitoring::make_due(&ctx.db, id.0, now).await? {
         return Ok(None);
     }
     let due = DuePoll {
@@ -280,7 +279,7 @@ impl JobHandler for PollHandler {
 /// after a longer gap), store, publish, evaluate. Source failures are recorded in the
 /// config's `last_error`; an unavailable source is `PollError::Retry`.
 pub async fn poll(ctx: &Ctx, id: ConfigId) -> Result<PollOutcome, PollError> {
-    let Some(row) = db::find_config(&ctx.db, id.0).await? else {
+    let Some(row) = db::monitoring::find_config(&ctx.db, id.0).await? else {
         return Ok(PollOutcome::Skipped);
     };
     let config = MonitoringConfigView::from(row);
@@ -312,7 +311,7 @@ pub async fn poll(ctx: &Ctx, id: ConfigId) -> Result<PollOutcome, PollError> {
         Err(e) => {
             let message = e.to_string();
             tracing::warn!(config = %config.id, error = %message, "monitoring: poll failed");
-            db::record_poll_error(&ctx.db, config.id, now(), &message).await?;
+            db::monitoring::record_poll_error(&ctx.db, config.id, now(), &message).await?;
             return match e {
                 SourceError::Unavailable(_) => Err(PollError::Retry(message)),
                 SourceError::Unconfigured { .. }
@@ -356,13 +355,14 @@ pub async fn ingest(
         .into_iter()
         .map(|m| mention_row(config, m, ingested_at))
         .collect();
-    let mut stored: Vec<MentionView> = db::insert_mentions(&ctx.db, rows)
+    let mut stored: Vec<MentionView> = db::monitoring::insert_mentions(&ctx.db, rows)
         .await?
         .into_iter()
         .map(MentionView::from)
         .collect();
     stored.sort_by_key(|m| (m.timestamp, m.id));
-    db::record_poll(&ctx.db, config.id, window.until, now(), stored.len() as u64).await?;
+    db::monitoring::record_poll(&ctx.db, config.id, window.until, now(), stored.len() as u64)
+        .await?;
     let mut report = PollReport {
         config_id: config.id,
         campaign_id: config.campaign_id,
@@ -444,9 +444,11 @@ fn mention_row(config: &MonitoringConfigView, m: SourceMention, at: DateTime<Utc
 /// Sets the campaign's `sentimentScore` (average sentiment) and `engagementRate` (engagement
 /// over reach) from its mentions of the last 24 hours; the other metrics stay.
 pub async fn refresh_campaign_metrics(ctx: &Ctx, campaign: CampaignId) -> ApiResult<()> {
-    let totals = db::mention_totals(&ctx.db, Some(campaign.0), now() - Duration::hours(24)).await?;
+    let totals =
+        db::monitoring::mention_totals(&ctx.db, Some(campaign.0), now() - Duration::hours(24))
+            .await?;
     let campaigns = ctx.campaigns();
-    let Some(current) = campaigns.get(campaign).await? else {
+    let Some(current) = campaigns.find(campaign).await? else {
         return Ok(());
     };
     let mut metrics = current.metrics;
@@ -457,7 +459,7 @@ pub async fn refresh_campaign_metrics(ctx: &Ctx, campaign: CampaignId) -> ApiRes
         0.0
     };
     if !campaigns.update_metrics(campaign, &metrics).await? {
-        return Err(ApiError::not_found("Campaign not found"));
+        return Err(campaign_not_found());
     }
     Ok(())
 }

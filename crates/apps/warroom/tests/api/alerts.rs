@@ -286,11 +286,10 @@ async fn actions_move_the_lifecycle_and_record_who_and_when() {
         400,
         "invalid_argument",
     );
-    expect_error(
-        &action(&app, analyst, Uuid::now_v7(), "read").await,
-        404,
-        "not_found",
-    );
+    let r = action(&app, analyst, Uuid::now_v7(), "read").await;
+    expect_error(&r, 404, "not_found");
+    assert_eq!(r.body["message"], "Alert not found");
+    // A path segment that is not an id is no route at all.
     let r = app
         .post(
             "/api/v1/alerts/not-a-uuid/actions",
@@ -299,12 +298,15 @@ async fn actions_move_the_lifecycle_and_record_who_and_when() {
         )
         .await;
     expect_error(&r, 404, "not_found");
-    expect_error(
-        &app.get(&format!("/api/v1/alerts/{}", Uuid::now_v7()), Some(analyst))
-            .await,
-        404,
-        "not_found",
-    );
+    assert_eq!(r.body["message"], "no such route");
+    let r = app.get("/api/v1/alerts/unread", Some(analyst)).await;
+    expect_error(&r, 404, "not_found");
+    assert_eq!(r.body["message"], "no such route");
+    let r = app
+        .get(&format!("/api/v1/alerts/{}", Uuid::now_v7()), Some(analyst))
+        .await;
+    expect_error(&r, 404, "not_found");
+    assert_eq!(r.body["message"], "Alert not found");
 }
 
 #[tokio::test]

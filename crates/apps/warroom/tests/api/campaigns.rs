@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
-use warroom::service::campaigns::{CampaignId, CampaignMetrics};
+use warroom::domain::campaigns::{CampaignId, CampaignMetrics};
 
 use crate::helpers::*;
 
@@ -446,11 +446,16 @@ async fn every_campaign_endpoint_answers_each_role_as_the_roles_table_says() {
 }
 
 #[tokio::test]
-async fn unknown_and_malformed_ids_are_campaign_not_found() {
+async fn an_unknown_id_is_campaign_not_found_and_a_malformed_one_no_such_route() {
     let app = spawn_app().await;
     let manager = app.login_as("manager@example.com", "manager").await;
     create(&app, &manager.access, valid()).await;
-    for id in [Uuid::now_v7().to_string(), "not-a-uuid".into(), "42".into()] {
+    let cases = [
+        (Uuid::now_v7().to_string(), "Campaign not found"),
+        ("not-a-uuid".into(), "no such route"),
+        ("42".into(), "no such route"),
+    ];
+    for (id, message) in cases {
         let one = format!("{CAMPAIGNS}/{id}");
         for r in [
             app.get(&one, Some(&manager.access)).await,
@@ -458,11 +463,39 @@ async fn unknown_and_malformed_ids_are_campaign_not_found() {
             act(&app, &manager.access, &id, json!({ "action": "pause" })).await,
             app.get(&format!("{one}/audit"), Some(&manager.access))
                 .await,
+            app.get(&format!("{one}/crisis-contacts"), Some(&manager.access))
+                .await,
         ] {
             expect_error(&r, 404, "not_found");
-            assert_eq!(r.body["message"], "Campaign not found", "{}", r.text);
+            assert_eq!(r.body["message"], message, "{id}: {}", r.text);
         }
     }
+}
+
+/// Seed 000's campaign routes that share `/campaigns/` with `{id}` are words, not ids: until
+/// they are served they are unknown routes, for every caller, never "Campaign not found".
+#[tokio::test]
+async fn the_seeds_fixed_campaign_paths_are_not_read_as_campaign_ids() {
+    let app = spawn_app().await;
+    let manager = app.login_as("manager@example.com", "manager").await;
+    for word in [
+        "recommendations",
+        "performance",
+        "meta",
+        "insights",
+        "google",
+    ] {
+        let path = format!("{CAMPAIGNS}/{word}");
+        for token in [Some(manager.access.as_str()), None] {
+            let r = app.get(&path, token).await;
+            expect_error(&r, 404, "not_found");
+            assert_eq!(r.body["message"], "no such route", "{path}: {}", r.text);
+        }
+    }
+    // The same answer as a path nothing matches at all.
+    let unknown = app.get("/api/v1/no-such-thing", None).await;
+    expect_error(&unknown, 404, "not_found");
+    assert_eq!(unknown.body["message"], "no such route");
 }
 
 // ------------------------------------------------------------------- the service and docs
@@ -494,7 +527,7 @@ async fn the_service_gives_monitoring_keywords_active_ids_and_a_place_for_metric
     assert_eq!(svc.active_ids().await.unwrap(), [live_id]);
     assert!(svc.exists(draft_id).await.unwrap());
     assert!(!svc.exists(nobody).await.unwrap());
-    assert!(svc.get(nobody).await.unwrap().is_none());
+    assert!(svc.find(nobody).await.unwrap().is_none());
     let kw: Vec<(String, f64)> = svc
         .keywords(draft_id)
         .await
@@ -512,7 +545,7 @@ async fn the_service_gives_monitoring_keywords_active_ids_and_a_place_for_metric
     };
     assert!(svc.update_metrics(live_id, &metrics).await.unwrap());
     assert!(!svc.update_metrics(nobody, &metrics).await.unwrap());
-    assert_eq!(svc.get(live_id).await.unwrap().unwrap().metrics, metrics);
+    assert_eq!(svc.find(live_id).await.unwrap().unwrap().metrics, metrics);
     let r = app
         .get(
             &format!("{CAMPAIGNS}/{}", id_of(&live)),

@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 use uuid::Uuid;
-use warroom::service::crisis::{self, AlertThresholds};
+use warroom::{domain::monitoring::AlertThresholds, service::crisis};
 
 use crate::{
     alerts::support::{M, campaign, hours_ago, insert_mentions, stream},

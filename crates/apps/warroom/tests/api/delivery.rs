@@ -12,7 +12,7 @@ use platform::{datamode::Mode, vendor::VendorSettings};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
-use warroom::service::crisis::{self, AlertThresholds};
+use warroom::{domain::monitoring::AlertThresholds, service::crisis};
 use wiremock::{
     Mock, MockServer, Request, ResponseTemplate,
     matchers::{method, path},

@@ -22,12 +22,9 @@ use tokio_tungstenite::{
 use uuid::Uuid;
 use warroom::{
     db::monitoring::{config, mention},
+    domain::{monitoring::ConfigId, sentiment},
     integrations::mentionlytics::{MentionQuery, MentionSource},
-    service::{
-        ingest::{self, POLL_JOB, PollOutcome, Window},
-        monitoring::ConfigId,
-        sentiment,
-    },
+    service::ingest::{self, POLL_JOB, PollOutcome, Window},
 };
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
@@ -406,7 +403,7 @@ async fn overlapping_windows_and_repeated_batches_store_each_mention_once() {
     let view = app
         .ctx
         .monitoring()
-        .get(ConfigId(id))
+        .find(ConfigId(id))
         .await
         .unwrap()
         .unwrap();

@@ -11,11 +11,9 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 use uuid::Uuid;
 use warroom::{
+    domain::monitoring::ConfigId,
     integrations::mentionlytics::SourceMention,
-    service::{
-        ingest::{self, Window},
-        monitoring::ConfigId,
-    },
+    service::ingest::{self, Window},
 };
 
 use crate::{
@@ -112,7 +110,7 @@ async fn a_crisis_in_the_mentions_reaches_the_analysts_screen_and_the_contacts_p
     let view = app
         .ctx
         .monitoring()
-        .get(ConfigId(config))
+        .find(ConfigId(config))
         .await
         .unwrap()
         .unwrap();

@@ -717,12 +717,16 @@ async fn every_monitoring_endpoint_answers_each_role_as_the_roles_table_says() {
 }
 
 #[tokio::test]
-async fn unknown_and_malformed_config_ids_are_not_found() {
+async fn an_unknown_config_id_is_not_found_and_a_malformed_one_no_such_route() {
     let app = spawn_app().await;
     let manager = app.login_as("manager@example.com", "manager").await;
     let campaign = campaign_with_keywords(&app, &manager.access).await;
     monitor(&app, &manager.access, config_body(campaign)).await;
-    for id in [Uuid::now_v7().to_string(), "not-a-uuid".into()] {
+    let cases = [
+        (Uuid::now_v7().to_string(), "Monitoring config not found"),
+        ("not-a-uuid".into(), "no such route"),
+    ];
+    for (id, message) in cases {
         let one = format!("{CONFIGS}/{id}");
         for r in [
             app.get(&one, Some(&manager.access)).await,
@@ -734,11 +738,7 @@ async fn unknown_and_malformed_config_ids_are_not_found() {
                 .await,
         ] {
             expect_error(&r, 404, "not_found");
-            assert_eq!(
-                r.body["message"], "Monitoring config not found",
-                "{}",
-                r.text
-            );
+            assert_eq!(r.body["message"], message, "{id}: {}", r.text);
         }
     }
 }

@@ -18,7 +18,7 @@ use tokio_tungstenite::{
     },
 };
 use uuid::Uuid;
-use warroom::service::stream::{EventType, Priority, StreamingData, StreamingKind};
+use warroom::domain::stream::{EventType, Priority, StreamingData, StreamingKind};
 
 use crate::helpers::{TestApp, expect_error, spawn_app, spawn_app_with};
 

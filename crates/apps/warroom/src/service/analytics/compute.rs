@@ -5,16 +5,19 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
-use super::{
-    model::{
-        PlatformTrend, SentimentBucket, ShareOfVoice, TermKind, TrendingTerm, VoiceKind, VoiceShare,
-    },
-    params::{Interval, Window},
-    terms,
-};
+use super::terms;
 use crate::{
-    db::analytics::{self as db, Aggregate},
-    service::sentiment::{self, SentimentLabel},
+    db::{
+        analytics::{self as db, Aggregate},
+        monitoring::ConfigRow,
+    },
+    domain::{
+        analytics::{
+            Interval, PlatformTrend, SentimentBucket, ShareOfVoice, TermKind, TrendingTerm,
+            VoiceKind, VoiceShare, Window,
+        },
+        sentiment::{self, SentimentLabel},
+    },
 };
 
 pub(super) fn count(n: i64) -> u64 {
@@ -127,7 +130,7 @@ pub(super) fn rank_terms(
 
 /// The configurations' keywords, then their competitors, each term once (case-insensitively,
 /// the first spelling and kind kept).
-pub(super) fn config_terms(configs: &[db::ConfigRow]) -> Vec<(String, VoiceKind)> {
+pub(super) fn config_terms(configs: &[ConfigRow]) -> Vec<(String, VoiceKind)> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     let lists = [
@@ -298,14 +301,20 @@ mod tests {
 
     #[test]
     fn the_sql_cut_offs_are_those_of_the_sentiment_label() {
-        assert_eq!(sentiment::label(db::POSITIVE_MIN), SentimentLabel::Positive);
         assert_eq!(
-            sentiment::label(db::POSITIVE_MIN - 1e-9),
+            sentiment::label(sentiment::POSITIVE_MIN),
+            SentimentLabel::Positive
+        );
+        assert_eq!(
+            sentiment::label(sentiment::POSITIVE_MIN - 1e-9),
             SentimentLabel::Neutral
         );
-        assert_eq!(sentiment::label(db::NEGATIVE_MAX), SentimentLabel::Negative);
         assert_eq!(
-            sentiment::label(db::NEGATIVE_MAX + 1e-9),
+            sentiment::label(sentiment::NEGATIVE_MAX),
+            SentimentLabel::Negative
+        );
+        assert_eq!(
+            sentiment::label(sentiment::NEGATIVE_MAX + 1e-9),
             SentimentLabel::Neutral
         );
     }
@@ -409,7 +418,7 @@ mod tests {
     #[test]
     fn config_terms_come_once_keywords_first() {
         let now = Utc::now();
-        let row = |keywords: serde_json::Value, competitors: serde_json::Value| db::ConfigRow {
+        let row = |keywords: serde_json::Value, competitors: serde_json::Value| ConfigRow {
             id: uuid::Uuid::now_v7(),
             campaign_id: uuid::Uuid::now_v7(),
             keywords,

@@ -184,7 +184,10 @@ async fn an_unknown_campaign_is_404_everywhere() {
             .await;
         expect_error(&r, 404, "not_found");
     }
-    for id in [unknown.as_str(), "not-a-uuid"] {
+    for (id, message) in [
+        (unknown.as_str(), "Campaign not found"),
+        ("not-a-uuid", "no such route"),
+    ] {
         let r = w
             .app
             .get(
@@ -193,6 +196,7 @@ async fn an_unknown_campaign_is_404_everywhere() {
             )
             .await;
         expect_error(&r, 404, "not_found");
+        assert_eq!(r.body["message"], message, "{id}: {}", r.text);
     }
 }
 

@@ -1,7 +1,8 @@
 //! Alert delivery: the `alert.deliver` job (one per alert, channel and recipient) sending
 //! through Twilio (SMS, WhatsApp), Slack and the mailer, recording each attempt's outcome on
 //! its `alert_deliveries` row and rolling the alert's delivery status up from them; and
-//! Twilio's status callbacks, which move a sent message to delivered or failed.
+//! `Deliveries`, which applies Twilio's signed status callbacks (a sent message delivered or
+//! failed).
 
 use chrono::{DateTime, SubsecRound, Utc};
 use platform::{
@@ -18,12 +19,15 @@ use uuid::Uuid;
 
 use crate::{
     Ctx,
-    db::alerts::{self as db, AlertRow, DeliveryRow},
+    db::{self, alerts::AlertRow, deliveries::DeliveryRow},
+    domain::{
+        alerts::{AlertChannel, ChannelType},
+        deliveries::{DeliveryState, roll_up},
+    },
     integrations::{
         slack::Chat,
         twilio::{self, Channel, Messaging},
     },
-    service::alerting::{AlertChannel, AlertStatus, ChannelType, DeliveryState, begin_write},
 };
 
 /// The job kind.
@@ -173,14 +177,14 @@ impl DeliverAlert {
 impl JobHandler for DeliverAlert {
     async fn run(&self, job: &JobContext) -> Result<(), JobError> {
         let p: DeliverPayload = job.payload()?;
-        let db = &self.ctx.db;
-        let Some(mut d) = db::find_delivery(db, p.delivery_id).await? else {
+        let conn = &self.ctx.db;
+        let Some(mut d) = db::deliveries::find_delivery(conn, p.delivery_id).await? else {
             return Ok(()); // its alert was deleted
         };
         if DeliveryState::parse(&d.status).is_some_and(DeliveryState::is_success) {
             return Ok(()); // a repeated run after a crash: already done
         }
-        let Some(alert) = db::find_alert(db, d.alert_id).await? else {
+        let Some(alert) = db::alerts::find_alert(conn, d.alert_id).await? else {
             return Ok(());
         };
         d.attempts = i32::try_from(job.attempt()).unwrap_or(i32::MAX);
@@ -236,12 +240,12 @@ impl JobHandler for DeliverAlert {
 /// Saves a delivery and rolls its alert's status up, in one transaction that locks the alert,
 /// so two deliveries finishing at once cannot leave a stale roll-up.
 async fn record(ctx: &Ctx, d: DeliveryRow) -> Result<DeliveryRow, DbErr> {
-    let txn = begin_write(&ctx.db).await?;
-    let Some(mut alert) = db::find_alert_for_update(&txn, d.alert_id).await? else {
+    let txn = db::begin_write(&ctx.db).await?;
+    let Some(mut alert) = db::alerts::find_alert_for_update(&txn, d.alert_id).await? else {
         return Ok(d);
     };
-    let d = db::save_delivery(&txn, d).await?;
-    let all = db::deliveries_of(&txn, alert.id).await?;
+    let d = db::deliveries::save_delivery(&txn, d).await?;
+    let all = db::deliveries::deliveries_of(&txn, alert.id).await?;
     let states: Vec<DeliveryState> = all
         .iter()
         .filter_map(|r| DeliveryState::parse(&r.status))
@@ -254,33 +258,10 @@ async fn record(ctx: &Ctx, d: DeliveryRow) -> Result<DeliveryRow, DbErr> {
             alert.processed_at = Some(now());
         }
         alert.updated_at = now();
-        db::save_alert(&txn, alert).await?;
+        db::alerts::save_alert(&txn, alert).await?;
     }
     txn.commit().await?;
     Ok(d)
-}
-
-/// An alert's delivery status from its deliveries' states: `skipped` with none, `pending`
-/// until one is attempted, `processing` until all are final, then `sent` (all succeeded),
-/// `failed` (none did) or `partial`.
-pub fn roll_up(states: &[DeliveryState], attempted: bool) -> AlertStatus {
-    if states.is_empty() {
-        return AlertStatus::Skipped;
-    }
-    let done = states.iter().filter(|s| s.is_final()).count();
-    let ok = states.iter().filter(|s| s.is_success()).count();
-    if done < states.len() {
-        return if attempted || done > 0 {
-            AlertStatus::Processing
-        } else {
-            AlertStatus::Pending
-        };
-    }
-    match ok {
-        0 => AlertStatus::Failed,
-        n if n == states.len() => AlertStatus::Sent,
-        _ => AlertStatus::Partial,
-    }
 }
 
 /// The parts of Twilio's status callback we act on.
@@ -294,78 +275,84 @@ pub struct TwilioStatus {
     pub error_code: Option<String>,
 }
 
-/// The URL Twilio signed a status callback over: `TWILIO_STATUS_CALLBACK_URL` when set (the
-/// URL Twilio was told to call), else the public URL plus the path and query requested.
-pub fn callback_url(ctx: &Ctx, path_and_query: &str) -> String {
-    match &ctx.vendors.twilio.live().config().status_callback {
-        Some(url) => url.clone(),
-        None => format!("{}{path_and_query}", ctx.alerting.public_url),
+/// Deliveries as Twilio reports on them.
+#[derive(Clone)]
+pub struct Deliveries {
+    ctx: Ctx,
+}
+
+impl Ctx {
+    pub fn deliveries(&self) -> Deliveries {
+        Deliveries { ctx: self.clone() }
     }
 }
 
-/// Refuses (403) a callback without a valid `X-Twilio-Signature`, or any callback when no
-/// auth token is configured (nothing to check it with).
-pub fn verify_twilio(
-    ctx: &Ctx,
-    url: &str,
-    params: &[(String, String)],
-    signature: Option<&str>,
-) -> ApiResult<()> {
-    let Some(token) = ctx.vendors.twilio.auth_token() else {
-        return Err(ApiError::forbidden(
-            "Twilio callbacks cannot be verified: TWILIO_TOKEN is not set",
-        ));
-    };
-    match signature {
-        Some(sig) if twilio::valid_twilio_signature(token.expose(), url, params, sig) => Ok(()),
-        Some(_) => Err(ApiError::forbidden("invalid X-Twilio-Signature")),
-        None => Err(ApiError::forbidden("missing X-Twilio-Signature")),
-    }
-}
-
-/// Applies a verified status callback to the delivery with its sid (none: nothing to do;
-/// Twilio also reports messages sent with `/notifications/sms`). `delivered`/`read` make it
-/// `delivered`, `undelivered`/`failed` make it `failed`; earlier states (`queued`, `sent`,
-/// ...) are recorded in `vendorStatus` only, and never move a delivered message back.
-pub async fn twilio_status(ctx: &Ctx, s: &TwilioStatus) -> ApiResult<()> {
-    let Some(mut d) = db::delivery_by_vendor_id(&ctx.db, &s.message_sid).await? else {
-        return Ok(());
-    };
-    let status = s.message_status.trim().to_ascii_lowercase();
-    let current = DeliveryState::parse(&d.status);
-    match status.as_str() {
-        "delivered" | "read" => d.status = DeliveryState::Delivered.as_str().to_owned(),
-        "undelivered" | "failed" => {
-            d.status = DeliveryState::Failed.as_str().to_owned();
-            d.error = Some(match s.error_code.as_deref().filter(|c| !c.is_empty()) {
-                Some(code) => format!("Twilio reported the message {status} (error {code})"),
-                None => format!("Twilio reported the message {status}"),
-            });
+impl Deliveries {
+    /// The URL Twilio signed a status callback over: `TWILIO_STATUS_CALLBACK_URL` when set
+    /// (the URL Twilio was told to call), else the public URL plus the path and query
+    /// requested.
+    pub fn callback_url(&self, path_and_query: &str) -> String {
+        match &self.ctx.vendors.twilio.live().config().status_callback {
+            Some(url) => url.clone(),
+            None => format!("{}{path_and_query}", self.ctx.alerting.public_url),
         }
-        _ if current == Some(DeliveryState::Delivered) => return Ok(()),
-        _ => {}
     }
-    d.vendor_status = Some(status.chars().take(40).collect());
-    d.updated_at = now();
-    record(ctx, d).await?;
-    Ok(())
+
+    /// Refuses (403) a callback without a valid `X-Twilio-Signature`, or any callback when no
+    /// auth token is configured (nothing to check it with).
+    pub fn verify_twilio(
+        &self,
+        url: &str,
+        params: &[(String, String)],
+        signature: Option<&str>,
+    ) -> ApiResult<()> {
+        let Some(token) = self.ctx.vendors.twilio.auth_token() else {
+            return Err(ApiError::forbidden(
+                "Twilio callbacks cannot be verified: TWILIO_TOKEN is not set",
+            ));
+        };
+        match signature {
+            Some(sig) if twilio::valid_twilio_signature(token.expose(), url, params, sig) => Ok(()),
+            Some(_) => Err(ApiError::forbidden("invalid X-Twilio-Signature")),
+            None => Err(ApiError::forbidden("missing X-Twilio-Signature")),
+        }
+    }
+
+    /// Applies a verified status callback to the delivery with its sid (none: nothing to do;
+    /// Twilio also reports messages sent with `/notifications/sms`). `delivered`/`read` make
+    /// it `delivered`, `undelivered`/`failed` make it `failed`; earlier states (`queued`,
+    /// `sent`, ...) are recorded in `vendorStatus` only, and never move a delivered message
+    /// back.
+    pub async fn twilio_status(&self, s: &TwilioStatus) -> ApiResult<()> {
+        let Some(mut d) =
+            db::deliveries::delivery_by_vendor_id(&self.ctx.db, &s.message_sid).await?
+        else {
+            return Ok(());
+        };
+        let status = s.message_status.trim().to_ascii_lowercase();
+        let current = DeliveryState::parse(&d.status);
+        match status.as_str() {
+            "delivered" | "read" => d.status = DeliveryState::Delivered.as_str().to_owned(),
+            "undelivered" | "failed" => {
+                d.status = DeliveryState::Failed.as_str().to_owned();
+                d.error = Some(match s.error_code.as_deref().filter(|c| !c.is_empty()) {
+                    Some(code) => format!("Twilio reported the message {status} (error {code})"),
+                    None => format!("Twilio reported the message {status}"),
+                });
+            }
+            _ if current == Some(DeliveryState::Delivered) => return Ok(()),
+            _ => {}
+        }
+        d.vendor_status = Some(status.chars().take(40).collect());
+        d.updated_at = now();
+        record(&self.ctx, d).await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use DeliveryState::*;
-
-    #[test]
-    fn the_alert_status_rolls_up_from_its_deliveries() {
-        assert_eq!(roll_up(&[], false), AlertStatus::Skipped);
-        assert_eq!(roll_up(&[Queued, Queued], false), AlertStatus::Pending);
-        assert_eq!(roll_up(&[Queued, Queued], true), AlertStatus::Processing);
-        assert_eq!(roll_up(&[Sent, Queued], true), AlertStatus::Processing);
-        assert_eq!(roll_up(&[Sent, Delivered], true), AlertStatus::Sent);
-        assert_eq!(roll_up(&[Sent, Dead], true), AlertStatus::Partial);
-        assert_eq!(roll_up(&[Failed, Dead], true), AlertStatus::Failed);
-    }
 
     #[test]
     fn long_texts_are_cut_to_the_limit() {

@@ -1,20 +1,62 @@
-//! The body of `POST` and `PUT /monitoring/config` (seed 001 `MonitoringConfig`) and its
-//! checks. Fields are lenient (`Option`s, strings for enums) so that one 400 names every
-//! offending field; [`MonitoringConfigRequest::parse`] turns a body into a [`ConfigInput`].
+//! The requests of `/monitoring/config` and their checks: the body of `POST` and `PUT` (seed
+//! 001 `MonitoringConfig`) and the list's query. Fields are lenient (`Option`s, strings for
+//! enums) so that one 400 names every offending field; `TryFrom` turns a request into the
+//! domain's `ConfigInput` or `ConfigQuery`.
 
-use platform::{ApiError, error::FieldError};
-use serde::{Deserialize, Deserializer, de::IgnoredAny};
-use utoipa::ToSchema;
-
-use super::{
-    KEYWORDS_MAX, PLATFORMS, REFRESH_INTERVAL, REFRESH_INTERVAL_DEFAULT, TERM_CHARS, TERMS_MAX,
+use platform::{
+    ApiError,
+    validate::{PageQuery, Problems, present},
 };
-use crate::service::{campaigns::CampaignId, crisis::AlertThresholds};
+use serde::{Deserialize, de::IgnoredAny};
+use utoipa::{IntoParams, ToSchema};
 
-/// `Some` for a present value, refusing `null` (a missing field is `None` through
-/// `#[serde(default)]`): the schema's fields are never nullable.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
+use crate::{
+    api::wire::{one_of, optional},
+    domain::{
+        campaigns::CampaignId,
+        monitoring::{
+            AlertThresholds, ConfigInput, ConfigQuery, ConfigStatus, KEYWORDS_MAX, PLATFORMS,
+            REFRESH_INTERVAL, REFRESH_INTERVAL_DEFAULT, TERMS_MAX, terms,
+        },
+    },
+};
+
+/// `GET /monitoring/config`'s filters (beside `?page&limit`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct ListConfigsQuery {
+    /// Only this campaign's configs.
+    #[param(value_type = Option<uuid::Uuid>)]
+    pub campaign_id: Option<String>,
+    /// Only configs with this status.
+    #[param(value_type = Option<ConfigStatus>)]
+    pub status: Option<String>,
+}
+
+impl TryFrom<(PageQuery, ListConfigsQuery)> for ConfigQuery {
+    type Error = ApiError;
+
+    fn try_from((page, q): (PageQuery, ListConfigsQuery)) -> Result<Self, ApiError> {
+        let paging = page.paging()?;
+        let mut p = Problems::new();
+        let id = q.campaign_id.as_deref();
+        let campaign = optional(
+            &mut p,
+            "campaignId",
+            id,
+            CampaignId::parse,
+            "must be a UUID",
+        );
+        let status = q.status.as_deref();
+        let rule = one_of(&ConfigStatus::names());
+        let status = optional(&mut p, "status", status, ConfigStatus::parse, rule);
+        p.or_value(Self {
+            campaign,
+            status,
+            paging,
+        })
+    }
 }
 
 /// Seed 001 `MonitoringConfig`. Only `campaignId` is required: missing `keywords` are the
@@ -130,76 +172,45 @@ pub enum MonitoredPlatform {
     Google,
 }
 
-/// A checked request: what `Monitoring::create` and `update` take.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ConfigInput {
-    pub campaign_id: CampaignId,
-    /// `None`: take the campaign's keywords.
-    pub keywords: Option<Vec<String>>,
-    pub competitors: Vec<String>,
-    pub influencers: Vec<String>,
-    /// Empty means every platform.
-    pub platforms: Vec<String>,
-    pub alert_thresholds: AlertThresholds,
-    pub refresh_interval: i32,
-}
+impl TryFrom<MonitoringConfigRequest> for ConfigInput {
+    type Error = ApiError;
 
-fn field(name: impl Into<String>, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field: name.into(),
-        message: message.into(),
-    }
-}
-
-impl MonitoringConfigRequest {
     /// Every rule of docs/warroom.md "Monitoring configs", each broken one reported.
-    pub fn parse(self) -> Result<ConfigInput, ApiError> {
-        let mut errors = Vec::new();
-        let campaign_id = match self.campaign_id.as_deref() {
+    fn try_from(req: MonitoringConfigRequest) -> Result<Self, ApiError> {
+        let mut p = Problems::new();
+        let campaign_id = match req.campaign_id.as_deref() {
             None => {
-                errors.push(field("campaignId", "is required"));
+                p.push("campaignId", "is required");
                 None
             }
             Some(raw) => {
                 let id = CampaignId::parse(raw.trim());
-                if id.is_none() {
-                    errors.push(field("campaignId", "must be a UUID"));
-                }
+                p.require(id.is_some(), "campaignId", "must be a UUID");
                 id
             }
         };
-        let keywords = self
+        let keywords = req
             .keywords
-            .map(|k| terms(&k, "keywords", KEYWORDS_MAX, 1, &mut errors));
-        let competitors = terms(
-            &self.competitors.unwrap_or_default(),
-            "competitors",
-            TERMS_MAX,
-            0,
-            &mut errors,
-        );
-        let influencers = terms(
-            &self.influencers.unwrap_or_default(),
-            "influencers",
-            TERMS_MAX,
-            0,
-            &mut errors,
-        );
-        let platforms = platforms(&self.platforms.unwrap_or_default(), &mut errors);
-        let alert_thresholds = thresholds(self.alert_thresholds, &mut errors);
-        let refresh_interval = match self.refresh_interval {
+            .map(|k| terms(&k, "keywords", 1, KEYWORDS_MAX, &mut p));
+        let competitors = req.competitors.unwrap_or_default();
+        let competitors = terms(&competitors, "competitors", 0, TERMS_MAX, &mut p);
+        let influencers = req.influencers.unwrap_or_default();
+        let influencers = terms(&influencers, "influencers", 0, TERMS_MAX, &mut p);
+        let platforms = platforms(&req.platforms.unwrap_or_default(), &mut p);
+        let alert_thresholds = thresholds(req.alert_thresholds, &mut p);
+        let refresh_interval = match req.refresh_interval {
             None => REFRESH_INTERVAL_DEFAULT,
             Some(s) if s.fract() == 0.0 && REFRESH_INTERVAL.contains(&s) => s as i32,
             Some(_) => {
-                errors.push(field(
+                p.push(
                     "refreshInterval",
                     "must be a whole number of seconds from 10 to 86400",
-                ));
+                );
                 REFRESH_INTERVAL_DEFAULT
             }
         };
         match campaign_id {
-            Some(campaign_id) if errors.is_empty() => Ok(ConfigInput {
+            Some(campaign_id) => p.or_value(Self {
                 campaign_id,
                 keywords,
                 competitors,
@@ -208,64 +219,29 @@ impl MonitoringConfigRequest {
                 alert_thresholds,
                 refresh_interval,
             }),
-            _ => Err(ApiError::validation(errors)),
+            None => Err(ApiError::validation(p.into())),
         }
     }
-}
-
-/// Trimmed terms, case-insensitive repeats dropped (the first stays); `min..=max` of them.
-pub(super) fn terms(
-    items: &[String],
-    name: &str,
-    max: usize,
-    min: usize,
-    errors: &mut Vec<FieldError>,
-) -> Vec<String> {
-    if items.len() > max || items.len() < min {
-        let message = if min > 0 {
-            format!("must list {min} to {max} terms")
-        } else {
-            format!("at most {max} terms")
-        };
-        errors.push(field(name, message));
-    }
-    let mut out: Vec<String> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for (i, s) in items.iter().enumerate() {
-        let trimmed = s.trim();
-        if trimmed.is_empty() || !TERM_CHARS.contains(&trimmed.chars().count()) {
-            errors.push(field(
-                format!("{name}[{i}]"),
-                "must be 1 to 100 characters, not blank",
-            ));
-        } else if seen.insert(trimmed.to_lowercase()) {
-            out.push(trimmed.to_owned());
-        }
-    }
-    out
 }
 
 /// Each platform once, lowercase, in first-seen order.
-fn platforms(items: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
+fn platforms(items: &[String], p: &mut Problems) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for (i, p) in items.iter().enumerate() {
-        let p = p.trim().to_ascii_lowercase();
-        if !PLATFORMS.contains(&p.as_str()) {
-            errors.push(field(
+    for (i, name) in items.iter().enumerate() {
+        let name = name.trim().to_ascii_lowercase();
+        if !PLATFORMS.contains(&name.as_str()) {
+            p.push(
                 format!("platforms[{i}]"),
                 format!("must be one of {}", PLATFORMS.join(", ")),
-            ));
-        } else if !out.contains(&p) {
-            out.push(p);
+            );
+        } else if !out.contains(&name) {
+            out.push(name);
         }
     }
     out
 }
 
-fn thresholds(
-    req: Option<AlertThresholdsRequest>,
-    errors: &mut Vec<FieldError>,
-) -> AlertThresholds {
+fn thresholds(req: Option<AlertThresholdsRequest>, p: &mut Problems) -> AlertThresholds {
     let d = AlertThresholds::default();
     let Some(req) = req else {
         return d;
@@ -275,7 +251,7 @@ fn thresholds(
             None => default,
             Some(x) if x.is_finite() && ok(x) => x,
             Some(_) => {
-                errors.push(field(format!("alertThresholds.{name}"), rule));
+                p.push(format!("alertThresholds.{name}"), rule);
                 default
             }
         };
@@ -318,7 +294,7 @@ mod tests {
 
     fn parse(body: serde_json::Value) -> Result<ConfigInput, Vec<String>> {
         let req: MonitoringConfigRequest = serde_json::from_value(body).expect("deserializes");
-        req.parse().map_err(|e| e.field_names())
+        ConfigInput::try_from(req).map_err(|e| e.field_names())
     }
 
     #[test]

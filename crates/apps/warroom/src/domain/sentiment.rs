@@ -1,5 +1,6 @@
 //! Sentiment of mention text: the VADER compound score (vaderSentiment 3.3.2 rules) for mentions
-//! the source left unscored, and the positive/neutral/negative label the dashboards show.
+//! the source left unscored, and the positive/neutral/negative label the dashboards show (and
+//! its cut-offs, which the analytics queries apply in SQL).
 
 use std::sync::LazyLock;
 
@@ -34,11 +35,22 @@ pub enum SentimentLabel {
     Negative,
 }
 
+names!(SentimentLabel {
+    Positive => "positive",
+    Neutral => "neutral",
+    Negative => "negative",
+});
+
+/// A score at least this is positive.
+pub const POSITIVE_MIN: f64 = 0.05;
+/// A score at most this is negative; strictly between the two is neutral.
+pub const NEGATIVE_MAX: f64 = -0.05;
+
 /// `score >= 0.05` is positive, `score <= -0.05` negative, anything else (NaN too) neutral.
 pub fn label(score: f64) -> SentimentLabel {
-    if score >= 0.05 {
+    if score >= POSITIVE_MIN {
         SentimentLabel::Positive
-    } else if score <= -0.05 {
+    } else if score <= NEGATIVE_MAX {
         SentimentLabel::Negative
     } else {
         SentimentLabel::Neutral

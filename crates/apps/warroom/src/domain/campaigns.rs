@@ -1,5 +1,6 @@
-//! The campaign domain: seed 001's `Campaign` and its parts (also the wire types), the
-//! limits of `CreateCampaignRequest`, the budget in cents, and the status machine of actions.
+//! Campaigns: seed 001's `Campaign` and its parts (also the wire types), the limits of
+//! `CreateCampaignRequest`, the budget in cents, the checked `CampaignInput`, the status
+//! machine of actions, and the audit trail's entries.
 
 use std::fmt;
 
@@ -7,10 +8,9 @@ use chrono::{DateTime, Utc};
 use platform::{
     ApiError,
     error::{ApiResult, ErrorDetails},
-    identity::auth::AuthUser,
+    validate::Paging,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -70,22 +70,12 @@ pub enum CampaignStatus {
     Completed,
 }
 
-impl CampaignStatus {
-    pub const ALL: [Self; 4] = [Self::Draft, Self::Active, Self::Paused, Self::Completed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Active => "active",
-            Self::Paused => "paused",
-            Self::Completed => "completed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-}
+names!(CampaignStatus {
+    Draft => "draft",
+    Active => "active",
+    Paused => "paused",
+    Completed => "completed",
+});
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -97,29 +87,13 @@ pub enum Platform {
     Google,
 }
 
-impl Platform {
-    pub const ALL: [Self; 5] = [
-        Self::Facebook,
-        Self::Instagram,
-        Self::Twitter,
-        Self::Tiktok,
-        Self::Google,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Facebook => "facebook",
-            Self::Instagram => "instagram",
-            Self::Twitter => "twitter",
-            Self::Tiktok => "tiktok",
-            Self::Google => "google",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-}
+names!(Platform {
+    Facebook => "facebook",
+    Instagram => "instagram",
+    Twitter => "twitter",
+    Tiktok => "tiktok",
+    Google => "google",
+});
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -129,21 +103,11 @@ pub enum Gender {
     All,
 }
 
-impl Gender {
-    pub const ALL: [Self; 3] = [Self::Male, Self::Female, Self::All];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Male => "male",
-            Self::Female => "female",
-            Self::All => "all",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|g| g.as_str() == s)
-    }
-}
+names!(Gender {
+    Male => "male",
+    Female => "female",
+    All => "all",
+});
 
 /// Seed 001 `{ min, max }`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -229,11 +193,36 @@ pub struct AuditEntry {
     pub action: String,
     pub from_status: Option<CampaignStatus>,
     pub to_status: Option<CampaignStatus>,
-    /// The action's particulars: `oldBudget`/`newBudget`, `reason`, `changed` (the fields an
-    /// update changed), `impersonatorId` (the admin behind an impersonation token).
-    #[schema(value_type = Option<Object>)]
-    pub details: Option<Value>,
+    /// The action's particulars; `null` when it has none.
+    pub details: Option<AuditDetails>,
     pub created_at: DateTime<Utc>,
+}
+
+/// What an audit entry records beyond the status change; absent fields do not apply.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditDetails {
+    /// The budget before a budget change or an edit that changed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_budget: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_budget: Option<f64>,
+    /// The reason given with an action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The fields an update changed (`name`, `startDate`, `keywords`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<Vec<String>>,
+    /// The admin behind an impersonation token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impersonator_id: Option<Uuid>,
+}
+
+impl AuditDetails {
+    /// `None` when there is nothing to record.
+    pub fn non_empty(self) -> Option<Self> {
+        (self != Self::default()).then_some(self)
+    }
 }
 
 /// A budget within the seed's bounds, kept in cents (the seed's `DECIMAL(12,2)`).
@@ -281,7 +270,23 @@ pub struct CampaignInput {
     pub status: Option<CampaignStatus>,
 }
 
-/// `POST /campaigns/{id}/actions`.
+/// A checked `GET /campaigns` query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CampaignQuery {
+    /// Only campaigns with this status.
+    pub status: Option<CampaignStatus>,
+    pub paging: Paging,
+}
+
+/// A checked `POST /campaigns/{id}/actions`: the action, and its trimmed reason (`None` when
+/// blank), kept in the audit trail.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionInput {
+    pub action: CampaignAction,
+    pub reason: Option<String>,
+}
+
+/// What `POST /campaigns/{id}/actions` does.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum CampaignAction {
     Activate,
@@ -328,21 +333,9 @@ impl CampaignAction {
     }
 }
 
-/// Who makes a change, for the audit trail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Actor {
-    pub id: Uuid,
-    /// The admin behind an impersonation token.
-    pub impersonator: Option<Uuid>,
-}
-
-impl From<&AuthUser> for Actor {
-    fn from(u: &AuthUser) -> Self {
-        Self {
-            id: u.id(),
-            impersonator: u.impersonator,
-        }
-    }
+/// 404 "Campaign not found": an unknown campaign id, wherever one is named.
+pub fn not_found() -> ApiError {
+    ApiError::not_found("Campaign not found")
 }
 
 #[cfg(test)]
@@ -376,7 +369,7 @@ mod tests {
             budget(500.0),
         ];
         for action in actions {
-            for from in CampaignStatus::ALL {
+            for &from in CampaignStatus::ALL {
                 let expected = allowed
                     .iter()
                     .find(|(a, f, _)| *a == action && *f == from)

@@ -1,14 +1,14 @@
 //! A reading of a campaign's mention stream at one instant (the recent window against the
 //! median buckets of the hour before it, and the crisis score), and the thresholds it crosses.
-//! Pure functions over samples: `super::evaluate` reads the samples and keeps the episodes.
+//! Pure functions over samples: `service::crisis` reads the samples and keeps the episodes.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{AlertThresholds, DetectorParams};
-use crate::{
-    db::alerts::MentionSample,
-    service::alerting::{AlertType, Severity},
+use super::DetectorParams;
+use crate::domain::{
+    alerts::{AlertType, Severity},
+    monitoring::AlertThresholds,
 };
 
 /// Crisis score weights: negative share, sentiment drop, volume spike, negative reach.
@@ -27,18 +27,6 @@ pub struct Sample {
     pub reach: i64,
     pub engagement: i64,
     pub platform: String,
-}
-
-impl From<MentionSample> for Sample {
-    fn from((at, sentiment, reach, engagement, platform): MentionSample) -> Self {
-        Self {
-            at,
-            sentiment,
-            reach,
-            engagement,
-            platform,
-        }
-    }
 }
 
 /// The crisis score's four parts, each 0 to 1 before weighting.

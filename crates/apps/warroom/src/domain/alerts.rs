@@ -1,42 +1,26 @@
-//! The alert domain: seed 001's `AlertPayload` vocabulary (types, severities, channels), the
-//! alert center's lifecycle, delivery states, and the views the API answers with.
+//! Alerts: seed 001's `AlertPayload` vocabulary (types, severities, channels, sources), the
+//! alert center's lifecycle and its actions, the delivery status rolled up from deliveries,
+//! an alert about to be raised and who it goes to, seed 001's `CrisisAlert` and its text,
+//! and the crisis room every crisis is posted to.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use platform::{
     ApiError,
     error::{ApiResult, ErrorDetails},
+    validate::Paging,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::{
-    db::alerts::{AlertRow, DeliveryRow},
-    service::stream::Priority,
-};
+use super::{deliveries::DeliveryView, notifications::Recipient, stream::Priority};
 
-/// `as_str`, `parse` and `ALL` for an enum stored and sent as a fixed string.
-macro_rules! names {
-    ($ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
-        impl $ty {
-            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($ty::$variant => $name),+ }
-            }
-
-            pub fn parse(s: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == s)
-            }
-
-            /// Every name, for an error message.
-            pub fn names() -> String {
-                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
-            }
-        }
-    };
-}
+/// The Slack "recipient" of crisis posts: the incoming webhook decides the channel; this names
+/// the one the seed posts to.
+pub const CRISIS_ROOM: &str = "#crisis-room";
 
 /// Seed 001 `AlertPayload.type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -147,40 +131,6 @@ impl AlertStatus {
     }
 }
 
-/// One delivery's state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum DeliveryState {
-    /// Waiting for its job (first run, or a retry after a passing failure).
-    Queued,
-    /// The vendor accepted it.
-    Sent,
-    /// Twilio's status callback reported it delivered (or read).
-    Delivered,
-    /// Refused (bad number, not configured) or reported undelivered: retrying cannot help.
-    Failed,
-    /// Retries used up (the job is in the dead-letter state; an admin may retry it).
-    Dead,
-}
-
-names!(DeliveryState {
-    Queued => "queued",
-    Sent => "sent",
-    Delivered => "delivered",
-    Failed => "failed",
-    Dead => "dead",
-});
-
-impl DeliveryState {
-    pub fn is_success(self) -> bool {
-        matches!(self, Self::Sent | Self::Delivered)
-    }
-
-    pub fn is_final(self) -> bool {
-        !matches!(self, Self::Queued)
-    }
-}
-
 /// Seed 001 `AlertChannel.type`.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
@@ -284,87 +234,6 @@ pub struct AlertView {
     pub processed_at: Option<DateTime<Utc>>,
 }
 
-impl AlertView {
-    /// A stored row as the API shows it; a value this module did not write is an error.
-    pub fn from_row(r: AlertRow) -> ApiResult<Self> {
-        let bad = |what: &str| ApiError::internal(format!("alert {}: stored {what} unknown", r.id));
-        let channels: Vec<AlertChannel> =
-            serde_json::from_value(r.channels.clone()).map_err(|_| bad("channels"))?;
-        Ok(Self {
-            id: r.id,
-            alert_type: AlertType::parse(&r.alert_type).ok_or_else(|| bad("type"))?,
-            severity: Severity::parse(&r.severity).ok_or_else(|| bad("severity"))?,
-            campaign_id: r.campaign_id,
-            status: AlertStatus::parse(&r.status).ok_or_else(|| bad("status"))?,
-            lifecycle: Lifecycle::parse(&r.lifecycle).ok_or_else(|| bad("lifecycle"))?,
-            source: AlertSource::parse(&r.source).ok_or_else(|| bad("source"))?,
-            title: r.title,
-            message: r.message,
-            data: r.data,
-            channels,
-            timestamp: r.created_at,
-            raised_by: r.raised_by,
-            read_at: r.read_at,
-            read_by: r.read_by,
-            acknowledged_at: r.acknowledged_at,
-            acknowledged_by: r.acknowledged_by,
-            resolved_at: r.resolved_at,
-            resolved_by: r.resolved_by,
-            dismissed_at: r.dismissed_at,
-            dismissed_by: r.dismissed_by,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            processed_at: r.processed_at,
-        })
-    }
-}
-
-/// One delivery of an alert: channel, recipient, and how it went.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DeliveryView {
-    pub id: Uuid,
-    pub channel: ChannelType,
-    pub recipient: String,
-    pub recipient_name: Option<String>,
-    pub status: DeliveryState,
-    /// Runs of its job so far.
-    pub attempts: u32,
-    /// Twilio's message sid (SMS, WhatsApp).
-    pub vendor_message_id: Option<String>,
-    /// The last status Twilio's callback reported.
-    pub vendor_status: Option<String>,
-    /// Why the last attempt failed.
-    pub error: Option<String>,
-    /// Its job in `/admin/api/jobs`.
-    pub job_id: Option<Uuid>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub sent_at: Option<DateTime<Utc>>,
-}
-
-impl DeliveryView {
-    pub fn from_row(r: DeliveryRow) -> ApiResult<Self> {
-        let bad =
-            |what: &str| ApiError::internal(format!("delivery {}: stored {what} unknown", r.id));
-        Ok(Self {
-            id: r.id,
-            channel: ChannelType::from_column(&r.channel).ok_or_else(|| bad("channel"))?,
-            status: DeliveryState::parse(&r.status).ok_or_else(|| bad("status"))?,
-            recipient: r.recipient,
-            recipient_name: r.recipient_name,
-            attempts: u32::try_from(r.attempts).unwrap_or(0),
-            vendor_message_id: r.vendor_message_id,
-            vendor_status: r.vendor_status,
-            error: r.error,
-            job_id: r.job_id,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            sent_at: r.sent_at,
-        })
-    }
-}
-
 /// `GET /alerts/{id}`: the alert and each delivery's outcome.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -419,6 +288,90 @@ impl AlertAction {
             })
         })
     }
+}
+
+/// A checked `GET /alerts` query: the filters (every one given narrows the list) and the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AlertQuery {
+    pub lifecycle: Option<Lifecycle>,
+    pub status: Option<AlertStatus>,
+    pub severity: Option<Severity>,
+    pub alert_type: Option<AlertType>,
+    pub campaign_id: Option<Uuid>,
+    /// `true`: only alerts nobody has read; `false`: only read ones.
+    pub unread: Option<bool>,
+    pub paging: Paging,
+}
+
+/// A checked `/alerting/send`: a `MEDIUM` alert of `alert_type` over SMS to exactly these
+/// numbers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManualAlert {
+    pub alert_type: AlertType,
+    /// Trimmed, 1 to 1600 characters.
+    pub message: String,
+    /// Trimmed E.164 numbers, 1 to 50.
+    pub recipients: Vec<String>,
+    pub campaign_id: Option<Uuid>,
+}
+
+/// Who an alert goes to.
+#[derive(Clone, Debug)]
+pub enum Audience {
+    /// The campaign's crisis contacts and the crisis room (for `CRISIS` and for `HIGH` or
+    /// worse), and the users whose preferences ask for it.
+    Campaign,
+    /// Exactly these (`/alerting/send`).
+    Explicit(Vec<Recipient>),
+}
+
+/// An alert about to be raised.
+#[derive(Clone, Debug)]
+pub struct NewAlert {
+    pub campaign_id: Option<Uuid>,
+    pub alert_type: AlertType,
+    pub severity: Severity,
+    pub title: String,
+    pub message: String,
+    pub data: Value,
+    pub source: AlertSource,
+    pub raised_by: Option<Uuid>,
+    pub audience: Audience,
+}
+
+impl NewAlert {
+    /// The template name (seed 001 `AlertChannel.template`) of its deliveries on `channel`.
+    fn template(&self, channel: ChannelType) -> String {
+        if matches!(self.audience, Audience::Explicit(_)) {
+            return "generic".into();
+        }
+        let prefix = if self.alert_type == AlertType::Crisis {
+            "crisis"
+        } else {
+            "alert"
+        };
+        format!("{prefix}_{}", channel.column())
+    }
+
+    /// `AlertChannel[]`: `recipients` grouped by channel, in channel order.
+    pub fn channels(&self, recipients: &[Recipient]) -> Vec<AlertChannel> {
+        let mut by: BTreeMap<ChannelType, Vec<String>> = BTreeMap::new();
+        for r in recipients {
+            by.entry(r.channel).or_default().push(r.address.clone());
+        }
+        by.into_iter()
+            .map(|(channel, recipients)| AlertChannel {
+                channel,
+                recipients,
+                template: self.template(channel),
+            })
+            .collect()
+    }
+}
+
+/// 404 "Alert not found".
+pub fn not_found() -> ApiError {
+    ApiError::not_found("Alert not found")
 }
 
 /// Seed 001 `CrisisAlert`: the body of `POST /alerting/crisis`, and the `data` of every
