@@ -11,20 +11,26 @@ pub struct TestDb {
     pub url: String,
     /// The SQLite file's directory, removed when the test ends.
     _dir: Option<TempDir>,
+    /// The PostgreSQL server's admin URL and the database's name, dropped when the test ends.
+    postgres: Option<(String, String)>,
 }
 
 impl TestDb {
     /// `<tempdir>/<name>.db`, or `basalt_test_<uuid>` created on the server of
-    /// `TEST_DATABASE_URL` (left behind when the test ends; drop them by their prefix).
+    /// `TEST_DATABASE_URL`; either is removed when the `TestDb` is dropped.
     pub async fn fresh(name: &str) -> Self {
         match std::env::var("TEST_DATABASE_URL")
             .ok()
             .filter(|s| !s.is_empty())
         {
-            Some(admin_url) => Self {
-                url: fresh_postgres_database(&admin_url).await,
-                _dir: None,
-            },
+            Some(admin_url) => {
+                let (url, name) = fresh_postgres_database(&admin_url).await;
+                Self {
+                    url,
+                    _dir: None,
+                    postgres: Some((admin_url, name)),
+                }
+            }
             None => {
                 let dir = tempfile::tempdir().expect("tempdir");
                 let url = format!(
@@ -34,14 +40,51 @@ impl TestDb {
                 Self {
                     url,
                     _dir: Some(dir),
+                    postgres: None,
                 }
             }
         }
     }
 }
 
-/// Creates `basalt_test_<uuid>` on the server of `admin_url` and returns its URL.
-async fn fresh_postgres_database(admin_url: &str) -> String {
+/// A PostgreSQL suite creates a database per test: a thousand runs' worth fill a disk, so each
+/// is dropped as its test ends. `WITH (FORCE)` ends the connections the product's pool may still
+/// hold. Drop cannot await, and the test's runtime may be the current-thread kind that this
+/// drop is running on, so the statement runs on a thread with a runtime of its own; the drop
+/// waits for it (~0.1 s), so a test binary that exits leaves nothing behind. A failure is only
+/// reported: `.ci/run` also drops leftovers by their prefix.
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let dropped = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string());
+                admin.close().await.ok();
+                dropped
+            })
+        })
+        .join();
+        if let Ok(Err(e)) | Err(e) = dropped.map_err(|_| "panicked".to_owned()) {
+            eprintln!("testkit: could not drop a test database: {e}");
+        }
+    }
+}
+
+/// Creates `basalt_test_<uuid>` on the server of `admin_url`; returns its URL and name.
+async fn fresh_postgres_database(admin_url: &str) -> (String, String) {
     let name = format!("basalt_test_{}", uuid::Uuid::new_v4().simple());
     let admin = Database::connect(admin_url)
         .await
@@ -53,5 +96,5 @@ async fn fresh_postgres_database(admin_url: &str) -> String {
     admin.close().await.ok();
     let mut url = url::Url::parse(admin_url).expect("TEST_DATABASE_URL is a URL");
     url.set_path(&format!("/{name}"));
-    url.to_string()
+    (url.to_string(), name)
 }
