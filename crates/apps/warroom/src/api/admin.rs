@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use crate::{Ctx, service::access::CONSOLE_UPDATE};
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ToggleModeRequest {
     /// The mode to set, `mock` or `live` in any case; omit to flip.
     #[schema(value_type = Option<String>, example = "live")]

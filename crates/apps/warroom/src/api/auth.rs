@@ -20,6 +20,7 @@ use super::types::{LoginResponse, OK, Success, UserProfile};
 use crate::{Ctx, service::access};
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -53,7 +54,7 @@ pub async fn register(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -88,7 +89,7 @@ pub async fn login(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
@@ -149,6 +150,7 @@ pub async fn logout(State(ctx): State<Ctx>, user: AuthUser) -> Result<Json<Succe
 
 /// Either half of the reset flow: `{ email }` requests a mail, `{ token, password }` completes.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResetPasswordRequest {
     #[schema(format = "email")]
     pub email: Option<String>,
@@ -208,6 +210,7 @@ pub async fn reset_password(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VerifyEmailRequest {
     /// The token from the verification mail. Omit it (authenticated) to get a new mail.
     pub token: Option<String>,
@@ -231,7 +234,7 @@ pub async fn verify_email(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
     #[schema(min_length = 8, max_length = 1024)]

@@ -18,7 +18,7 @@ use super::types::LoginResponse;
 use crate::Ctx;
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OAuthCodeRequest {
     /// The authorization code the provider redirected back with.
     #[schema(min_length = 1)]
@@ -124,7 +124,7 @@ pub enum ProviderName {
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MockAuthorizeRequest {
     pub provider: ProviderName,
     #[schema(format = "email")]

@@ -147,7 +147,7 @@ pub async fn security_log(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImpersonateRequest {
     pub user_id: Uuid,
 }

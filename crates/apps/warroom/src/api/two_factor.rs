@@ -34,6 +34,7 @@ pub async fn setup(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TwoFactorVerifyRequest {
     /// The 6-digit code from the authenticator app.
     pub code: String,

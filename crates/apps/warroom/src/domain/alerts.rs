@@ -377,7 +377,7 @@ pub fn not_found() -> ApiError {
 /// Seed 001 `CrisisAlert`: the body of `POST /alerting/crisis`, and the `data` of every
 /// `CRISIS` alert.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CrisisAlert {
     pub campaign_id: Uuid,
     /// 0 to 1; above 0.8 the alert is `CRITICAL`, else `HIGH`.

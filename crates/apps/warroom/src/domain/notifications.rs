@@ -49,7 +49,7 @@ pub struct NotificationChannels {
 /// No alerts below `CRITICAL` between `start` and `end` ("HH:MM", wrapping past midnight when
 /// `end` is earlier), in the user's offset from UTC.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QuietHours {
     #[schema(example = "22:00")]
     pub start: String,
@@ -229,7 +229,7 @@ pub struct ChannelsChange {
 
 /// One crisis contact of a campaign (Basalt's `/campaigns/{id}/crisis-contacts`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CrisisContact {
     /// 1 to 100 characters.
     pub name: String,

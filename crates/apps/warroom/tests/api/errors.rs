@@ -114,6 +114,47 @@ async fn a_missing_field_is_invalid_argument_naming_it() {
     );
 }
 
+/// One rule for every body: a field the endpoint does not define is refused, naming it, and
+/// nothing is stored (registration used to ignore one).
+#[tokio::test]
+async fn an_unknown_body_field_is_invalid_argument_naming_it() {
+    let app = spawn_app().await;
+    let r = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({ "email": "a@example.com", "password": PASSWORD, "name": "A", "role": "admin" }),
+        )
+        .await;
+    expect_error(&r, 400, "invalid_argument");
+    assert!(
+        r.body["message"].as_str().unwrap().contains("role"),
+        "{}",
+        r.text
+    );
+    assert!(
+        app.ctx
+            .identity
+            .user_by_email("a@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let r = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "email": "a@example.com", "password": PASSWORD, "rememberMe": true }),
+        )
+        .await;
+    expect_error(&r, 400, "invalid_argument");
+    assert!(
+        r.body["message"].as_str().unwrap().contains("rememberMe"),
+        "{}",
+        r.text
+    );
+}
+
 #[tokio::test]
 async fn a_body_without_a_json_content_type_is_invalid_argument() {
     let app = spawn_app().await;

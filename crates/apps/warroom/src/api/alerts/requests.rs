@@ -99,6 +99,7 @@ impl TryFrom<(PageQuery, ListAlertsQuery)> for AlertQuery {
 
 /// `POST /alerts/{id}/actions`.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AlertActionRequest {
     pub action: AlertAction,
 }
@@ -179,7 +180,7 @@ impl TryFrom<CrisisAlertRequest> for CrisisAlert {
 /// Seed 001 `sendAlert`'s body. `campaignId` is Basalt's: the seed takes the "current
 /// campaign", which a War Room request has no notion of.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendAlertRequest {
     /// One of the alert types (`CRISIS`, `SENTIMENT`, `MENTION_SPIKE`, `ENGAGEMENT_DROP`,
     /// `COMPETITOR`); also the title.

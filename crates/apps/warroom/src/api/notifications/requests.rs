@@ -23,7 +23,7 @@ use crate::domain::{
 
 /// Seed 001 `sendSMSAlert`'s body, also `/notifications/sms` and `/notifications/whatsapp`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendMessageRequest {
     /// E.164, e.g. `+14155550100`.
     pub to: String,
@@ -52,7 +52,7 @@ impl TryFrom<SendMessageRequest> for DirectMessage {
 
 /// The channels of a preferences change; absent ones stay as they are (`PATCH`) or off (`PUT`).
 #[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = ChannelsUpdate)]
 pub struct ChannelsRequest {
     pub sms: Option<bool>,
@@ -66,7 +66,7 @@ pub struct ChannelsRequest {
 /// `PUT` replaces: an absent field takes its default. `PATCH` merges: an absent field stays,
 /// `null` clears `phone`, `quietHours` and `campaigns`.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = PreferencesUpdate)]
 pub struct PreferencesRequest {
     pub channels: Option<ChannelsRequest>,
@@ -102,6 +102,7 @@ impl From<PreferencesRequest> for PreferencesChange {
 
 /// `PUT /campaigns/{id}/crisis-contacts`: the whole list, in order.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CrisisContactsRequest {
     pub contacts: Vec<CrisisContact>,
 }
