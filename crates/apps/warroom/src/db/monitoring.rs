@@ -390,17 +390,19 @@ pub async fn record_poll(
         )
         .col_expr(config::Column::LastPolledAt, Expr::value(at))
         .col_expr(config::Column::LastError, Expr::value(None::<String>))
-        .filter(config::Column::Id.eq(id))
-        .exec(conn)
-        .await?;
-    config::Entity::update_many()
-        .col_expr(config::Column::PolledUntil, Expr::value(until))
-        .filter(config::Column::Id.eq(id))
-        .filter(
-            Condition::any()
-                .add(config::Column::PolledUntil.is_null())
-                .add(config::Column::PolledUntil.lt(until)),
+        // One statement, so no reader sees the poll recorded with the old window end.
+        .col_expr(
+            config::Column::PolledUntil,
+            Expr::case(
+                Condition::any()
+                    .add(config::Column::PolledUntil.is_null())
+                    .add(config::Column::PolledUntil.lt(until)),
+                Expr::value(until),
+            )
+            .finally(Expr::col(config::Column::PolledUntil))
+            .into(),
         )
+        .filter(config::Column::Id.eq(id))
         .exec(conn)
         .await?;
     Ok(())
