@@ -45,12 +45,14 @@ impl CsrfKey {
     /// A key of its own for CSRF tokens, derived from the product's secret (which also signs
     /// access tokens), so no value made for one purpose is valid for the other.
     fn derive(secret: &[u8]) -> Self {
+        #[allow(clippy::expect_used, reason = "HMAC takes a key of any length")]
         let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
         mac.update(b"basalt csrf token key v1");
         Self(mac.finalize().into_bytes().into())
     }
 
     fn mac(&self, session_id: Uuid, nonce: &[u8]) -> Hmac<Sha256> {
+        #[allow(clippy::expect_used, reason = "HMAC takes a key of any length")]
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("32-byte key");
         mac.update(b"csrf\0");
         mac.update(session_id.as_bytes());

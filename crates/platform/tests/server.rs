@@ -3,6 +3,12 @@
 //! upgraded and streaming connections are counted but not cut by the idle rules, and a stop
 //! lets the request in flight finish. Timeouts are short; every wait is bounded.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed step is a failed test"
+)]
+
 use std::{
     convert::Infallible,
     net::SocketAddr,

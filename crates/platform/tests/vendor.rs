@@ -1,6 +1,12 @@
 //! `VendorClient` against a local fake vendor (wiremock): retries, `Retry-After`, the
 //! breaker, and what is passed back to the adapter.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed step is a failed test"
+)]
+
 use std::time::{Duration, Instant};
 
 use platform::vendor::{

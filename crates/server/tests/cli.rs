@@ -1,6 +1,12 @@
 //! The `basalt` binary as an operator runs it: subcommands, the first-admin hint, and a
 //! graceful stop on SIGTERM.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed step is a failed test"
+)]
+
 use std::{
     io::{BufRead, BufReader},
     net::TcpListener,

@@ -2,6 +2,12 @@
 //! health responses, HSTS behind a trusted HTTPS proxy or on an `https://` public URL, and the
 //! protocol-level refusals (414, 431, 413, a chunked body included) in its own error shape.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed step is a failed test"
+)]
+
 use std::time::Duration;
 
 use platform::{

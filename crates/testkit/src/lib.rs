@@ -21,6 +21,12 @@
 //! }
 //! ```
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "dev-only test harness: a setup step that fails is a failed test"
+)]
+
 mod db;
 mod errors;
 mod identity;

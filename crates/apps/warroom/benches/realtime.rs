@@ -11,6 +11,12 @@
 //! publishes through the same code paths ingestion uses; every event carries its publish time
 //! (`at`), and clients measure latency against it (one machine, one clock).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed step is a failed test"
+)]
+
 use std::{
     io::{BufRead, BufReader, Write},
     process::{Command, Stdio},

@@ -18,6 +18,10 @@ use uuid::Uuid;
 
 /// argon2id with OWASP's first recommended parameter set: m=19 MiB, t=2, p=1.
 fn argon2() -> Argon2<'static> {
+    #[allow(
+        clippy::expect_used,
+        reason = "constant parameters inside argon2's documented ranges"
+    )]
     let params = Params::new(19 * 1024, 2, 1, None).expect("static argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }

@@ -188,6 +188,10 @@ fn max_age(cache_control: &str) -> Option<Duration> {
 }
 
 /// An RSA public key as a JWK (`kid`, RS256), from its big-endian modulus and exponent.
+#[allow(
+    clippy::expect_used,
+    reason = "a JWK literal with every field an RSA key needs"
+)]
 pub fn rsa_jwk(kid: &str, modulus: &[u8], exponent: &[u8]) -> Jwk {
     serde_json::from_value(json!({
         "kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid,

@@ -159,6 +159,10 @@ struct MetaUser {
 
 impl OAuthProviders {
     pub fn new(google: ProviderSettings, meta: ProviderSettings, mode: DataMode) -> Self {
+        #[allow(
+            clippy::expect_used,
+            reason = "a constant configuration; only a TLS backend that cannot start fails, at boot"
+        )]
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())

@@ -81,6 +81,10 @@ impl IdpSigner {
     /// Every field is escaped (characters XML cannot carry become U+FFFD), so any spec yields
     /// a well-formed document; the only failure left would be a bug here, hence no `Result`.
     /// Use [`IdpSigner::try_signed_response`] to handle even that.
+    #[allow(
+        clippy::expect_used,
+        reason = "escaped fields always make a well-formed, signable document (see above)"
+    )]
     pub fn signed_response(&self, spec: &ResponseSpec) -> String {
         self.try_signed_response(spec)
             .expect("a Response built from escaped fields is well-formed and signable")

@@ -155,6 +155,10 @@ impl IdpSigner {
     }
 
     /// RSASSA-PKCS1-v1_5 with SHA-256 over `message` (JWS `RS256`, XML-DSig `rsa-sha256`).
+    #[allow(
+        clippy::expect_used,
+        reason = "signing with a validated key into a modulus-sized buffer cannot fail"
+    )]
     pub fn sign_rs256(&self, message: &[u8]) -> Vec<u8> {
         let mut sig = vec![0; self.pair.public_modulus_len()];
         // aws-lc signs with a key it has already validated into a buffer of the modulus size;

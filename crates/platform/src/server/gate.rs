@@ -52,6 +52,10 @@ impl Gate {
     }
 
     /// Waits for room under the total cap.
+    #[allow(
+        clippy::expect_used,
+        reason = "the gate owns its semaphore and never closes it"
+    )]
     pub(super) async fn slot(&self) -> OwnedSemaphorePermit {
         self.total
             .clone()

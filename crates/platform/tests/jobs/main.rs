@@ -2,6 +2,12 @@
 //! is set. Each test gets its own migrated database; "instances" are workers with their own
 //! connection pool and `Jobs` handle, as two processes would have.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed step is a failed test"
+)]
+
 mod console;
 mod cron;
 mod idempotency;

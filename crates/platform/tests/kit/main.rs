@@ -5,6 +5,12 @@
 //! instance. Runs on SQLite, and on PostgreSQL with `TEST_DATABASE_URL`; with `TEST_REDIS_URL`
 //! the instances also hear each other through Redis.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed step is a failed test"
+)]
+
 mod console;
 mod data_mode;
 

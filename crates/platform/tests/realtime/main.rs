@@ -3,6 +3,12 @@
 //! client. A connection that names a `session` holds a lease on the server's connection
 //! registry. Redis tests run when `TEST_REDIS_URL` is set (each under its own key prefix).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed step is a failed test"
+)]
+
 mod access;
 mod delivery;
 mod protocol;

@@ -3,6 +3,12 @@
 //! HTTP to it as a browser or a script would, cookies and CSRF header included. LIVE-mode
 //! providers are played by a local fake (Google on wiremock) or the fixture SAML IdP.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed step is a failed test"
+)]
+
 mod conventions;
 mod google;
 mod google_live;

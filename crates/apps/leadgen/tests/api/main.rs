@@ -1,6 +1,12 @@
 //! LeadGen API tests: black-box HTTP tests against a spawned server with a fresh database
 //! (SQLite, or PostgreSQL with `TEST_DATABASE_URL`; Redis-shared limits with `TEST_REDIS_URL`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed step is a failed test"
+)]
+
 mod accounts;
 mod admin;
 mod errors;

@@ -2,6 +2,12 @@
 //! a fresh database (SQLite always; PostgreSQL when `TEST_DATABASE_URL` is set) and speaks to
 //! both mounts, `/api/v1` (web, cookies + CSRF) and `/api` (mobile, body tokens), over HTTP.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed step is a failed test"
+)]
+
 mod accounts;
 mod admin;
 mod errors;

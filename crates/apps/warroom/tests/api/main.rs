@@ -1,6 +1,12 @@
 //! War Room's black-box API tests: each test starts the real router on its own socket with a
 //! fresh database (SQLite always; PostgreSQL when `TEST_DATABASE_URL` is set).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed step is a failed test"
+)]
+
 mod access;
 mod admin;
 mod alerts;
