@@ -1114,6 +1114,22 @@ fn judge(row: &Row, want: Want, res: &Resp) -> Result<(), String> {
 }
 
 impl<C: Deref<Target = Core>> TestServer<C> {
+    /// The user who sits in `seat` (at [`Seat::email`], with its role), made through the
+    /// identity service on first use.
+    pub async fn seat_user(&self, seat: &Seat) -> platform::identity::User {
+        let email = seat.email();
+        match self
+            .ctx
+            .identity
+            .user_by_email(&email)
+            .await
+            .expect("user lookup")
+        {
+            Some(user) => user,
+            None => self.create_user(&email, seat.role).await,
+        }
+    }
+
     /// A job no worker will run (due in a year, then cancelled), which the console may read
     /// and retry.
     pub async fn parked_job(&self) -> uuid::Uuid {

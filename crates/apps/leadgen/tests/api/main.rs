@@ -1,6 +1,7 @@
 //! LeadGen API tests: black-box HTTP tests against a spawned server with a fresh database
 //! (SQLite, or PostgreSQL with `TEST_DATABASE_URL`; Redis-shared limits with `TEST_REDIS_URL`).
 
+mod access_matrix;
 mod accounts;
 mod admin;
 mod errors;

@@ -2,6 +2,7 @@
 //! a fresh database (SQLite always; PostgreSQL when `TEST_DATABASE_URL` is set) and speaks to
 //! both mounts, `/api/v1` (web, cookies + CSRF) and `/api` (mobile, body tokens), over HTTP.
 
+mod access_matrix;
 mod accounts;
 mod admin;
 mod errors;
