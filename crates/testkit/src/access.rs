@@ -17,8 +17,11 @@
 //! of the document has no row, or a row names an operation the document lacks (so a new
 //! endpoint without a row fails the suite); routes every product serves outside the document
 //! (`/openapi.json`, `/docs`, `/metrics`) are rows marked [`Row::undocumented`], which must
-//! not be in it. It then calls every row over HTTP as each kind of caller and checks the
-//! answers: 401 `unauthenticated`, 403 `permission_denied`, 404 `not_found` in the product's
+//! not be in it. It then calls every row over HTTP as each kind of caller (anonymous twice on
+//! rows whose operation the document says needs a session: once as the row builds the call,
+//! once with every path parameter an unknown id and a `{}` body, so the refusal is shown to
+//! come before the request is read)
+//! and checks the answers: 401 `unauthenticated`, 403 `permission_denied`, 404 `not_found` in the product's
 //! error shape ([`crate::ErrorShape`], via [`check_error`]); an allowed call answers 2xx (or the
 //! row's [`Row::status`], or a documented error of the row's [`Row::documented_error`] when no
 //! request the product accepts can be built). Every failure is collected and reported at once.
@@ -585,7 +588,10 @@ impl Matrix {
                 Some(SWITCHES_DATA_MODE) if data_mode_console => Some(run.data_mode().await),
                 _ => None,
             };
-            run.row(row, effect.as_deref()).await;
+            // Whether the document asks for a session: if not, the credential travels elsewhere
+            // (a refresh token in the body) and a request without it is not "unread".
+            let session = ops.get(&row.key()).is_some_and(|o| o.needs_credentials);
+            run.row(row, effect.as_deref(), session).await;
             if let Some(before) = data_mode {
                 run.restore_data_mode(&before).await;
             }
@@ -705,6 +711,9 @@ struct Planned {
     caller: Option<Caller>,
     want: Want,
     signed: bool,
+    /// Every path parameter an unknown id, the body `{}`, no query, no extra headers: a
+    /// refusal must come before anything else of the request is looked at.
+    blind: bool,
 }
 
 struct Run<'a, C, F> {
@@ -749,7 +758,7 @@ impl<C, F: AsyncFn(&Seat) -> Caller> Run<'_, C, F> {
         (self.sign_in)(seat).await
     }
 
-    async fn row(&mut self, row: &Row, effect: Option<&str>) {
+    async fn row(&mut self, row: &Row, effect: Option<&str>, session: bool) {
         let consuming = row.fresh || effect == Some(ENDS_SESSION);
         let owner_seat = self.owner_seat();
         let owner = if consuming {
@@ -757,7 +766,10 @@ impl<C, F: AsyncFn(&Seat) -> Caller> Run<'_, C, F> {
         } else {
             self.main(&owner_seat).await
         };
-        let plan = self.plan(row, consuming, &owner).await;
+        let mut plan = self.plan(row, consuming, &owner).await;
+        if !session {
+            plan.retain(|p| !p.blind);
+        }
         for p in plan {
             self.call(row, effect, &owner, p).await;
         }
@@ -771,6 +783,11 @@ impl<C, F: AsyncFn(&Seat) -> Caller> Run<'_, C, F> {
             caller: None,
             want,
             signed,
+            blind: false,
+        };
+        let blind = Planned {
+            blind: true,
+            ..anonymous(Want::Refused(401), false)
         };
         let table = self.roles;
         let roles: Vec<&'static str> = table.roles().collect();
@@ -792,11 +809,13 @@ impl<C, F: AsyncFn(&Seat) -> Caller> Run<'_, C, F> {
                     caller: Some(caller),
                     want: Want::Refused(refuse),
                     signed: false,
+                    blind: false,
                 });
                 plan.push(anonymous(Want::Allowed, true));
             }
             Access::Owner { refuse } => {
                 plan.push(anonymous(Want::Refused(401), false));
+                plan.push(blind);
                 let mut others: Vec<Seat> = roles
                     .iter()
                     .filter(|r| **r != self.owner_role)
@@ -821,6 +840,7 @@ impl<C, F: AsyncFn(&Seat) -> Caller> Run<'_, C, F> {
                         caller: Some(caller),
                         want: Want::Refused(refuse),
                         signed: false,
+                        blind: false,
                     });
                 }
                 plan.push(Planned {
@@ -828,10 +848,12 @@ impl<C, F: AsyncFn(&Seat) -> Caller> Run<'_, C, F> {
                     caller: Some(owner.clone()),
                     want: Want::Allowed,
                     signed: false,
+                    blind: false,
                 });
             }
             Access::SignedIn | Access::Perm(_) | Access::Roles(_) => {
                 plan.push(anonymous(Want::Refused(401), false));
+                plan.push(blind);
                 let (allowed, refused): (Vec<&str>, Vec<&str>) =
                     roles.iter().partition(|r| allowed_role(r));
                 for role in refused {
@@ -842,6 +864,7 @@ impl<C, F: AsyncFn(&Seat) -> Caller> Run<'_, C, F> {
                         caller: Some(caller),
                         want: Want::Refused(403),
                         signed: false,
+                        blind: false,
                     });
                 }
                 for role in allowed {
@@ -868,6 +891,7 @@ impl<C, F: AsyncFn(&Seat) -> Caller> Run<'_, C, F> {
                         caller: Some(caller),
                         want: Want::Allowed,
                         signed: false,
+                        blind: false,
                     });
                 }
             }
@@ -880,9 +904,14 @@ impl<C, F: AsyncFn(&Seat) -> Caller> Run<'_, C, F> {
         self.calls += 1;
         let seat = p.seat.as_ref().map_or("anonymous", |s| s.name.as_str());
         let label = format!(
-            "{} as {seat}{}",
+            "{} as {seat}{}{}",
             row.label(),
-            if p.signed { " (signed)" } else { "" }
+            if p.signed { " (signed)" } else { "" },
+            if p.blind {
+                " (unknown ids, empty body)"
+            } else {
+                ""
+            }
         );
         let probe = Probe {
             seat,
@@ -890,7 +919,12 @@ impl<C, F: AsyncFn(&Seat) -> Caller> Run<'_, C, F> {
             owner,
             serial: self.serial,
         };
-        let req = match build(self.server, row, &probe, p.signed) {
+        let built = if p.blind {
+            Ok(blind_request(self.server, row))
+        } else {
+            build(self.server, row, &probe, p.signed)
+        };
+        let req = match built {
             Ok(r) => r,
             Err(e) => {
                 self.failures.push(format!("{label}: {e}"));
@@ -1003,6 +1037,34 @@ fn build<C>(
         sign(&mut req);
     }
     Ok(req)
+}
+
+/// The row's operation with every path parameter an unknown id and a `{}` body (on writes),
+/// nothing else.
+fn blind_request<C>(server: &TestServer<C>, row: &Row) -> Request {
+    let path = row
+        .path
+        .split('/')
+        .map(|seg| {
+            if seg.starts_with('{') {
+                uuid::Uuid::now_v7().to_string()
+            } else {
+                seg.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    let write = ![Method::GET, Method::HEAD, Method::OPTIONS].contains(&row.method);
+    Request {
+        method: row.method.clone(),
+        url: server.url(&path),
+        headers: if write {
+            vec![("content-type".into(), "application/json".into())]
+        } else {
+            Vec::new()
+        },
+        body: write.then(|| b"{}".to_vec()),
+    }
 }
 
 /// Adds `caller`'s credentials: its bearer token or cookies, and its CSRF token on writes.

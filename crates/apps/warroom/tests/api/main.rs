@@ -2,10 +2,10 @@
 //! fresh database (SQLite always; PostgreSQL when `TEST_DATABASE_URL` is set).
 
 mod access;
+mod access_matrix;
 mod admin;
 mod alerts;
 mod analytics;
-mod anonymous;
 mod auth;
 mod campaigns;
 mod crisis;
