@@ -19,7 +19,7 @@ use platform::roles::{CONSOLE_READ, CONSOLE_UPDATE, Perm, RoleTable};
 use serde_json::{Value, json};
 use testkit::{
     ErrorShape,
-    access::{Caller, Matrix, Row, Seat},
+    access::{Caller, Matrix, Org, Row, Seat},
 };
 
 const READ: Perm = Perm::new("things", "read");
@@ -189,6 +189,37 @@ async fn a_table_that_matches_the_product_passes() {
 }
 
 #[tokio::test]
+async fn with_organisations_an_owners_resource_is_refused_to_another_organisation_too() {
+    let app = fake_product(Bugs::None).await;
+    let count = AtomicUsize::new(0);
+    let seats = Mutex::new(Vec::new());
+    let mut rows = correct_rows();
+    rows.retain(|r| r.to_string() != "POST /things");
+    rows.push(Row::roles("POST /things", &["boss"]).status(201));
+    let failures = Matrix::new(ROLES)
+        .organisations()
+        .rows(rows)
+        .check(&app, async |seat: &Seat| {
+            seats
+                .lock()
+                .unwrap()
+                .push((seat.name.clone(), seat.role, seat.org));
+            sign_in(&count, seat)
+        })
+        .await;
+    assert!(failures.is_empty(), "{failures:#?}");
+    let seats = seats.into_inner().unwrap();
+    assert!(
+        seats.contains(&("other-org".into(), "reader", Org::Other)),
+        "{seats:?}"
+    );
+    assert!(
+        seats.contains(&("other".into(), "reader", Org::Home)),
+        "{seats:?}"
+    );
+}
+
+#[tokio::test]
 async fn every_mismatch_between_table_document_and_server_is_reported() {
     let app = fake_product(Bugs::Some).await;
     let count = AtomicUsize::new(0);
@@ -233,7 +264,7 @@ async fn a_public_row_for_an_operation_that_asks_for_credentials_is_reported() {
     let app = fake_product(Bugs::None).await;
     let count = AtomicUsize::new(0);
     let mut rows = correct_rows();
-    rows.retain(|r| !matches!(r.to_string().as_str(), "GET /things"));
+    rows.retain(|r| r.to_string() != "GET /things");
     rows.push(Row::public("GET /things"));
     let failures = Matrix::new(ROLES)
         .rows(rows)

@@ -76,7 +76,8 @@ async fn every_operation_answers_each_kind_of_caller_as_the_roles_table_says() {
     rows.extend([
         Row::public("GET /api/v1/health"),
         Row::public("GET /api/v1/status"),
-        Row::perm("POST /admin/toggle-mode", CONSOLE_UPDATE).body(json!({ "mode": "mock" })),
+        // No body flips the mode (seed 000); the kit puts it back after the row.
+        Row::perm("POST /admin/toggle-mode", CONSOLE_UPDATE),
         // identity
         Row::public("POST /api/v1/auth/register")
             .body_with(|p| json!({ "email": p.email("new"), "password": PASSWORD, "name": "New" }))
@@ -224,4 +225,6 @@ async fn every_operation_answers_each_kind_of_caller_as_the_roles_table_says() {
         .rows(rows)
         .run(&app, async |seat: &Seat| app.seat(seat).await)
         .await;
+    let health = app.get("/api/v1/health", None).await;
+    assert_eq!(health.body["data_mode"], "MOCK", "the flipped mode is back");
 }
