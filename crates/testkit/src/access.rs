@@ -272,6 +272,13 @@ impl Probe<'_> {
         self.owner
     }
 
+    /// The calling session's value kept under `key` ([`Caller::with`]), or for an anonymous
+    /// call `no-<key>`, which names nothing (a refresh token sent in a body).
+    pub fn kept(&self, key: &str) -> String {
+        self.caller
+            .map_or_else(|| format!("no-{key}"), |c| c.get(key))
+    }
+
     /// `<what>-<seat>-<n>`, different for every call of a run.
     pub fn unique(&self, what: &str) -> String {
         format!("{what}-{}-{}", self.seat, self.serial)
