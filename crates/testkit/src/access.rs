@@ -20,11 +20,11 @@
 //! not be in it. It then calls every row over HTTP as each kind of caller (anonymous twice on
 //! rows whose operation the document says needs a session: once as the row builds the call,
 //! once with every path parameter an unknown id and a `{}` body, so the refusal is shown to
-//! come before the request is read)
-//! and checks the answers: 401 `unauthenticated`, 403 `permission_denied`, 404 `not_found` in the product's
-//! error shape ([`crate::ErrorShape`], via [`check_error`]); an allowed call answers 2xx (or the
-//! row's [`Row::status`], or a documented error of the row's [`Row::documented_error`] when no
-//! request the product accepts can be built). Every failure is collected and reported at once.
+//! come before the request is read) and checks the answers: 401 `unauthenticated`, 403
+//! `permission_denied`, 404 `not_found` in the product's error shape ([`crate::ErrorShape`],
+//! with [`crate::expect_error`]'s checks); an allowed call answers 2xx (or the row's
+//! [`Row::status`], or the documented error of [`Row::documented_error`] when no request the
+//! product accepts can be built). Every failure is collected and reported at once.
 //!
 //! Callers sit in [`Seat`]s: one per role of the product's role table (named after the role),
 //! `other` (another user with the owner's role) and `other-org` (a user with the owner's role in
@@ -40,9 +40,10 @@
 //! first), a query, a JSON or raw body. Operations with an `x-basalt-effect`
 //! ([`platform::docs::EFFECT`]) are called after the others: `ends-session` rows use fresh
 //! sessions (the owner's fresh session is the row's target, e.g. `p.owner().session_id()`),
-//! so no seat loses the session the rest of the table uses; `switches-data-mode` rows are
-//! followed by the console's data mode being put back as it was; `endless-stream` answers are
-//! judged by status and headers and dropped unread. [`Row::websocket`] sends an upgrade
+//! so no seat loses the session the rest of the table uses (sign-ins are rate-limited, so on
+//! such a row that any signed-in user may call, only the owner's call is made);
+//! `switches-data-mode` rows are followed by the console's data mode being put back as it was;
+//! `endless-stream` answers are judged by status and headers and dropped unread. [`Row::websocket`] sends an upgrade
 //! handshake (an allowed call answers 101, dropped at once).
 //!
 //! ```ignore
