@@ -26,27 +26,40 @@ pub enum ErrorShape {
 /// details the shape requires, no keys the shape does not have, and a JSON content type.
 #[track_caller]
 pub fn expect_error(r: &Resp, status: u16, code: &str) {
-    assert_eq!(
-        r.status.as_u16(),
-        status,
-        "expected {status} {code}, got: {} {}",
-        r.status,
-        r.text
-    );
+    if let Err(problem) = check_error(r, status, code) {
+        panic!("{problem}");
+    }
+}
+
+/// [`expect_error`]'s checks, returning what is wrong instead of panicking (for tables that
+/// report every failing row at once).
+pub fn check_error(r: &Resp, status: u16, code: &str) -> Result<(), String> {
+    if r.status.as_u16() != status {
+        return Err(format!(
+            "expected {status} {code}, got: {} {}",
+            r.status, r.text
+        ));
+    }
     let err = r
         .error()
         .as_object()
-        .unwrap_or_else(|| panic!("no error object in: {}", r.text));
-    assert_eq!(r.code(), code, "wrong error code in: {}", r.text);
+        .ok_or_else(|| format!("no error object in: {}", r.text))?;
+    if r.code() != code {
+        return Err(format!("wrong error code (expected {code}) in: {}", r.text));
+    }
     let message = err
         .get("message")
         .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("no string message in: {}", r.text));
-    assert!(!message.trim().is_empty(), "empty message in: {}", r.text);
+        .ok_or_else(|| format!("no string message in: {}", r.text))?;
+    if message.trim().is_empty() {
+        return Err(format!("empty message in: {}", r.text));
+    }
     let mut allowed = vec!["code", "details", "message"];
     match r.shape {
         ErrorShape::Flat => {
-            assert!(err.contains_key("details"), "no details key in: {}", r.text);
+            if !err.contains_key("details") {
+                return Err(format!("no details key in: {}", r.text));
+            }
         }
         ErrorShape::Nested {
             always_details,
@@ -55,26 +68,26 @@ pub fn expect_error(r: &Resp, status: u16, code: &str) {
             let top: Vec<&str> = r
                 .body
                 .as_object()
-                .unwrap()
-                .keys()
-                .map(String::as_str)
-                .collect();
-            assert_eq!(top, ["error"], "error body has other keys: {}", r.text);
-            if always_details {
-                assert!(err.contains_key("details"), "no details key in: {}", r.text);
+                .map(|o| o.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            if top != ["error"] {
+                return Err(format!("error body has other keys: {}", r.text));
+            }
+            if always_details && !err.contains_key("details") {
+                return Err(format!("no details key in: {}", r.text));
             }
             if let Some(name) = request_id {
                 allowed.push("requestId");
                 let header = r
                     .header(name)
-                    .unwrap_or_else(|| panic!("no {name} header on: {}", r.text));
-                assert!(!header.is_empty(), "empty {name}");
-                assert_eq!(
-                    err.get("requestId").and_then(Value::as_str),
-                    Some(header),
-                    "requestId differs from the {name} header in: {}",
-                    r.text
-                );
+                    .filter(|h| !h.is_empty())
+                    .ok_or_else(|| format!("no {name} header on: {}", r.text))?;
+                if err.get("requestId").and_then(Value::as_str) != Some(header) {
+                    return Err(format!(
+                        "requestId differs from the {name} header in: {}",
+                        r.text
+                    ));
+                }
             }
         }
     }
@@ -83,17 +96,16 @@ pub fn expect_error(r: &Resp, status: u16, code: &str) {
         .map(String::as_str)
         .filter(|k| !allowed.contains(k))
         .collect();
-    assert!(
-        extra.is_empty(),
-        "error has other keys {extra:?}: {}",
-        r.text
-    );
-    assert!(
-        r.header("content-type")
-            .is_some_and(|v| v.starts_with("application/json")),
-        "error is not JSON: {:?}",
-        r.header("content-type")
-    );
+    if !extra.is_empty() {
+        return Err(format!("error has other keys {extra:?}: {}", r.text));
+    }
+    if !r
+        .header("content-type")
+        .is_some_and(|v| v.starts_with("application/json"))
+    {
+        return Err(format!("error is not JSON: {:?}", r.header("content-type")));
+    }
+    Ok(())
 }
 
 /// The `field` names listed in the error's `details.fields`.

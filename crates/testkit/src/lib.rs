@@ -3,7 +3,9 @@
 //! `basalt_test_<uuid>` PostgreSQL database when `TEST_DATABASE_URL` is set), the product on a
 //! random port ([`spawn`] → [`TestServer`]), whole responses ([`Resp`], [`SetCookie`]), request
 //! helpers ([`TestServer::request`], [`Call`]), outbox readers, identity-table fixtures,
-//! [`jwt_claims`], and error assertions for each product's error body ([`ErrorShape`]).
+//! [`jwt_claims`], error assertions for each product's error body ([`ErrorShape`]), and the
+//! access matrix ([`access`]): who may call each operation of the product's OpenAPI document,
+//! as a table every product's suite declares and the kit checks over HTTP.
 //!
 //! A product's `tests/api/helpers.rs` is a thin layer: it names its [`ErrorShape`], wraps
 //! `TestServer<its Ctx>` in its own `TestApp` (which derefs to the server, so `app.get(..)`,
@@ -27,6 +29,7 @@
     reason = "dev-only test harness: a setup step that fails is a failed test"
 )]
 
+pub mod access;
 mod db;
 mod errors;
 mod identity;

@@ -191,41 +191,7 @@ async fn health_is_503_when_the_database_is_gone() {
     assert_eq!(r.body["data"]["database"], "down");
 }
 
-// ---------------------------------------------------------------- admin access
-
-#[tokio::test]
-async fn the_outbox_is_for_admins_only() {
-    let app = spawn_app().await;
-    let member = app.google_sign_in("member@example.com").await;
-    app.existing_user("manager@example.com", "manager", true)
-        .await;
-    let manager = app.google_sign_in("manager@example.com").await;
-    app.existing_user("admin@example.com", "admin", true).await;
-    let admin = app.google_sign_in("admin@example.com").await;
-
-    let rows: [(&str, Option<&Session>, u16, &str); 4] = [
-        ("anonymous", None, 401, "unauthenticated"),
-        ("member", Some(&member), 403, "permission_denied"),
-        ("manager", Some(&manager), 403, "permission_denied"),
-        ("admin", Some(&admin), 200, ""),
-    ];
-    for (who, session, status, code) in rows {
-        // By cookie (a GET needs no CSRF header) and by Bearer.
-        let mut by_cookie = app.call(Method::GET, "/admin/api/outbox");
-        if let Some(s) = session {
-            by_cookie = by_cookie.cookie("access_token", &s.access);
-        }
-        let by_bearer = app
-            .get("/admin/api/outbox", session.map(|s| s.access.as_str()))
-            .await;
-        for r in [by_cookie.send().await, by_bearer] {
-            assert_eq!(r.status, status, "{who}: {}", r.text);
-            if status != 200 {
-                expect_error(&r, status, code);
-            }
-        }
-    }
-}
+// ---------------------------------------------------------------- the console
 
 /// The console API is the platform's, the same for every product: `{ messages, total, page,
 /// limit }`, not Crenoir's `{ data, meta }` (docs/crenoir.md, "Operators").

@@ -18,7 +18,10 @@ use platform::{
 };
 use reqwest::Method;
 use serde_json::{Value, json};
-use testkit::{Call, ErrorShape, TestServer};
+use testkit::{
+    Call, ErrorShape, TestServer,
+    access::{Caller, Seat},
+};
 use url::Url;
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
@@ -160,6 +163,20 @@ impl TestApp {
             })
             .await
             .expect("create user")
+    }
+
+    /// The access matrix's caller in `seat`: its user made on first use (as an operator
+    /// would, so Google links it), signed in with mock Google anew on every call; a browser
+    /// holding the three cookies and sending the CSRF token on writes.
+    pub async fn seat(&self, seat: &Seat) -> Caller {
+        self.seat_user(seat).await;
+        let s = self.google_sign_in(&seat.email()).await;
+        let cookies = [
+            ("access_token", s.access.as_str()),
+            ("refresh_token", s.refresh.as_str()),
+            ("csrf_token", s.csrf.as_str()),
+        ];
+        Caller::browser(&s.access, &cookies, &s.csrf)
     }
 
     // ------------------------------------------------------------ session endpoints

@@ -9,6 +9,7 @@
     reason = "tests: a failed step is a failed test"
 )]
 
+mod access_matrix;
 mod conventions;
 mod google;
 mod google_live;

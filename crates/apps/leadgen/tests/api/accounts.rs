@@ -561,10 +561,3 @@ async fn logout_ends_the_session_so_its_access_and_refresh_tokens_die() {
         still.text
     );
 }
-
-#[tokio::test]
-async fn logout_without_a_token_is_401() {
-    let app = spawn_app().await;
-    let r = app.post("/api/auth/logout", None, json!({})).await;
-    expect_error(&r, 401, "unauthenticated");
-}

@@ -1,5 +1,5 @@
-//! The console's outbox (`GET /admin/api/outbox`): admins only; 401 without a session, 403
-//! for the `user` role.
+//! The console's outbox (`GET /admin/api/outbox`) as admins read it; a refusal leaks nothing
+//! of it. (Who may call the console: tests/api/access_matrix.rs.)
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -45,21 +45,6 @@ async fn the_outbox_pages() {
     assert_eq!(
         r.body["messages"][0]["recipient"], "p0@example.com",
         "newest first"
-    );
-}
-
-#[tokio::test]
-async fn the_outbox_is_401_without_a_session() {
-    let app = spawn_app().await;
-    expect_error(
-        &app.get("/admin/api/outbox", None).await,
-        401,
-        "unauthenticated",
-    );
-    expect_error(
-        &app.get("/admin/api/outbox", Some("garbage")).await,
-        401,
-        "unauthenticated",
     );
 }
 

@@ -14,27 +14,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
 
 use crate::helpers::*;
 
-const REDIRECT: &str = "http://app.test/auth/google/callback";
-
-/// Runs the mock provider's consent step for `email` and returns the mailed code.
-async fn mock_code(app: &TestApp, email: &str) -> String {
-    let before = app.mails_now(email).await.len();
-    let r = app
-        .post(
-            "/api/auth/google/mock/authorize",
-            None,
-            json!({ "email": email, "name": "Gina Google", "redirectUri": REDIRECT }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
-    // Newest first; a verification mail may land beside it.
-    let mails = app.wait_for_mails(email, before + 1).await;
-    mails
-        .iter()
-        .find_map(|(_, body)| extract_param(body, "code"))
-        .expect("a sign-in mail with a code")
-}
-
 async fn google(app: &TestApp, body: Value) -> Resp {
     app.post("/api/auth/google", None, body).await
 }
@@ -43,7 +22,7 @@ async fn google(app: &TestApp, body: Value) -> Resp {
 async fn a_new_person_signs_in_with_the_mock_provider_and_gets_an_organization() {
     let app = spawn_app().await;
     let email = unique_email("gina");
-    let code = mock_code(&app, &email).await;
+    let code = app.mock_code(&email).await;
     let r = google(&app, json!({ "code": code, "redirectUri": REDIRECT })).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["user"]["email"], email.as_str());
@@ -60,7 +39,7 @@ async fn a_new_person_signs_in_with_the_mock_provider_and_gets_an_organization()
     assert_eq!(me.status, StatusCode::OK, "{}", me.text);
 
     // Again, with a fresh code: the same person and organization, nothing new created.
-    let code = mock_code(&app, &email).await;
+    let code = app.mock_code(&email).await;
     let again = google(&app, json!({ "code": code })).await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.text);
     assert_eq!(again.body["user"]["id"], r.body["user"]["id"]);
@@ -71,7 +50,7 @@ async fn a_new_person_signs_in_with_the_mock_provider_and_gets_an_organization()
 #[tokio::test]
 async fn a_code_works_once() {
     let app = spawn_app().await;
-    let code = mock_code(&app, &unique_email("once")).await;
+    let code = app.mock_code(&unique_email("once")).await;
     let first = google(&app, json!({ "code": code })).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text);
     let second = google(&app, json!({ "code": code })).await;
@@ -82,7 +61,7 @@ async fn a_code_works_once() {
 async fn the_mock_token_endpoint_yields_a_credential_the_sign_in_accepts() {
     let app = spawn_app().await;
     let email = unique_email("cred");
-    let code = mock_code(&app, &email).await;
+    let code = app.mock_code(&email).await;
     let t = app
         .post("/api/auth/google/mock/token", None, json!({ "code": code }))
         .await;
@@ -108,13 +87,13 @@ async fn an_unverified_password_account_is_not_taken_over_and_a_verified_one_is_
     let app = spawn_app().await;
     let unverified = unique_email("unverified");
     app.register_ok(&unverified, "Una", None).await;
-    let code = mock_code(&app, &unverified).await;
+    let code = app.mock_code(&unverified).await;
     let r = google(&app, json!({ "code": code })).await;
     expect_error(&r, 409, "already_exists");
 
     let verified = unique_email("verified");
     let (user, org) = app.create_user(&verified, "user", true).await;
-    let code = mock_code(&app, &verified).await;
+    let code = app.mock_code(&verified).await;
     let r = google(&app, json!({ "code": code })).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["user"]["id"], user.id.to_string());

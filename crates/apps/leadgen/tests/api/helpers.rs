@@ -15,7 +15,10 @@ use platform::{
 use reqwest::StatusCode;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
-use testkit::{ErrorShape, TestServer};
+use testkit::{
+    ErrorShape, TestServer,
+    access::{Caller, Seat},
+};
 
 pub use testkit::{
     PASSWORD, Resp, error_fields, expect_error, expect_limited, extract_param, rate_headers,
@@ -27,6 +30,9 @@ pub const ERRORS: ErrorShape = ErrorShape::Nested {
     always_details: true,
     request_id: Some("x-request-id"),
 };
+
+/// Where mock Google's mailed sign-in link points (on the app's origin).
+pub const REDIRECT: &str = "http://app.test/auth/google/callback";
 
 /// A running LeadGen on a random port with its own database; derefs to the [`TestServer`]
 /// for requests, `ctx`, outbox readers and identity fixtures.
@@ -158,6 +164,45 @@ impl TestApp {
             access: r.body["accessToken"].as_str().unwrap().to_owned(),
             refresh: r.body["refreshToken"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// The access matrix's caller in `seat`: a verified user with their organization, made
+    /// on first use, signed in anew on every call.
+    pub async fn seat(&self, seat: &Seat) -> Caller {
+        let email = seat.email();
+        if self
+            .ctx
+            .identity
+            .user_by_email(&email)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            self.create_user(&email, seat.role, true).await;
+        }
+        let r = self.login(&email, PASSWORD).await;
+        assert_eq!(r.status, StatusCode::OK, "login failed: {}", r.text);
+        Caller::bearer(r.body["accessToken"].as_str().unwrap())
+            .with("refresh", r.body["refreshToken"].as_str().unwrap())
+    }
+
+    /// Runs the mock provider's consent step for `email` and returns the mailed code.
+    pub async fn mock_code(&self, email: &str) -> String {
+        let before = self.mails_now(email).await.len();
+        let r = self
+            .post(
+                "/api/auth/google/mock/authorize",
+                None,
+                json!({ "email": email, "name": "Gina Google", "redirectUri": REDIRECT }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        // Newest first; a verification mail may land beside it.
+        let mails = self.wait_for_mails(email, before + 1).await;
+        mails
+            .iter()
+            .find_map(|(_, body)| extract_param(body, "code"))
+            .expect("a sign-in mail with a code")
     }
 
     /// Every organization row.

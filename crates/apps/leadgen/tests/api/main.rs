@@ -7,6 +7,7 @@
     reason = "tests: a failed step is a failed test"
 )]
 
+mod access_matrix;
 mod accounts;
 mod admin;
 mod errors;

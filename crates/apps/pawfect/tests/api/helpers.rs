@@ -11,7 +11,10 @@ use std::ops::Deref;
 use platform::settings::ProductSettings;
 use reqwest::Method;
 use serde_json::{Value, json};
-use testkit::{ErrorShape, TestServer};
+use testkit::{
+    ErrorShape, TestServer,
+    access::{Caller, Seat},
+};
 
 pub use testkit::{PASSWORD, Resp, error_fields, expect_error, expect_limited, jwt_claims};
 
@@ -163,6 +166,22 @@ impl TestApp {
         let r = self.login(MOBILE, email, PASSWORD).await;
         assert_eq!(r.status, 200, "mobile login failed: {}", r.text);
         MobileSession::from_resp(&r)
+    }
+
+    /// The access matrix's caller in `seat`: its user made on first use, signed in on the web
+    /// mount anew on every call. The access token goes as Bearer, the refresh and CSRF cookies
+    /// with every request (the web mount's refresh and cookie logout read them), the CSRF
+    /// token in `X-CSRF-Token` on writes; `refresh` keeps the refresh token for the mobile
+    /// mount's body.
+    pub async fn seat(&self, seat: &Seat) -> Caller {
+        self.seat_user(seat).await;
+        let s = self.web_login(&seat.email()).await;
+        Caller::bearer(&s.access)
+            .with_cookies(
+                &[("refresh_token", &s.refresh), ("csrf_token", &s.csrf)],
+                Some(&s.csrf),
+            )
+            .with("refresh", &s.refresh)
     }
 
     /// `POST /api/v1/auth/refresh` with the given refresh cookie, CSRF cookie and CSRF header.

@@ -8,6 +8,7 @@
     reason = "tests: a failed step is a failed test"
 )]
 
+mod access_matrix;
 mod accounts;
 mod admin;
 mod errors;

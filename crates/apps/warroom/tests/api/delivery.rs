@@ -4,7 +4,7 @@
 //! ones dead-lettered and retried from the console, an unconfigured vendor named; and
 //! Twilio's signed status callbacks.
 
-mod callbacks;
+pub mod callbacks;
 
 use std::collections::HashMap;
 
@@ -27,7 +27,7 @@ use crate::{
 };
 
 const SID: &str = "AC00000000000000000000000000000001";
-const TOKEN: &str = "twilio-test-token";
+pub const TOKEN: &str = "twilio-test-token";
 const MESSAGES_PATH: &str = "/2010-04-01/Accounts/AC00000000000000000000000000000001/Messages.json";
 const SMS_FROM: &str = "+15005550006";
 const CONTACT: &str = "+15551230001";

@@ -7,12 +7,19 @@ use std::ops::Deref;
 
 use platform::{identity::User, settings::ProductSettings};
 use reqwest::StatusCode;
-use testkit::{ErrorShape, TestServer};
+use serde_json::json;
+use testkit::{
+    ErrorShape, TestServer,
+    access::{Caller, Seat},
+};
 
 pub use testkit::{PASSWORD, Resp, error_fields, expect_error, expect_limited, extract_param};
 
 /// War Room's error body: `{ code, message, details }`.
 pub const ERRORS: ErrorShape = ErrorShape::Flat;
+
+/// Where the mock OAuth provider's mailed links point (on the app's origin).
+pub const REDIRECT: &str = "http://app.test/cb";
 
 /// A running War Room on a random port with its own database; derefs to the
 /// [`TestServer`] for requests, `ctx`, outbox readers and identity fixtures.
@@ -53,11 +60,16 @@ impl TestApp {
     /// Creates a user and signs them in over HTTP.
     pub async fn login_as(&self, email: &str, role: &str) -> Login {
         let user = self.create_user(email, role).await;
+        self.sign_in(user).await
+    }
+
+    /// Signs an existing user (password [`PASSWORD`]) in over HTTP.
+    pub async fn sign_in(&self, user: User) -> Login {
         let r = self
             .post(
                 "/api/v1/auth/login",
                 None,
-                serde_json::json!({ "email": email, "password": PASSWORD }),
+                json!({ "email": user.email, "password": PASSWORD }),
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "login failed: {}", r.text);
@@ -66,6 +78,31 @@ impl TestApp {
             access: r.body["accessToken"].as_str().unwrap().to_owned(),
             refresh: r.body["refreshToken"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// The access matrix's caller in `seat`: its user made on first use, signed in anew on
+    /// every call; `refresh` keeps the session's refresh token.
+    pub async fn seat(&self, seat: &Seat) -> Caller {
+        let login = self.sign_in(self.seat_user(seat).await).await;
+        Caller::bearer(&login.access).with("refresh", &login.refresh)
+    }
+
+    /// Asks the mock provider for a sign-in link and returns the code it mailed to `email`.
+    pub async fn mock_code(&self, provider: &str, email: &str) -> String {
+        let r = self
+            .post(
+                "/api/v1/auth/oauth/mock/authorize",
+                None,
+                json!({ "provider": provider, "email": email, "name": "Mock Person",
+                        "redirectUri": REDIRECT, "state": "xyz" }),
+            )
+            .await;
+        assert_eq!(r.status, 202, "{}", r.text);
+        let mails = self.mails_to(email).await;
+        let (_, body) = mails
+            .first()
+            .unwrap_or_else(|| panic!("no sign-in mail to {email}"));
+        extract_param(body, "code").expect("code in the sign-in link")
     }
 }
 

@@ -8,10 +8,10 @@
 )]
 
 mod access;
+mod access_matrix;
 mod admin;
 mod alerts;
 mod analytics;
-mod anonymous;
 mod auth;
 mod campaigns;
 mod crisis;

@@ -20,26 +20,6 @@ use crate::helpers::*;
 use platform::identity::UserFilter;
 use platform::validate::Paging;
 
-const REDIRECT: &str = "http://app.test/cb";
-
-/// Asks the mock provider for a sign-in link and returns the code it mailed to `email`.
-async fn mock_code(app: &TestApp, provider: &str, email: &str) -> String {
-    let r = app
-        .post(
-            "/api/v1/auth/oauth/mock/authorize",
-            None,
-            json!({ "provider": provider, "email": email, "name": "Mock Person",
-                    "redirectUri": REDIRECT, "state": "xyz" }),
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", r.text);
-    let mails = app.mails_to(email).await;
-    let (_, body) = mails
-        .first()
-        .unwrap_or_else(|| panic!("no sign-in mail to {email}"));
-    extract_param(body, "code").expect("code in the sign-in link")
-}
-
 async fn oauth(app: &TestApp, provider: &str, token: Option<&str>, body: Value) -> Resp {
     app.post(&format!("/api/v1/auth/oauth/{provider}"), token, body)
         .await
@@ -127,7 +107,7 @@ async fn mock_authorize_mails_a_link_to_the_redirect_uri_with_code_and_state() {
 #[tokio::test]
 async fn the_mailed_code_signs_up_a_new_user_with_a_verified_email() {
     let app = spawn_app().await;
-    let code = mock_code(&app, "google", "gus@example.com").await;
+    let code = app.mock_code("google", "gus@example.com").await;
     let r = oauth(
         &app,
         "google",
@@ -187,7 +167,7 @@ async fn signing_in_again_with_the_same_provider_reaches_the_same_account() {
         &app,
         "google",
         None,
-        json!({ "code": mock_code(&app, "google", "gus@example.com").await }),
+        json!({ "code": app.mock_code("google", "gus@example.com").await }),
     )
     .await;
     assert_eq!(first.status, 200, "{}", first.text);
@@ -220,7 +200,7 @@ async fn signing_in_again_with_the_same_provider_reaches_the_same_account() {
 #[tokio::test]
 async fn a_mock_code_works_once() {
     let app = spawn_app().await;
-    let code = mock_code(&app, "google", "gus@example.com").await;
+    let code = app.mock_code("google", "gus@example.com").await;
     assert_eq!(
         oauth(&app, "google", None, json!({ "code": code }))
             .await
@@ -234,7 +214,7 @@ async fn a_mock_code_works_once() {
 #[tokio::test]
 async fn a_google_code_is_refused_at_meta() {
     let app = spawn_app().await;
-    let code = mock_code(&app, "google", "gus@example.com").await;
+    let code = app.mock_code("google", "gus@example.com").await;
     let r = oauth(&app, "meta", None, json!({ "code": code })).await;
     expect_error(&r, 401, "unauthenticated");
     assert!(
@@ -245,7 +225,7 @@ async fn a_google_code_is_refused_at_meta() {
             .unwrap()
             .is_none()
     );
-    let code = mock_code(&app, "meta", "mia@example.com").await;
+    let code = app.mock_code("meta", "mia@example.com").await;
     let r = oauth(&app, "google", None, json!({ "code": code })).await;
     expect_error(&r, 401, "unauthenticated");
     assert!(
@@ -291,7 +271,7 @@ async fn a_made_up_code_is_refused() {
 #[tokio::test]
 async fn a_meta_mock_sign_in_creates_a_meta_linked_account() {
     let app = spawn_app().await;
-    let code = mock_code(&app, "meta", "mia@example.com").await;
+    let code = app.mock_code("meta", "mia@example.com").await;
     let r = oauth(&app, "meta", None, json!({ "code": code })).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let token = r.body["accessToken"].as_str().unwrap();
@@ -303,7 +283,7 @@ async fn a_meta_mock_sign_in_creates_a_meta_linked_account() {
 async fn an_unverified_password_account_is_not_taken_over() {
     let app = spawn_app().await;
     let owner = unverified_user(&app, "ann@example.com").await;
-    let code = mock_code(&app, "google", "ann@example.com").await;
+    let code = app.mock_code("google", "ann@example.com").await;
     let r = oauth(&app, "google", None, json!({ "code": code })).await;
     expect_error(&r, 409, "already_exists");
     assert!(r.body.get("accessToken").is_none());
@@ -321,7 +301,7 @@ async fn an_unverified_password_account_is_not_taken_over() {
 async fn a_verified_password_account_is_linked_when_the_provider_verified_the_email() {
     let app = spawn_app().await;
     let owner = app.create_user("ann@example.com", "analyst").await;
-    let code = mock_code(&app, "google", "ann@example.com").await;
+    let code = app.mock_code("google", "ann@example.com").await;
     let r = oauth(&app, "google", None, json!({ "code": code })).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["user"]["id"], owner.id.to_string());
@@ -348,7 +328,7 @@ async fn a_verified_password_account_is_linked_when_the_provider_verified_the_em
 async fn with_a_bearer_token_the_identity_is_linked_to_the_caller() {
     let app = spawn_app().await;
     let ann = app.login_as("ann@example.com", "viewer").await;
-    let code = mock_code(&app, "google", "ann.personal@gmail.com").await;
+    let code = app.mock_code("google", "ann.personal@gmail.com").await;
     let r = oauth(&app, "google", Some(&ann.access), json!({ "code": code })).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["user"]["id"], ann.user.id.to_string());
@@ -366,7 +346,7 @@ async fn with_a_bearer_token_the_identity_is_linked_to_the_caller() {
     );
 
     // Later, signing in with that Google account reaches Ann.
-    let code = mock_code(&app, "google", "ann.personal@gmail.com").await;
+    let code = app.mock_code("google", "ann.personal@gmail.com").await;
     let r = oauth(&app, "google", None, json!({ "code": code })).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["user"]["id"], ann.user.id.to_string());
@@ -377,7 +357,7 @@ async fn an_identity_linked_to_someone_else_cannot_be_linked_again() {
     let app = spawn_app().await;
     let ann = app.login_as("ann@example.com", "viewer").await;
     let bob = app.login_as("bob@example.com", "viewer").await;
-    let code = mock_code(&app, "google", "shared@gmail.com").await;
+    let code = app.mock_code("google", "shared@gmail.com").await;
     assert_eq!(
         oauth(&app, "google", Some(&ann.access), json!({ "code": code }))
             .await
@@ -407,7 +387,7 @@ async fn app_code_again(app: &TestApp, email: &str) -> String {
 #[tokio::test]
 async fn a_bad_bearer_token_is_refused_rather_than_ignored() {
     let app = spawn_app().await;
-    let code = mock_code(&app, "google", "gus@example.com").await;
+    let code = app.mock_code("google", "gus@example.com").await;
     let r = oauth(&app, "google", Some("not-a-token"), json!({ "code": code })).await;
     expect_error(&r, 401, "unauthenticated");
     assert!(
@@ -441,7 +421,7 @@ async fn mock_authorize_is_refused_in_live_mode() {
 async fn a_mock_code_stops_working_once_the_app_goes_live() {
     let app = spawn_app().await;
     let admin = app.login_as("admin@example.com", "admin").await;
-    let code = mock_code(&app, "google", "gus@example.com").await;
+    let code = app.mock_code("google", "gus@example.com").await;
     let r = app
         .request(
             Method::POST,
@@ -985,7 +965,7 @@ async fn a_mock_code_lives_ten_minutes_and_is_refused_once_expired() {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 
     let app = spawn_app().await;
-    let code = mock_code(&app, "google", "gus@example.com").await;
+    let code = app.mock_code("google", "gus@example.com").await;
     let rows = ott::Entity::find()
         .filter(ott::Column::Purpose.eq("oauth_mock"))
         .all(&app.ctx.db)
@@ -1041,7 +1021,7 @@ async fn an_impersonation_token_cannot_link_a_provider_to_the_user() {
     assert_eq!(r.status, 200, "{}", r.text);
     let imp = r.body["accessToken"].as_str().unwrap().to_owned();
 
-    let code = mock_code(&app, "google", "admin.private@gmail.com").await;
+    let code = app.mock_code("google", "admin.private@gmail.com").await;
     let r = oauth(&app, "google", Some(&imp), json!({ "code": code })).await;
     expect_error(&r, 403, "permission_denied");
     let ids = app

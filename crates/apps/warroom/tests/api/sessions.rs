@@ -598,17 +598,14 @@ async fn an_admin_can_impersonate_a_viewer() {
     );
 }
 
+/// Who may impersonate is the access matrix's (admins); here, that a refused attempt opens no
+/// session.
 #[tokio::test]
-async fn a_viewer_cannot_impersonate() {
+async fn a_refused_impersonation_opens_no_session() {
     let app = spawn_app().await;
-    let ann = app.login_as("ann@example.com", "viewer").await;
+    let manager = app.login_as("manager@example.com", "manager").await;
     let bob = app.create_user("bob@example.com", "viewer").await;
-    for role in ["viewer", "analyst", "manager"] {
-        let who = app.login_as(&format!("{role}2@example.com"), role).await;
-        let r = impersonate(&app, &who.access, bob.id).await;
-        expect_error(&r, 403, "permission_denied");
-    }
-    let r = impersonate(&app, &ann.access, bob.id).await;
+    let r = impersonate(&app, &manager.access, bob.id).await;
     expect_error(&r, 403, "permission_denied");
     assert_eq!(
         session::Entity::find()
@@ -618,8 +615,6 @@ async fn a_viewer_cannot_impersonate() {
             .unwrap(),
         0
     );
-    let anon = impersonate(&app, "", bob.id).await;
-    expect_error(&anon, 401, "unauthenticated");
 }
 
 #[tokio::test]

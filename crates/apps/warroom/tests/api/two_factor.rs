@@ -168,22 +168,6 @@ async fn verify_before_setup_is_a_failed_precondition() {
 }
 
 #[tokio::test]
-async fn two_factor_endpoints_require_authentication() {
-    let app = spawn_app().await;
-    expect_error(
-        &app.post("/api/v1/auth/2fa/setup", None, json!({})).await,
-        401,
-        "unauthenticated",
-    );
-    expect_error(
-        &app.post("/api/v1/auth/2fa/verify", None, json!({ "code": "123456" }))
-            .await,
-        401,
-        "unauthenticated",
-    );
-}
-
-#[tokio::test]
 async fn verify_with_the_current_code_turns_2fa_on() {
     let app = spawn_app().await;
     let ann = app.login_as(EMAIL, "viewer").await;

@@ -35,24 +35,25 @@ where
     }
 }
 
+/// A valid campaign: a `CreateCampaignRequest`.
+pub fn campaign_body() -> Value {
+    json!({
+        "name": "Harbor County Senate",
+        "description": "General election",
+        "startDate": "2026-01-01T00:00:00Z",
+        "endDate": "2026-11-03T00:00:00Z",
+        "budget": 25000,
+        "targetAudience": {
+            "demographics": { "ageRange": { "min": 18, "max": 65 } },
+            "platforms": ["twitter"]
+        }
+    })
+}
+
 /// A campaign created by `manager` over the API.
 pub async fn campaign(app: &TestApp, token: &str) -> Uuid {
     let r = app
-        .post(
-            "/api/v1/campaigns",
-            Some(token),
-            json!({
-                "name": "Harbor County Senate",
-                "description": "General election",
-                "startDate": "2026-01-01T00:00:00Z",
-                "endDate": "2026-11-03T00:00:00Z",
-                "budget": 25000,
-                "targetAudience": {
-                    "demographics": { "ageRange": { "min": 18, "max": 65 } },
-                    "platforms": ["twitter"]
-                }
-            }),
-        )
+        .post("/api/v1/campaigns", Some(token), campaign_body())
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     r.body["id"].as_str().unwrap().parse().unwrap()

@@ -18,7 +18,7 @@ const CALLBACK: &str = "/api/v1/integrations/twilio/status";
 type HmacSha1 = Hmac<Sha1>;
 
 /// Twilio's signature, computed here independently of the server's check.
-fn sign(token: &str, url: &str, params: &[(&str, &str)]) -> String {
+pub fn sign(token: &str, url: &str, params: &[(&str, &str)]) -> String {
     let mut sorted = params.to_vec();
     sorted.sort();
     let mut mac = HmacSha1::new_from_slice(token.as_bytes()).unwrap();
@@ -30,7 +30,7 @@ fn sign(token: &str, url: &str, params: &[(&str, &str)]) -> String {
     STANDARD.encode(mac.finalize().into_bytes())
 }
 
-fn form_body(params: &[(&str, &str)]) -> Vec<u8> {
+pub fn form_body(params: &[(&str, &str)]) -> Vec<u8> {
     url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
         .finish()
