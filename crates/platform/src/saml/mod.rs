@@ -54,7 +54,7 @@
 //! | elements                                               | [`MAX_ELEMENTS`]                           | 10,000 |
 //! | attributes on one element (`xmlns` not counted)        | [`MAX_ATTRIBUTES_PER_ELEMENT`]             | 32     |
 //! | namespace declarations on one element                  | [`MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT`] | 16     |
-//! | namespace declarations on an element and its ancestors | [`MAX_NAMESPACES_IN_SCOPE`]                | 64     |
+//! | namespace declarations on an element and its ancestors | [`MAX_NAMESPACES_IN_SCOPE`]                | 32     |
 //! | namespace declarations in the document                 | [`MAX_NAMESPACE_DECLARATIONS`]             | 2,048  |
 //! | entries of an `InclusiveNamespaces PrefixList`         | [`MAX_PREFIX_LIST`]                        | 32     |
 //!
@@ -117,7 +117,7 @@ pub const MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT: usize = 16;
 
 /// The most namespace declarations on an element and its ancestors together: an upper bound
 /// of the namespaces in scope, which is what parsing and canonicalisation cost grows with.
-pub const MAX_NAMESPACES_IN_SCOPE: usize = 64;
+pub const MAX_NAMESPACES_IN_SCOPE: usize = 32;
 
 /// The most namespace declarations in a document.
 pub const MAX_NAMESPACE_DECLARATIONS: usize = 2_048;
