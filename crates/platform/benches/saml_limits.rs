@@ -110,6 +110,13 @@ fn main() {
         ),
         ("refused: a 12,000-entry PrefixList", prefix_list),
         (
+            "admissible: one text of CDATA sections and references",
+            hostile(&format!(
+                "<x>{}</x>",
+                "<![CDATA[<]]>&amp;&#x41;".repeat(10_000)
+            )),
+        ),
+        (
             "admissible: most namespaces copied (parsed, no Status)",
             worst_namespaces,
         ),
