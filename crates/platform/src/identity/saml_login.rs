@@ -74,7 +74,10 @@ impl Identity {
             tracing::info!(%why, "SAML response refused");
             ApiError::unauthenticated(format!("SAML sign-in failed: {why}"))
         };
-        let assertion = saml::validate_response(sp, saml_response, Utc::now())
+        // Off the async runtime, under the untrusted-input pool's cap and budget (503 when
+        // busy); then the validation's own answer.
+        let assertion = saml::validate_response_off_runtime(sp, saml_response, Utc::now())
+            .await?
             .map_err(|e| refused(e.to_string()))?;
         let in_response_to = assertion
             .in_response_to

@@ -1,8 +1,10 @@
 //! XML-DSig enveloped signatures, the one shape SAML uses: a `ds:Signature` that is a direct
-//! child of the element it signs, with one `Reference` to that element's `ID`. We verify and
-//! create exactly that shape with RSA-SHA256 and SHA-256, and refuse every other algorithm
-//! and every other way of pointing at content (no ID lookup elsewhere, no XPath, no
-//! whole-document reference). `KeyInfo` is never read: the caller says which key to trust.
+//! child of the element it signs, with one `Reference` to that element's `ID` whose transforms
+//! are enveloped-signature and then a canonicalisation, or enveloped-signature alone (which
+//! means Canonical XML 1.0). We verify and create exactly that shape with RSA-SHA256 and
+//! SHA-256, and refuse every other algorithm and every other way of pointing at content (no ID
+//! lookup elsewhere, no XPath, no whole-document reference). `KeyInfo` is never read: the
+//! caller says which key to trust.
 
 use roxmltree::{Document, Node};
 use sha2::{Digest, Sha256};
@@ -118,7 +120,8 @@ impl<'a, 'i> SignatureParts<'a, 'i> {
             }
         }
 
-        // Reference: Transforms (enveloped, then a canonicalisation), DigestMethod, DigestValue.
+        // Reference: Transforms (enveloped, then an optional canonicalisation), DigestMethod,
+        // DigestValue.
         let reference_uri = reference
             .attribute("URI")
             .ok_or(SamlError::Signature("the reference has no URI"))?;
@@ -134,21 +137,27 @@ impl<'a, 'i> SignatureParts<'a, 'i> {
         {
             return Err(SamlError::Malformed("unexpected element in Reference"));
         }
+        const TRANSFORMS: SamlError = SamlError::Unsupported(
+            "transforms must be enveloped-signature, optionally followed by a canonicalization",
+        );
         let steps: Vec<_> = transforms.children().filter(Node::is_element).collect();
-        let [enveloped, canonicalize] = steps[..] else {
-            return Err(SamlError::Unsupported(
-                "transforms must be enveloped-signature then a canonicalization",
-            ));
+        let (enveloped, canonicalize) = match steps[..] {
+            [enveloped] => (enveloped, None),
+            [enveloped, canonicalize] => (enveloped, Some(canonicalize)),
+            _ => return Err(TRANSFORMS),
         };
         if !steps.iter().all(|t| is(*t, NS_DS, "Transform")) {
             return Err(SamlError::Malformed("unexpected element in Transforms"));
         }
         if algorithm(enveloped)? != ALG_ENVELOPED || !no_element_children(enveloped) {
-            return Err(SamlError::Unsupported(
-                "transforms must be enveloped-signature then a canonicalization",
-            ));
+            return Err(TRANSFORMS);
         }
-        let reference_c14n = c14n_of(canonicalize)?;
+        // Enveloped-signature alone leaves a node-set, which XML-DSig turns into the octets to
+        // digest with Canonical XML 1.0 without comments (§4.3.3.2, §6.6.1).
+        let reference_c14n = match canonicalize {
+            Some(method) => c14n_of(method)?,
+            None => C14n::Inclusive,
+        };
         match algorithm(digest_method)? {
             ALG_SHA256 if no_element_children(digest_method) => {}
             ALG_SHA256 => return Err(SamlError::Malformed("unexpected DigestMethod parameters")),

@@ -11,15 +11,16 @@
 //! | `dsig`     | XML-DSig enveloped signatures, verify and create (RSA-SHA256, SHA-256)    |
 //! | `c14n`     | Exclusive XML Canonicalization 1.0 and Canonical XML 1.0, no comments     |
 //! | `keys`     | the IdP's public key (`IdpKey`) and the mock IdP's key pair (`IdpSigner`) |
-//! | `xml`      | parsing limits, strict navigation and escaping shared by the above        |
+//! | `prescan`  | the structural caps (below), checked in one linear pass before parsing    |
+//! | `xml`      | the one way we parse, strict navigation and escaping shared by the above  |
 //!
 //! # What `validate_response` guarantees
 //!
 //! An `Ok(Assertion)` means all of this held:
 //!
-//! - The document is at most [`MAX_RESPONSE_BYTES`], UTF-8, without a DTD, at most
-//!   [`MAX_DEPTH`] elements deep, and its root is a `samlp:Response` of SAML 2.0 whose
-//!   `Status` is `Success`.
+//! - The document is at most [`MAX_RESPONSE_BYTES`], UTF-8, without a DTD, within the
+//!   structural limits below, and its root is a `samlp:Response` of SAML 2.0 whose `Status` is
+//!   `Success`.
 //! - It holds exactly one `saml:Assertion` anywhere (an `EncryptedAssertion` is
 //!   [`SamlError::Unsupported`]), as a direct child of the Response, and no two elements share
 //!   an `ID`. With these, a signature cannot be made to vouch for one element while the data
@@ -27,8 +28,11 @@
 //! - The Response or the Assertion (or both) carries an enveloped `ds:Signature` as a direct
 //!   child, with exactly one `Reference` whose URI is `#` + the `ID` of that very element; every
 //!   such signature present verifies with the configured [`IdpKey`] (RSA-SHA256, SHA-256
-//!   digest, exclusive or inclusive canonicalisation without comments). `KeyInfo` in the
-//!   message is ignored: the key is only ever the configured one.
+//!   digest, exclusive or inclusive canonicalisation without comments). The Reference's
+//!   transforms are enveloped-signature then a canonicalisation, or enveloped-signature alone,
+//!   which XML-DSig defines as Canonical XML 1.0 without comments (the default when a node-set
+//!   must become octets). `KeyInfo` in the message is ignored: the key is only ever the
+//!   configured one.
 //! - `Destination` equals the ACS URL (it must be present when the Response itself is signed);
 //!   the Response `Issuer`, if any, and the Assertion `Issuer` equal the IdP entity id.
 //! - `Conditions` hold (`NotBefore`/`NotOnOrAfter` with [`CLOCK_SKEW`]), with an
@@ -37,6 +41,29 @@
 //!   2018 "comment truncation" attack, is refused) and a bearer `SubjectConfirmation` whose
 //!   data names our ACS URL as `Recipient`, has not expired, and agrees with the Response's
 //!   `InResponseTo`.
+//!
+//! # Limits: what a hostile response can cost
+//!
+//! A response larger than [`MAX_RESPONSE_BYTES`] is refused before it is even decoded. Then,
+//! before the XML parser runs, one linear pass over the text (`prescan`) refuses, as
+//! [`SamlError::TooComplex`], a document over any of these:
+//!
+//! | limit                                                  | constant                                   | value  |
+//! |--------------------------------------------------------|--------------------------------------------|--------|
+//! | element depth                                          | [`MAX_DEPTH`]                              | 64     |
+//! | elements                                               | [`MAX_ELEMENTS`]                           | 10,000 |
+//! | attributes on one element (`xmlns` not counted)        | [`MAX_ATTRIBUTES_PER_ELEMENT`]             | 32     |
+//! | namespace declarations on one element                  | [`MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT`] | 16     |
+//! | namespace declarations on an element and its ancestors | [`MAX_NAMESPACES_IN_SCOPE`]                | 32     |
+//! | namespace declarations in the document                 | [`MAX_NAMESPACE_DECLARATIONS`]             | 2,048  |
+//! | entries of an `InclusiveNamespaces PrefixList`         | [`MAX_PREFIX_LIST`]                        | 32     |
+//!
+//! Real responses stay far below (about ten deep, a handful of namespaces in scope; Okta's
+//! two declarations per `AttributeValue` fit a thousand values). Within them parsing is
+//! near-linear and canonicalisation (`c14n`) is linear in the document and its namespace
+//! declarations, so a response costs milliseconds whatever its shape. Servers call
+//! [`validate_response_off_runtime`], which also runs the work outside the async runtime
+//! under `crate::untrusted`'s concurrency cap and time budget.
 //!
 //! # What the caller must still do
 //!
@@ -52,6 +79,7 @@ mod c14n;
 mod dsig;
 mod idp;
 mod keys;
+mod prescan;
 mod sp;
 mod validate;
 mod xml;
@@ -66,7 +94,7 @@ pub use sp::{
     AuthnRequest, ReceivedAuthnRequest, authn_request, decode_redirect_request, redirect_url,
     sp_metadata,
 };
-pub use validate::validate_response;
+pub use validate::{validate_response, validate_response_off_runtime};
 
 /// How far our clock may disagree with the IdP's when checking validity windows.
 pub const CLOCK_SKEW: TimeDelta = TimeDelta::minutes(2);
@@ -76,6 +104,26 @@ pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
 /// The deepest element nesting we accept; a Response is about ten deep.
 pub const MAX_DEPTH: usize = 64;
+
+/// The most elements in a document; a response with a thousand attribute values has about
+/// three thousand.
+pub const MAX_ELEMENTS: usize = 10_000;
+
+/// The most attributes on one element, namespace declarations not counted.
+pub const MAX_ATTRIBUTES_PER_ELEMENT: usize = 32;
+
+/// The most namespace declarations (`xmlns`, `xmlns:p`) on one element.
+pub const MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT: usize = 16;
+
+/// The most namespace declarations on an element and its ancestors together: an upper bound
+/// of the namespaces in scope, which is what parsing and canonicalisation cost grows with.
+pub const MAX_NAMESPACES_IN_SCOPE: usize = 32;
+
+/// The most namespace declarations in a document.
+pub const MAX_NAMESPACE_DECLARATIONS: usize = 2_048;
+
+/// The most prefixes in an `ec:InclusiveNamespaces PrefixList` (real ones name one to five).
+pub const MAX_PREFIX_LIST: usize = 32;
 
 /// `urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`.
 pub const NAMEID_FORMAT_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
@@ -235,6 +283,10 @@ pub enum SamlError {
     /// Not a well-formed or schema-shaped SAML message (bad base64, DTD, missing element...).
     #[error("malformed SAML message: {0}")]
     Malformed(&'static str),
+    /// Over one of the structural limits (see "Limits" in the module docs), refused before
+    /// parsing.
+    #[error("the SAML message exceeds a limit: {what} (at most {max})")]
+    TooComplex { what: &'static str, max: usize },
     /// Well-formed, but uses something we deliberately do not implement.
     #[error("unsupported SAML message: {0}")]
     Unsupported(&'static str),

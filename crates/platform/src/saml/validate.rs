@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Utc};
 use roxmltree::Node;
 
+use crate::untrusted;
+
 use super::{
     Assertion, CLOCK_SKEW, MAX_RESPONSE_BYTES, SamlError, SpConfig, dsig,
     xml::{self, NS_SAML, NS_SAMLP, at_most_one, children, exactly_one, is, plain_text},
@@ -17,8 +19,32 @@ const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 const NAMEID_FORMAT_ENTITY: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity";
 const CM_BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 
+/// [`validate_response`] as a server must call it: on a thread of the process's
+/// untrusted-input pool ([`crate::untrusted::shared`]), off the async runtime, within its
+/// concurrency cap and time budget. The outer error is the pool's refusal (busy, over the
+/// budget), which converts into a 503 `ApiError`; the inner result is the validation's.
+///
+/// The structural limits (see the module docs) keep the work itself to milliseconds; the pool
+/// keeps even a mistake in them from stalling other requests, the request timeout or a stop.
+pub async fn validate_response_off_runtime(
+    sp: &SpConfig,
+    saml_response_b64: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<Assertion, SamlError>, untrusted::Refused> {
+    // Checked here too, so an oversized post costs no copy and no thread.
+    if saml_response_b64.len() > MAX_RESPONSE_BYTES * 2 {
+        return Ok(Err(SamlError::Malformed("the response is too large")));
+    }
+    let sp = sp.clone();
+    let posted = saml_response_b64.to_owned();
+    untrusted::shared()
+        .run("saml", move || validate_response(&sp, &posted, now))
+        .await
+}
+
 /// Validates a base64 `SAMLResponse` (HTTP-POST binding) for `sp` at `now` and returns the
-/// assertion it carries. See the `saml` module docs for the rules and for what the caller
+/// assertion it carries. CPU work without an await point: servers call
+/// [`validate_response_off_runtime`]. See the `saml` module docs for the rules and for what the caller
 /// must still check (`in_response_to`, replay of `id`).
 pub fn validate_response(
     sp: &SpConfig,

@@ -1,11 +1,11 @@
-//! XML plumbing shared by the SAML modules: the one way we parse untrusted XML (no DTD, size
-//! and depth limits), strict navigation helpers, and escaping for the documents we write.
+//! XML plumbing shared by the SAML modules: the one way we parse untrusted XML (structural
+//! caps first, no DTD), strict navigation helpers, and escaping for the documents we write.
 
 use std::borrow::Cow;
 
 use roxmltree::{Document, Node, ParsingOptions};
 
-use super::{MAX_DEPTH, SamlError};
+use super::{MAX_ELEMENTS, SamlError, prescan};
 
 pub(crate) const NS_SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 pub(crate) const NS_SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
@@ -13,42 +13,21 @@ pub(crate) const NS_MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 pub(crate) const NS_DS: &str = "http://www.w3.org/2000/09/xmldsig#";
 pub(crate) const NS_EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 
-/// Parses untrusted XML. roxmltree already refuses a DTD with declarations; we also refuse an
-/// empty `<!DOCTYPE>` (which it lets through) so no document ever carries one, and namespace
-/// undeclarations of a prefix (`xmlns:p=""`, XML 1.1 only), which canonicalisation cannot render.
+/// Parses untrusted XML: first the structural caps (`prescan`, one linear pass; it also
+/// refuses any DTD, even an empty `<!DOCTYPE>` that roxmltree lets through, and namespace
+/// undeclarations of a prefix, `xmlns:p=""`, XML 1.1 only, which canonicalisation cannot
+/// render), then roxmltree without DTD support.
 pub(crate) fn parse(text: &str) -> Result<Document<'_>, SamlError> {
-    if text.contains("<!DOCTYPE") {
-        return Err(SamlError::Malformed("a DTD is not allowed"));
-    }
+    prescan::check(text)?;
     let options = ParsingOptions {
         allow_dtd: false,
+        // A backstop only: the scan's element cap already bounds the nodes (text and
+        // comment nodes come between elements).
+        nodes_limit: u32::try_from(8 * MAX_ELEMENTS).unwrap_or(u32::MAX),
         ..ParsingOptions::default()
     };
-    let doc = Document::parse_with_options(text, options)
-        .map_err(|_| SamlError::Malformed("not well-formed XML"))?;
-    check_shape(&doc)?;
-    Ok(doc)
-}
-
-fn check_shape(doc: &Document) -> Result<(), SamlError> {
-    // Depth by node id: roxmltree numbers nodes in document order, parents before children,
-    // so one pass fills the table.
-    let mut depth = vec![0usize; doc.descendants().count() + 1];
-    for node in doc.descendants() {
-        let d = node.parent().map_or(0, |p| depth[p.id().get_usize()] + 1);
-        if d > MAX_DEPTH && node.is_element() {
-            return Err(SamlError::Malformed("elements are nested too deeply"));
-        }
-        depth[node.id().get_usize()] = d;
-        if node.is_element()
-            && node
-                .namespaces()
-                .any(|ns| ns.name().is_some() && ns.uri().is_empty())
-        {
-            return Err(SamlError::Malformed("a namespace prefix is undeclared"));
-        }
-    }
-    Ok(())
+    Document::parse_with_options(text, options)
+        .map_err(|_| SamlError::Malformed("not well-formed XML"))
 }
 
 /// The namespace URI of an element, `""` for none (roxmltree reports `xmlns=""` as `Some("")`).
@@ -160,6 +139,7 @@ fn is_xml_char(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::saml::MAX_DEPTH;
 
     #[test]
     fn a_doctype_is_refused_even_when_empty() {

@@ -20,7 +20,7 @@ use axum_extra::extract::{
 };
 use platform::{
     ApiError,
-    error::FieldError,
+    error::{ErrorCode, FieldError},
     extract::{ClientInfo, Json, Query},
 };
 use serde::{Deserialize, Serialize};
@@ -143,9 +143,7 @@ pub async fn login(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if is_form {
-        let body = axum::body::to_bytes(req.into_body(), usize::MAX)
-            .await
-            .map_err(|_| ApiError::invalid("unreadable request body"))?;
+        let body = form_body(req).await?;
         let form = acs_form(&body)?;
         let here = started_here(&jar);
         let (user, tokens, land) = ctx
@@ -180,6 +178,19 @@ pub async fn login(
             Ok((jar, data(SamlLoginAnswer::Start(start))).into_response())
         }
     }
+}
+
+/// The form post's bytes, within the product's body limit: a body over it, declared or (when
+/// chunked) found while reading, is 413 `resource_exhausted`, not a malformed request.
+async fn form_body(req: Request) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, &()).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(ErrorCode::ResourceExhausted, "request body too large")
+                .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+        } else {
+            ApiError::invalid("unreadable request body")
+        }
+    })
 }
 
 fn acs_form(body: &[u8]) -> Result<AcsForm, ApiError> {

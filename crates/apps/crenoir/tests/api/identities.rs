@@ -158,3 +158,25 @@ async fn a_saml_assertion_for_the_kelvin_sign_address_does_not_sign_in_the_k_acc
     assert_eq!(r.status, 303, "{}", r.text);
     assert_eq!(signed_in_as(&app, &r).await, kelly.id.to_string());
 }
+
+#[tokio::test]
+async fn a_kelvin_sign_address_in_a_saml_attribute_does_not_sign_in_the_k_account() {
+    // The address read from an attribute (the NameID an opaque persistent id) follows the
+    // same rule as one read from the NameID.
+    let app = spawn_app_with(live_saml).await;
+    let kelly = app.existing_user("kelly@corp.test", "admin", true).await;
+    let start = app.saml_start(None).await;
+    let mut spec = ResponseSpec::new(
+        IDP_ENTITY_ID,
+        &app.sp(),
+        "8f14e45fceea167a5a36dedd4bea2543",
+        chrono::Utc::now(),
+    );
+    spec.name_id_format = Some("urn:oasis:names:tc:SAML:2.0:nameid-format:persistent".into());
+    spec.in_response_to = Some(start.request_id());
+    spec.attributes = vec![("mail".into(), vec!["\u{212A}elly@corp.test".into()])];
+    let r = app.acs(&idp_signer().signed_response(&spec), None).await;
+    expect_error(&r, 400, "invalid_argument");
+    assert!(r.cookie("access_token").is_none(), "{}", r.text);
+    untouched(&app, kelly.id).await;
+}

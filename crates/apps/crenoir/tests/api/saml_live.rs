@@ -214,6 +214,54 @@ async fn spoiled_live_responses_are_refused_without_effect() {
 }
 
 #[tokio::test]
+async fn hostile_xml_is_refused_by_the_limits_with_a_clear_401() {
+    // Finding 9 of issue 12: thousands of nested namespace declarations pinned a core for
+    // minutes, a 12,000-entry PrefixList took seconds. Both now stop at the structural limits,
+    // before any parsing, and answer in Crenoir's shape.
+    let app = spawn_app_with(live_saml).await;
+    let start = app.saml_start(None).await;
+    let mut nested = String::from(
+        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_h" Version="2.0" IssueInstant="2024-05-01T12:00:00Z">"#,
+    );
+    for i in 0..6_000 {
+        nested.push_str(&format!(r#"<x xmlns:n{i}="u{i}">"#));
+    }
+    nested.push_str(&"</x>".repeat(6_000));
+    nested.push_str("</samlp:Response>");
+
+    let list: Vec<String> = (0..12_000).map(|i| format!("p{i}")).collect();
+    let signed = idp_signer().signed_response(&answer(&app, &start, "list@corp.test"));
+    let prefix_list = tamper(
+        &signed,
+        r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>"#,
+        &format!(
+            r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"><ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="{}"/></ds:Transform>"#,
+            list.join(" ")
+        ),
+    );
+    for (case, response, limit) in [
+        (
+            "nested namespaces",
+            STANDARD.encode(&nested),
+            "namespace declarations in scope",
+        ),
+        ("PrefixList", prefix_list, "PrefixList entries"),
+    ] {
+        let r = app.acs(&response, None).await;
+        expect_error(&r, 401, "unauthenticated");
+        let message = r.error()["message"].as_str().unwrap();
+        assert!(
+            message.contains("exceeds a limit") && message.contains(limit),
+            "{case}: {message}"
+        );
+        assert!(r.cookie("access_token").is_none(), "{case}");
+    }
+    // Nothing was spent: the untouched answer to the same request signs in.
+    let r = app.acs(&signed, None).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+}
+
+#[tokio::test]
 async fn a_replayed_live_response_is_refused() {
     let app = spawn_app_with(live_saml).await;
     let start = app.saml_start(None).await;

@@ -5,6 +5,7 @@
 use base64::{Engine, engine::general_purpose::STANDARD};
 use platform::saml::SpConfig;
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::*;
 
@@ -349,4 +350,37 @@ async fn an_oversized_saml_form_is_413() {
     let big = "A".repeat(2 * 1024 * 1024);
     let r = app.acs(&big, None).await;
     expect_error(&r, 413, "resource_exhausted");
+}
+
+#[tokio::test]
+async fn a_chunked_saml_form_over_the_limit_is_413_in_crenoir_shape() {
+    // No Content-Length to refuse up front: the limit is found while reading (it was 400).
+    let app = spawn_app().await;
+    let chunk = "A".repeat(64 * 1024);
+    let mut body = String::from("d\r\nSAMLResponse=\r\n");
+    for _ in 0..20 {
+        body.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    body.push_str("0\r\n\r\n");
+    let head = "POST /auth/saml/login HTTP/1.1\r\nhost: test\r\n\
+                content-type: application/x-www-form-urlencoded\r\n\
+                transfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+    let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    // The server may answer and close before it has read everything.
+    let _ = s.write_all(body.as_bytes()).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), s.read_to_end(&mut out)).await;
+    let text = String::from_utf8_lossy(&out);
+    let (headers, rest) = text.split_once("\r\n\r\n").expect("an HTTP answer");
+    assert!(headers.starts_with("HTTP/1.1 413"), "{headers}");
+    let json = &rest[rest.find('{').unwrap_or(0)..rest.rfind('}').map_or(rest.len(), |i| i + 1)];
+    let v: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|_| panic!("not JSON: {rest}"));
+    assert_eq!(v["error"]["code"], "resource_exhausted", "{rest}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
 }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
-use super::{IDP_CRT, decode, encode, replace_once, signer, spec};
+use super::{IDP_CRT, decode, encode, replace_once, signer, slice, spec};
 use crate::saml::{
     IdpConfig, IdpKey, IdpSigner, ResponseSpec, SamlError, SignTarget, SpConfig, validate_response,
 };
@@ -33,6 +33,17 @@ fn adfs_sp() -> SpConfig {
 
 const OKTA: &str = include_str!("../fixtures/okta_response.xml");
 const ADFS: &str = include_str!("../fixtures/adfs_response.xml");
+const DEFAULT_C14N: &str = include_str!("../fixtures/default_c14n_response.xml");
+
+fn default_c14n_sp() -> SpConfig {
+    let mut sp = fixture_sp();
+    sp.idp.entity_id = "https://sso.example.org/idp".into();
+    sp
+}
+
+fn default_c14n_now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 5, 1, 9, 1, 0).unwrap()
+}
 
 fn okta_now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 1, 12, 1, 0).unwrap()
@@ -88,6 +99,58 @@ fn an_xmlsec1_signed_response_with_default_namespaces_and_inclusive_c14n_validat
         assertion.not_on_or_after,
         Utc.with_ymd_and_hms(2024, 5, 1, 10, 5, 0).unwrap() + TimeDelta::milliseconds(500)
     );
+}
+
+#[test]
+fn a_reference_with_only_the_enveloped_signature_transform_means_canonical_xml_1_0() {
+    // Both signatures: a Reference whose only transform is enveloped-signature, SignedInfo in
+    // Canonical XML 1.0, as .NET's SignedXml and several IdPs write them. The Assertion's
+    // canonical form then carries the four namespaces the Response declares.
+    let assertion = validate_response(
+        &default_c14n_sp(),
+        &encode(DEFAULT_C14N),
+        default_c14n_now(),
+    )
+    .unwrap();
+    assert_eq!(assertion.id, "_dflt-fixture-assertion");
+    assert_eq!(assertion.in_response_to.as_deref(), Some("_req-fixture-3"));
+    assert_eq!(assertion.name_id, "grace.hopper@example.org");
+    assert_eq!(assertion.display_name().as_deref(), Some("Grace Hopper"));
+
+    // The default is inclusive: the namespaces in scope at the Assertion are part of what its
+    // signature covers, even one it does not use (exclusive c14n would leave it out).
+    let only_assertion_signed = {
+        let response_signature = slice(DEFAULT_C14N, "<ds:Signature", "</ds:Signature>");
+        replace_once(DEFAULT_C14N, response_signature, "")
+    };
+    assert!(
+        validate_response(
+            &default_c14n_sp(),
+            &encode(&only_assertion_signed),
+            default_c14n_now()
+        )
+        .is_ok()
+    );
+    let unused = replace_once(
+        &only_assertion_signed,
+        "<samlp:Response ",
+        "<samlp:Response xmlns:unused=\"urn:unused\" ",
+    );
+    // (SignedInfo, in Canonical XML 1.0 too, inherits it as well, so the signature value
+    // fails before the digest is compared.)
+    assert!(matches!(
+        validate_response(&default_c14n_sp(), &encode(&unused), default_c14n_now()),
+        Err(SamlError::Signature(_))
+    ));
+    let tampered = replace_once(
+        DEFAULT_C14N,
+        ">grace.hopper@example.org</saml:NameID>",
+        ">eve@example.org</saml:NameID>",
+    );
+    assert!(matches!(
+        validate_response(&default_c14n_sp(), &encode(&tampered), default_c14n_now()),
+        Err(SamlError::Signature(_))
+    ));
 }
 
 #[test]

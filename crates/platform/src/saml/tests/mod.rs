@@ -5,6 +5,7 @@
 mod assertion;
 mod conditions;
 mod interop;
+mod limits;
 mod round_trips;
 mod signatures;
 mod wrapping;

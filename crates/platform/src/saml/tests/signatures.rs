@@ -148,6 +148,27 @@ fn other_transforms_are_refused() {
 }
 
 #[test]
+fn transforms_must_be_enveloped_then_at_most_a_canonicalization() {
+    const ENVELOPED: &str =
+        "<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>";
+    const EXC: &str = "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>";
+    for transforms in [
+        String::new(),
+        EXC.to_owned(),
+        format!("{EXC}{ENVELOPED}"),
+        format!("{ENVELOPED}{EXC}{EXC}"),
+    ] {
+        let b64 = signed_after(&spec(), |xml| {
+            replace_once(&xml, &format!("{ENVELOPED}{EXC}"), &transforms)
+        });
+        assert!(
+            matches!(validate(&b64), Err(SamlError::Unsupported(_))),
+            "{transforms}"
+        );
+    }
+}
+
+#[test]
 fn two_signatures_on_one_element_are_refused() {
     let xml = decode(&signer().signed_response(&spec()));
     let signature = slice(&xml, "<ds:Signature", "</ds:Signature>").to_owned();
