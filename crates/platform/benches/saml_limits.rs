@@ -9,6 +9,12 @@
 //! about time (the tests hold the limits by counting work, never by the clock); the figures
 //! in docs/crenoir.md ("Limits") come from here.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark: a failed step is a failed run"
+)]
+
 use std::time::{Duration, Instant};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
