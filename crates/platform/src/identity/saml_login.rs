@@ -158,7 +158,13 @@ impl Identity {
     ) -> ApiResult<()> {
         let email = Self::checked_email(email)?;
         super::oauth::check_mock_name_and_state(name, None)?;
-        let req = saml::decode_redirect_request(saml_request)
+        // Inflating and parsing a posted request is untrusted-input work like a response's.
+        let posted = saml_request.to_owned();
+        let req = crate::untrusted::shared()
+            .run("saml request", move || {
+                saml::decode_redirect_request(&posted)
+            })
+            .await?
             .map_err(|e| ApiError::validation(vec![super::field("SAMLRequest", &e.to_string())]))?;
         if req.issuer.as_deref().is_some_and(|i| i != sp.entity_id)
             || req.acs_url.as_deref().is_some_and(|a| a != sp.acs_url)
