@@ -19,6 +19,8 @@ Groups (`--only GROUP,...` runs some of them):
   input        malformed JSON, wrong content type, NUL in body/query/path (validation error
                naming the field), oversized header/URI/body, bad framing: the product's JSON
                error shape wherever the server can answer, never a 5xx, the server still up
+  headers      security headers on a response with personal data; no CORS grant to a
+               foreign origin
   throttle     password guessing from many loopback addresses (127.0.x.y): no more guesses
                checked than the documented per-account limit, the owner not locked out
   connections  idle, slow-header and idle keep-alive connections closed within the timeouts,
@@ -815,6 +817,31 @@ class Probe:
         ok, ms = self.health_ms()
         self.report.check(g, "server healthy after the malformed input", ok, f"/healthz in {ms:.0f} ms")
 
+    # -- headers ---------------------------------------------------------------------------
+
+    def headers(self):
+        g = "headers"
+        r = self.me(self.admin_token)
+        for name, want in (("x-content-type-options", "nosniff"),
+                           ("referrer-policy", "no-referrer"),
+                           ("x-frame-options", "DENY"),
+                           ("cache-control", "no-store")):
+            got = r.header(name) or ""
+            self.report.check(g, f"{name}: {want} on a response with personal data",
+                              want.lower() in got.lower(), got or "absent")
+        csp = r.header("content-security-policy") or ""
+        self.report.check(g, "frame-ancestors 'none'", "frame-ancestors 'none'" in csp, csp or "absent")
+        r = self.http.request("GET", self.spec["me"], token=self.admin_token,
+                              headers={"Origin": "https://evil.example"})
+        acao = r.header("access-control-allow-origin")
+        self.report.check(g, "a foreign Origin gets no CORS grant", acao is None, acao or "none")
+        r = self.http.request("OPTIONS", self.spec["me"], headers={
+            "Origin": "https://evil.example", "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization"})
+        acao = r.header("access-control-allow-origin")
+        self.report.check(g, "a foreign Origin's preflight gets no CORS grant", acao is None,
+                          f"{r.status}, {acao or 'no grant'}")
+
     # -- throttle --------------------------------------------------------------------------
 
     def throttle(self):
@@ -1066,6 +1093,8 @@ class Probe:
             self.access()
         if "input" in groups:
             self.input()
+        if "headers" in groups:
+            self.headers()
         if "refresh" in groups:
             self.refresh_after_grace(state)
         if "throttle" in groups:
@@ -1076,7 +1105,7 @@ class Probe:
             self.crash()
 
 
-GROUPS = ["tokens", "refresh", "access", "input", "throttle", "connections", "crash"]
+GROUPS = ["tokens", "refresh", "access", "input", "headers", "throttle", "connections", "crash"]
 
 
 def main():
