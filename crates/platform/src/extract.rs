@@ -1,12 +1,16 @@
 //! Request extractors whose rejections are `ApiError`s, so malformed input gets the product's
 //! error shape, and `ClientInfo`, the caller's IP (proxy-aware) and user agent.
+//!
+//! `Json`, `Query` and `Path` also apply the one input rule (`validate::NUL_MESSAGE`): a string
+//! holding NUL (U+0000), in a body value or key, a query parameter or a path parameter, is a
+//! validation error naming the field, before the handler runs, so no handler can store one.
 
 use std::net::{IpAddr, SocketAddr};
 
 use crate::error::{ApiError, ErrorDetails};
 use axum::{
     extract::{
-        ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequest, Request,
+        ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequest, RawPathParams, Request,
         rejection::{JsonRejection, PathRejection, QueryRejection},
     },
     http::{header, request::Parts},
@@ -41,11 +45,69 @@ where
                 "request body must be a JSON object, not an array",
             ));
         }
+        refuse_nul_in_body(&bytes)?;
         let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         match <axum::Json<T> as FromRequest<S>>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Json(v)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
+    }
+}
+
+/// The one input rule for a JSON body: NUL can only arrive escaped (`\u0000`; a raw NUL byte
+/// is not JSON), so bodies without that sequence, nearly all of them, are not parsed twice.
+/// A body that is not JSON is left to the typed parse, which says why.
+fn refuse_nul_in_body(bytes: &[u8]) -> Result<(), ApiError> {
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(());
+    };
+    refuse(crate::validate::nul_in_json(&value))
+}
+
+/// A validation error naming `found`, if there is any.
+fn refuse(found: Vec<crate::validate::FieldError>) -> Result<(), ApiError> {
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(found))
+    }
+}
+
+/// The one input rule for a query string: each parameter as the query deserializer decodes it
+/// (percent escapes and `+`), named by the parameter's name.
+pub fn refuse_nul_in_query(query: Option<&str>) -> Result<(), ApiError> {
+    let Some(query) = query.filter(|q| q.contains('%')) else {
+        return Ok(());
+    };
+    let pairs: Vec<_> = url::form_urlencoded::parse(query.as_bytes()).collect();
+    refuse(crate::validate::nul_in_pairs(
+        pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
+    ))
+}
+
+/// An `application/x-www-form-urlencoded` body's fields in order, under the one input rule:
+/// a field holding NUL is a validation error naming it. For handlers that read forms.
+pub fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    refuse(crate::validate::nul_in_pairs(
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    ))?;
+    Ok(pairs)
+}
+
+/// The one input rule for path parameters (percent-decoded), named by the route's parameter
+/// name (`id`, `campaignId`). For extractors of a product's own that read the path.
+pub async fn refuse_nul_in_path<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+) -> Result<(), ApiError> {
+    match RawPathParams::from_request_parts(parts, state).await {
+        Ok(params) => refuse(crate::validate::nul_in_pairs(params.iter())),
+        // Not UTF-8, or no route parameters: the typed extractor says so.
+        Err(_) => Ok(()),
     }
 }
 
@@ -153,6 +215,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        refuse_nul_in_query(parts.uri.query())?;
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
@@ -177,6 +240,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        refuse_nul_in_path(parts, state).await?;
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Path(p.0))
@@ -283,6 +347,21 @@ mod tests {
         // Request bodies refuse fields they do not define; the path names the stranger.
         let t = "Failed to deserialize the JSON body into the target type: role: unknown field `role`, expected one of `email`, `password`, `name` at line 1 column 60";
         assert_eq!(data_error_field(t).0, "role");
+    }
+
+    #[test]
+    fn nul_in_a_body_or_query_is_a_validation_error_naming_the_field() {
+        let e = refuse_nul_in_body(br#"{"name":"a\u0000","items":[{},{"title":"\u0000"}]}"#)
+            .unwrap_err();
+        assert_eq!(e.field_names(), ["items[1].title", "name"]);
+        // An escaped backslash followed by `u0000` is six ordinary characters.
+        assert!(refuse_nul_in_body(br#"{"name":"a\\u0000"}"#).is_ok());
+        // Not JSON: left to the typed parse.
+        assert!(refuse_nul_in_body(br#"{"name":"\u0000"#).is_ok());
+        let e = refuse_nul_in_query(Some("page=1&q=a%00b")).unwrap_err();
+        assert_eq!(e.field_names(), ["q"]);
+        assert!(refuse_nul_in_query(Some("q=a%2500")).is_ok());
+        assert!(refuse_nul_in_query(None).is_ok());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Input validation every product shares: `FieldError` and the `Problems` collector (one 400
-//! names every offending field), the `present` deserializer that tells an absent field from a
-//! `null` one, and paging: `PageQuery` → `Paging` (checked bounds) → `Page<T>` (one list shape,
-//! whose items key each item type names through `Listed`).
+//! names every offending field), the one input rule every extractor applies (no NUL character
+//! in any string: [`nul_in_json`], [`nul_in_pairs`]), the `present` deserializer that tells an
+//! absent field from a `null` one, and paging: `PageQuery` → `Paging` (checked bounds) →
+//! `Page<T>` (one list shape, whose items key each item type names through `Listed`).
 
 use std::borrow::Cow;
 
@@ -89,6 +90,83 @@ impl From<Problems> for Vec<FieldError> {
     fn from(p: Problems) -> Self {
         p.0
     }
+}
+
+/// The one input rule: no string a client sends may contain NUL (U+0000). PostgreSQL's
+/// `text` cannot store it (SQLite can, so the two databases would disagree), and no product
+/// has a use for it. The platform's extractors apply it to bodies, query strings and path
+/// parameters before any handler runs.
+pub const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// The message for an object key or parameter name that contains NUL.
+pub const NUL_NAME_MESSAGE: &str = "a field name must not contain the NUL character (U+0000)";
+
+/// A name as it can be shown in `details.fields`: a NUL written as `\u0000`.
+fn printable_name(name: &str) -> String {
+    name.replace('\0', "\\u0000")
+}
+
+/// Every string value and object key of `value` that contains NUL, named by its path as the
+/// client wrote it (`name`, `items[2].title`, `filters.tags[0]`); `body` for the value itself.
+pub fn nul_in_json(value: &serde_json::Value) -> Vec<FieldError> {
+    let mut found = Vec::new();
+    walk_json(value, &mut String::new(), &mut found);
+    found
+}
+
+fn walk_json(value: &serde_json::Value, path: &mut String, found: &mut Vec<FieldError>) {
+    use serde_json::Value;
+    let here = |path: &str| {
+        if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path.to_owned()
+        }
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => found.push(field(here(path), NUL_MESSAGE)),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                walk_json(item, path, found);
+                path.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&printable_name(key));
+                if key.contains('\0') {
+                    found.push(field(path.clone(), NUL_NAME_MESSAGE));
+                } else {
+                    walk_json(item, path, found);
+                }
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The same rule for name/value pairs (query parameters, path parameters, form fields): each
+/// pair whose name or value contains NUL, named by the parameter's name.
+pub fn nul_in_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<FieldError> {
+    pairs
+        .into_iter()
+        .filter_map(|(name, value)| {
+            if name.contains('\0') {
+                Some(field(printable_name(name), NUL_NAME_MESSAGE))
+            } else if value.contains('\0') {
+                Some(field(name, NUL_MESSAGE))
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// `#[serde(default, deserialize_with = "present")]`: a present field is `Some`, even when it
@@ -294,6 +372,28 @@ mod tests {
             limit: Some(10),
         };
         assert_eq!(third.paging().unwrap().offset(), 20);
+    }
+
+    #[test]
+    fn nul_is_found_in_values_and_keys_and_named_by_its_path() {
+        let v = serde_json::json!({
+            "name": "a\u{0}b",
+            "ok": "fine",
+            "items": [{ "title": "x" }, { "title": "y" }, { "title": "\u{0}" }],
+            "nested": { "tags": ["t", "\u{0}"] },
+            "bad\u{0}key": 1,
+        });
+        let mut names: Vec<String> = nul_in_json(&v).into_iter().map(|f| f.field).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["bad\\u0000key", "items[2].title", "name", "nested.tags[1]"]
+        );
+        assert_eq!(nul_in_json(&serde_json::json!("\u{0}"))[0].field, "body");
+        assert!(nul_in_json(&serde_json::json!({ "a": "\\u0000", "b": [1, null] })).is_empty());
+        let pairs = nul_in_pairs([("q", "x\u{0}"), ("ok", "y"), ("k\u{0}", "z")]);
+        let names: Vec<&str> = pairs.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(names, ["q", "k\\u0000"]);
     }
 
     #[test]

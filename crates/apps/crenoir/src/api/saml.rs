@@ -21,7 +21,7 @@ use axum_extra::extract::{
 use platform::{
     ApiError,
     error::{ErrorCode, FieldError},
-    extract::{ClientInfo, Json, Query},
+    extract::{ClientInfo, Json, Query, form_pairs},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -196,10 +196,10 @@ async fn form_body(req: Request) -> Result<Bytes, ApiError> {
 fn acs_form(body: &[u8]) -> Result<AcsForm, ApiError> {
     let mut saml_response = None;
     let mut relay_state = None;
-    for (k, v) in url::form_urlencoded::parse(body) {
-        match k.as_ref() {
-            "SAMLResponse" => saml_response = Some(v.into_owned()),
-            "RelayState" => relay_state = Some(v.into_owned()),
+    for (k, v) in form_pairs(body)? {
+        match k.as_str() {
+            "SAMLResponse" => saml_response = Some(v),
+            "RelayState" => relay_state = Some(v),
             _ => {}
         }
     }
@@ -304,12 +304,12 @@ fn mock_sso_form(body: &[u8]) -> Result<MockSsoForm, ApiError> {
         email: String::new(),
         name: None,
     };
-    for (k, v) in url::form_urlencoded::parse(body) {
-        match k.as_ref() {
-            "SAMLRequest" => f.saml_request = v.into_owned(),
-            "RelayState" => f.relay_state = Some(v.into_owned()),
-            "email" => f.email = v.into_owned(),
-            "name" => f.name = Some(v.into_owned()).filter(|n| !n.trim().is_empty()),
+    for (k, v) in form_pairs(body)? {
+        match k.as_str() {
+            "SAMLRequest" => f.saml_request = v,
+            "RelayState" => f.relay_state = Some(v),
+            "email" => f.email = v,
+            "name" => f.name = Some(v).filter(|n| !n.trim().is_empty()),
             _ => {}
         }
     }

@@ -15,6 +15,7 @@ mod google;
 mod google_live;
 mod helpers;
 mod identities;
+mod input;
 mod linking;
 mod saml_live;
 mod saml_mock;

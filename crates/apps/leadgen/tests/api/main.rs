@@ -13,6 +13,7 @@ mod admin;
 mod errors;
 mod google;
 mod helpers;
+mod input;
 mod rate_limits;
 mod sign_in_throttle;
 mod tokens;

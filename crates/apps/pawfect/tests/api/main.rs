@@ -14,6 +14,7 @@ mod admin;
 mod errors;
 mod health;
 mod helpers;
+mod input;
 mod mobile;
 mod rate_limits;
 mod web;

@@ -23,7 +23,8 @@ impl FromRequestParts<Ctx> for Actor {
 /// The route's id segment as `T`. Ids are UUIDs, so a segment that is not one names no
 /// resource and the route does not exist: 404 "no such route", the answer the platform gives
 /// any unknown path. A fixed word beside an `{id}` (`/campaigns/recommendations`) is thus never
-/// read as an unknown id. Put it first among a handler's extractors, so an unknown route is
+/// read as an unknown id. A segment holding NUL is refused like any input with NUL (the
+/// platform's one input rule): a validation error naming the parameter. Put it first among a handler's extractors, so an unknown route is
 /// 404 whoever asks, as it is everywhere else.
 #[derive(Clone, Copy, Debug)]
 pub struct Id<T>(pub T);
@@ -32,6 +33,7 @@ impl<S: Send + Sync, T: From<Uuid>> FromRequestParts<S> for Id<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        platform::extract::refuse_nul_in_path(parts, state).await?;
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|e| ApiError::internal(format!("path parameters: {e}")))?;

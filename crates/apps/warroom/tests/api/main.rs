@@ -19,6 +19,7 @@ mod delivery;
 mod errors;
 mod helpers;
 mod ingest;
+mod input;
 mod integrations;
 mod journey;
 mod mail;
