@@ -106,6 +106,27 @@ fn printable_name(name: &str) -> String {
     name.replace('\0', "\\u0000")
 }
 
+/// `value` with NUL removed from every string and object key: for what a vendor sends (a
+/// mention's text), which is stored as received but cannot be refused like a request.
+pub fn strip_nul(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => s.retain(|c| c != '\0'),
+        Value::Array(items) => items.iter_mut().for_each(strip_nul),
+        Value::Object(map) if map.keys().any(|k| k.contains('\0')) => {
+            *map = std::mem::take(map)
+                .into_iter()
+                .map(|(k, mut v)| {
+                    strip_nul(&mut v);
+                    (k.replace('\0', ""), v)
+                })
+                .collect();
+        }
+        Value::Object(map) => map.values_mut().for_each(strip_nul),
+        _ => {}
+    }
+}
+
 /// Every string value and object key of `value` that contains NUL, named by its path as the
 /// client wrote it (`name`, `items[2].title`, `filters.tags[0]`); `body` for the value itself.
 pub fn nul_in_json(value: &serde_json::Value) -> Vec<FieldError> {

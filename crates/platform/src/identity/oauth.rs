@@ -68,6 +68,23 @@ pub struct ExternalProfile {
     pub name: Option<String>,
 }
 
+impl ExternalProfile {
+    /// The profile as it may be stored. A provider's answer is outside input as much as a
+    /// request body, and PostgreSQL text cannot hold NUL: a subject or email holding one (the
+    /// keys an account is found by, which stripping could turn into another's) refuses the
+    /// sign-in; a display name loses it.
+    fn storable(mut self) -> ApiResult<Self> {
+        if self.subject.contains('\0') || self.email.as_deref().is_some_and(|e| e.contains('\0')) {
+            return Err(ApiError::unauthenticated(format!(
+                "{} sign-in failed: the provider's profile holds a NUL character",
+                self.provider.as_str()
+            )));
+        }
+        self.name = self.name.map(|n| n.replace('\0', ""));
+        Ok(self)
+    }
+}
+
 /// One provider's client registration and endpoints (base URLs configurable for tests and
 /// proxies).
 #[derive(Clone, Debug, Deserialize)]
@@ -545,6 +562,7 @@ impl Identity {
         link_to: Option<&AuthUser>,
         client: &ClientInfo,
     ) -> ApiResult<(User, IssuedTokens)> {
+        let profile = profile.storable()?;
         let provider = profile.provider.as_str();
         let existing = oauth_identity::Entity::find()
             .filter(oauth_identity::Column::Provider.eq(provider))

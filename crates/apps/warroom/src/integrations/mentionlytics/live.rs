@@ -124,7 +124,9 @@ impl LiveMentionlytics {
 #[async_trait]
 impl MentionSource for LiveMentionlytics {
     async fn fetch(&self, query: &MentionQuery) -> Result<Vec<SourceMention>, SourceError> {
-        let answer = self.fetch_raw(query).await?;
+        let mut answer = self.fetch_raw(query).await?;
+        // Stored as received, and PostgreSQL text cannot hold NUL.
+        platform::validate::strip_nul(&mut answer);
         let items = match &answer {
             Value::Array(items) => items,
             Value::Object(o) => match o.get("mentions").or_else(|| o.get("data")) {
@@ -351,6 +353,18 @@ mod tests {
             until: "2026-03-02T00:00:00Z".parse().unwrap(),
             limit: 10,
         }
+    }
+
+    #[test]
+    fn nul_in_what_the_vendor_sends_is_removed_before_it_is_read() {
+        let mut answer = json!({ "mentions": [{ "id": "a\0b", "text": "Chen\0 rally",
+            "author": { "na\0me": "x" }, "timestamp": "2026-03-01T12:00:00Z" }] });
+        platform::validate::strip_nul(&mut answer);
+        assert_eq!(
+            answer,
+            json!({ "mentions": [{ "id": "ab", "text": "Chen rally",
+                "author": { "name": "x" }, "timestamp": "2026-03-01T12:00:00Z" }] })
+        );
     }
 
     #[test]
