@@ -24,6 +24,7 @@
 mod db;
 mod errors;
 mod identity;
+pub mod oidc;
 mod outbox;
 mod resp;
 mod server;

@@ -8,10 +8,6 @@ use platform::{
     saml::IdpSigner,
 };
 use serde_json::{Value, json};
-use wiremock::{
-    Mock, ResponseTemplate,
-    matchers::{method, path},
-};
 
 use crate::helpers::*;
 
@@ -517,11 +513,7 @@ async fn the_mock_provider_is_closed_in_live_mode() {
 async fn a_mock_token_is_worthless_in_live_mode() {
     // Minted while the switch said MOCK, presented after an admin flipped it to LIVE.
     let fake = FakeGoogle::start().await;
-    Mock::given(method("GET"))
-        .and(path(fake.jwks_path()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fake.jwks(KID)))
-        .mount(&fake.server)
-        .await;
+    fake.serve_keys(None).await;
     let app = spawn_app_with(|s| {
         fake.configure(s);
         s.data_mode = Mode::Mock;
