@@ -23,30 +23,37 @@ pub enum ErrorShape {
 }
 
 /// Asserts an error in the product's shape: the status, its code, a non-empty message, the
-/// details the shape requires, no keys the shape does not have, and a JSON content type.
+/// details the shape requires (and, where details are optional, none that are empty), no keys
+/// the shape does not have, and a JSON content type.
 #[track_caller]
 pub fn expect_error(r: &Resp, status: u16, code: &str) {
-    assert_eq!(
-        r.status.as_u16(),
-        status,
-        "expected {status} {code}, got: {} {}",
-        r.status,
-        r.text
-    );
-    let err = r
-        .error()
-        .as_object()
-        .unwrap_or_else(|| panic!("no error object in: {}", r.text));
-    assert_eq!(r.code(), code, "wrong error code in: {}", r.text);
-    let message = err
-        .get("message")
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("no string message in: {}", r.text));
-    assert!(!message.trim().is_empty(), "empty message in: {}", r.text);
+    if let Some(problem) = error_problem(r, status, code) {
+        panic!("{problem}");
+    }
+}
+
+/// What [`expect_error`] would fail on, or `None` when `r` is that error in the product's shape.
+pub fn error_problem(r: &Resp, status: u16, code: &str) -> Option<String> {
+    let fail = |what: String| Some(format!("{what}; got {} {}", r.status, r.text));
+    if r.status.as_u16() != status {
+        return fail(format!("expected {status} {code}"));
+    }
+    let Some(err) = r.error().as_object() else {
+        return fail("no error object".into());
+    };
+    if r.code() != code {
+        return fail(format!("expected code {code}"));
+    }
+    match err.get("message").and_then(Value::as_str) {
+        Some(m) if !m.trim().is_empty() => {}
+        _ => return fail("no non-empty string message".into()),
+    }
     let mut allowed = vec!["code", "details", "message"];
     match r.shape {
         ErrorShape::Flat => {
-            assert!(err.contains_key("details"), "no details key in: {}", r.text);
+            if !err.contains_key("details") {
+                return fail("no details key".into());
+            }
         }
         ErrorShape::Nested {
             always_details,
@@ -55,26 +62,29 @@ pub fn expect_error(r: &Resp, status: u16, code: &str) {
             let top: Vec<&str> = r
                 .body
                 .as_object()
-                .unwrap()
-                .keys()
-                .map(String::as_str)
-                .collect();
-            assert_eq!(top, ["error"], "error body has other keys: {}", r.text);
-            if always_details {
-                assert!(err.contains_key("details"), "no details key in: {}", r.text);
+                .map(|o| o.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            if top != ["error"] {
+                return fail("the error body has other keys than `error`".into());
+            }
+            match (always_details, err.get("details")) {
+                (true, None) => return fail("no details key".into()),
+                (false, Some(d)) if d.as_object().is_none_or(|o| o.is_empty()) => {
+                    return fail(
+                        "details present but empty (they appear only when there are some)".into(),
+                    );
+                }
+                _ => {}
             }
             if let Some(name) = request_id {
                 allowed.push("requestId");
-                let header = r
-                    .header(name)
-                    .unwrap_or_else(|| panic!("no {name} header on: {}", r.text));
-                assert!(!header.is_empty(), "empty {name}");
-                assert_eq!(
-                    err.get("requestId").and_then(Value::as_str),
-                    Some(header),
-                    "requestId differs from the {name} header in: {}",
-                    r.text
-                );
+                let header = r.header(name).unwrap_or_default();
+                if header.is_empty() {
+                    return fail(format!("no {name} header"));
+                }
+                if err.get("requestId").and_then(Value::as_str) != Some(header) {
+                    return fail(format!("requestId differs from the {name} header"));
+                }
             }
         }
     }
@@ -83,17 +93,19 @@ pub fn expect_error(r: &Resp, status: u16, code: &str) {
         .map(String::as_str)
         .filter(|k| !allowed.contains(k))
         .collect();
-    assert!(
-        extra.is_empty(),
-        "error has other keys {extra:?}: {}",
-        r.text
-    );
-    assert!(
-        r.header("content-type")
-            .is_some_and(|v| v.starts_with("application/json")),
-        "error is not JSON: {:?}",
-        r.header("content-type")
-    );
+    if !extra.is_empty() {
+        return fail(format!("the error has other keys {extra:?}"));
+    }
+    let json = r
+        .header("content-type")
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return fail(format!(
+            "not JSON: content type {:?}",
+            r.header("content-type")
+        ));
+    }
+    None
 }
 
 /// The `field` names listed in the error's `details.fields`.

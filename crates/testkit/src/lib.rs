@@ -21,6 +21,7 @@
 //! }
 //! ```
 
+pub mod conformance;
 mod db;
 mod errors;
 mod identity;
@@ -30,7 +31,9 @@ mod resp;
 mod server;
 
 pub use db::TestDb;
-pub use errors::{ErrorShape, error_fields, expect_error, expect_limited, rate_headers};
+pub use errors::{
+    ErrorShape, error_fields, error_problem, expect_error, expect_limited, rate_headers,
+};
 pub use identity::{PASSWORD, jwt_claims};
 pub use outbox::{Mail, extract_param, unique_email};
 pub use resp::{Resp, SetCookie, read};

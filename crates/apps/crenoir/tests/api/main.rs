@@ -3,6 +3,7 @@
 //! HTTP to it as a browser or a script would, cookies and CSRF header included. LIVE-mode
 //! providers are played by a local fake (Google on wiremock) or the fixture SAML IdP.
 
+mod conformance;
 mod conventions;
 mod google;
 mod google_live;

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod conformance;
 mod errors;
 mod google;
 mod helpers;

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod conformance;
 mod errors;
 mod health;
 mod helpers;

@@ -8,6 +8,7 @@ mod analytics;
 mod anonymous;
 mod auth;
 mod campaigns;
+mod conformance;
 mod crisis;
 mod delivery;
 mod errors;

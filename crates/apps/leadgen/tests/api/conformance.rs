@@ -1,0 +1,44 @@
+//! LeadGen under testkit's conformance tables (`testkit::conformance`): error shapes (nested,
+//! with the request id) for every operation, every rate-limit rule at its boundary, and the
+//! cookies a sign-in sets (the device cookie).
+
+use std::future::Future;
+
+use testkit::{
+    TestServer,
+    conformance::{self, Adjust, Suite},
+};
+
+use crate::helpers::*;
+
+impl Suite for TestApp {
+    type Product = leadgen::LeadGen;
+
+    fn spawn(adjust: Adjust) -> impl Future<Output = Self> {
+        spawn_app_with(adjust)
+    }
+
+    fn server(&self) -> &TestServer<leadgen::Ctx> {
+        self
+    }
+
+    async fn browser_sign_in(&self, email: &str) -> Resp {
+        self.create_user(email, "user", true).await;
+        self.login(email, PASSWORD).await
+    }
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_in_the_error_shape() {
+    conformance::error_shapes::<TestApp>().await;
+}
+
+#[tokio::test]
+async fn every_rate_limit_rule_holds_at_its_boundary() {
+    conformance::rate_limits::<TestApp>().await;
+}
+
+#[tokio::test]
+async fn sign_in_cookies_have_safe_attributes() {
+    conformance::cookies::<TestApp>().await;
+}

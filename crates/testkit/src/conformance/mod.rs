@@ -1,0 +1,149 @@
+//! Conformance tables: checks every product's suite runs against its own routes, generated
+//! from what the product declares rather than written per endpoint, so a new endpoint, limit
+//! or cookie is covered the day it is added. A product opts in by implementing [`Suite`] for
+//! its `TestApp` (how to start it, its validation status, how a browser signs in, its cookie
+//! session's routes) and calling the tables from `tests/api/conformance.rs`:
+//!
+//! | table | generated from | checks |
+//! |---|---|---|
+//! | [`error_shapes`] | the OpenAPI document (`/openapi.json`) | every JSON body: malformed JSON, a wrong or missing content type, a top-level array, an unknown field (where the schema refuses them), a body over the limit (declared and chunked); every UUID or number in a path: a malformed one; every path: each undocumented method, an extra segment; unknown routes. Each answer is the product's error shape (`ErrorShape`) with the catalogue's status and code, never a 5xx or plain text |
+//! | [`rate_limits`] | `Product::RATE_LIMITS` | per rule: the N-th request passes (with `X-RateLimit-*` saying so), the N+1-th is 429 `resource_exhausted` with `Retry-After` and `X-RateLimit-*`, on every route of the rule (they share one count); another key of the same kind passes, and the key is what the rule says (IP, normalised email, user) and nothing else. In memory, and again on Redis when `TEST_REDIS_URL` is set |
+//! | [`cookies`] | the cookies a browser sign-in sets and the product's `CookiePolicy` | attributes (HttpOnly except the CSRF cookie, `Secure` exactly when `cookie_secure`, `SameSite` Strict or Lax, a path, a positive life); for cookie sessions: refresh and logout by cookie need the CSRF token of their own session (missing, empty, another session's, a planted cookie/header pair → 403, nothing spent or cleared), logout clears every session cookie on its own path, a state change by access cookie needs it too |
+//!
+//! Each table collects every failure before failing, so one run lists all of them. The
+//! requests of a table come from addresses of their own (`X-Forwarded-For` behind a trusted
+//! `127.0.0.1`), so the tables never trip over the limits they are not testing.
+
+mod cookies;
+pub mod document;
+mod errors;
+mod limits;
+
+use std::{
+    future::Future,
+    net::{IpAddr, Ipv4Addr},
+    sync::atomic::{AtomicU32, Ordering},
+};
+
+use platform::{
+    core::{HasCore, OperatorUser},
+    identity::User,
+    product::Product,
+    settings::ProductSettings,
+};
+
+pub use cookies::{SessionRoutes, cookies};
+pub use document::{Document, Operation, Param};
+pub use errors::error_shapes;
+pub use limits::rate_limits;
+
+use crate::{PASSWORD, outbox::unique_email, resp::Resp, server::TestServer};
+
+/// A change to the settings a table starts the product with.
+pub type Adjust = Box<dyn FnOnce(&mut ProductSettings) + Send>;
+
+/// The context of the product a suite tests.
+pub type Ctx<S> = <<S as Suite>::Product as Product>::Ctx;
+
+/// What the tables need from a product's suite: how to start the product (the suite's own
+/// `spawn_app_with`, so its defaults apply), and the few facts the document does not carry.
+pub trait Suite: Sized {
+    type Product: Product;
+
+    /// The status of an `invalid_argument` error that names fields (`details.fields`): 400,
+    /// or the product's own (Crenoir X MAP: 422).
+    const VALIDATION_STATUS: u16 = 400;
+
+    /// The routes of the product's cookie session, when its browser clients keep their
+    /// session in cookies (the product sets a `CookiePolicy`).
+    const SESSION: Option<SessionRoutes> = None;
+
+    /// The largest request body the product reads (`HttpOptions::body_limit`).
+    const BODY_LIMIT: usize = 1024 * 1024;
+
+    /// Starts the product as the suite's `spawn_app_with(adjust)` does.
+    fn spawn(adjust: Adjust) -> impl Future<Output = Self>;
+
+    /// The running server.
+    fn server(&self) -> &TestServer<Ctx<Self>>;
+
+    /// Signs a browser in as a new account at `email` the way the product's web client does,
+    /// and returns the answer that sets its cookies.
+    fn browser_sign_in(&self, email: &str) -> impl Future<Output = Resp>;
+}
+
+/// `127.0.0.1`: the tables' servers trust it as a proxy, so `X-Forwarded-For` names the client.
+pub fn localhost() -> IpAddr {
+    IpAddr::V4(Ipv4Addr::LOCALHOST)
+}
+
+/// A client address no other request of this process has used.
+pub fn fresh_ip() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    // 10.0.0.0/8 less its first address: enough for any run.
+    Ipv4Addr::from(0x0A00_0000 + n).to_string()
+}
+
+/// A new account of `role` made as `basalt user create` makes it (the product's own hook, so
+/// LeadGen's gets its organization), and the access token of a session started for it as
+/// `basalt user token` does.
+pub async fn operator<S: Suite>(app: &S, role: &str) -> (User, String) {
+    let server = app.server();
+    let email = unique_email("conformance");
+    let user = S::Product::create_user(
+        &server.ctx,
+        OperatorUser {
+            email: &email,
+            password: PASSWORD,
+            name: "Conformance",
+            role,
+        },
+    )
+    .await
+    .expect("create an operator account");
+    let tokens = server
+        .ctx
+        .core()
+        .operator_session(&email)
+        .await
+        .expect("an operator session");
+    (user, tokens.access_token)
+}
+
+/// The product's admin role (the last of its role table).
+pub fn admin_role<S: Suite>() -> &'static str {
+    S::Product::ROLES.top().unwrap_or("admin")
+}
+
+/// Failures collected by a table, reported together, and how many checks ran.
+#[derive(Default)]
+pub(crate) struct Findings {
+    failures: Vec<String>,
+    checks: usize,
+}
+
+impl Findings {
+    pub(crate) fn check(&mut self, what: impl std::fmt::Display, problem: Option<String>) {
+        self.checks += 1;
+        if let Some(p) = problem {
+            self.failures.push(format!("{what}: {p}"));
+        }
+    }
+
+    pub(crate) fn fail(&mut self, what: impl std::fmt::Display, problem: impl Into<String>) {
+        self.check(what, Some(problem.into()));
+    }
+
+    #[track_caller]
+    pub(crate) fn assert_none(self, table: &str) {
+        eprintln!("{table}: {} checks", self.checks);
+        assert!(
+            self.failures.is_empty(),
+            "{table}: {} of {} checks failed:\n  {}",
+            self.failures.len(),
+            self.checks,
+            self.failures.join("\n  ")
+        );
+    }
+}
