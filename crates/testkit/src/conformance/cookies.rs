@@ -125,13 +125,20 @@ impl<S: Suite> Flows<'_, S> {
     }
 
     async fn run(&mut self) {
-        let Some(mine) = self.sign_in("first session").await else {
+        let email = unique_email("session");
+        let Some(mine) = self.sign_in(&email, "first session").await else {
             return;
         };
-        let Some(other) = self.sign_in("another user's session").await else {
+        let Some(other) = self
+            .sign_in(&unique_email("session"), "another user's session")
+            .await
+        else {
             return;
         };
-        let Some(mine) = self.refresh_needs_its_own_token(&mine, &other).await else {
+        let Some(twin) = self.sign_in(&email, "the same user's other session").await else {
+            return;
+        };
+        let Some(mine) = self.refresh_needs_its_own_token(&mine, &other, &twin).await else {
             return;
         };
         self.logout_needs_its_own_token(&mine, &other).await;
@@ -140,9 +147,9 @@ impl<S: Suite> Flows<'_, S> {
         }
     }
 
-    /// Signs a browser in and reads its cookies (and the body's CSRF token).
-    async fn sign_in(&mut self, what: &str) -> Option<Browser> {
-        let r = self.app.browser_sign_in(&unique_email("session")).await;
+    /// Signs a browser in as `email` and reads its cookies (and the body's CSRF token).
+    async fn sign_in(&mut self, email: &str, what: &str) -> Option<Browser> {
+        let r = self.app.browser_sign_in(email).await;
         self.browser(&r, what)
     }
 
@@ -203,6 +210,7 @@ impl<S: Suite> Flows<'_, S> {
         &self,
         mine: &'b Browser,
         other: &'b Browser,
+        twin: &'b Browser,
     ) -> Vec<(&'static str, Option<&'b str>, Option<&'b str>)> {
         vec![
             ("no header", Some(mine.csrf.as_str()), None),
@@ -218,6 +226,11 @@ impl<S: Suite> Flows<'_, S> {
                 Some(mine.csrf.as_str()),
                 Some(other.csrf.as_str()),
             ),
+            (
+                "the same user's other session's token",
+                Some(twin.csrf.as_str()),
+                Some(twin.csrf.as_str()),
+            ),
             ("a planted pair", Some("forged"), Some("forged")),
             ("a planted token-shaped pair", Some(PLANTED), Some(PLANTED)),
         ]
@@ -230,11 +243,12 @@ impl<S: Suite> Flows<'_, S> {
         &mut self,
         mine: &Browser,
         other: &Browser,
+        twin: &Browser,
     ) -> Option<Browser> {
         let refresh = self.routes.refresh;
         let name = self.policy.refresh_name;
         let csrf_name = self.policy.csrf_name;
-        for (case, cookie, header) in self.forgeries(mine, other) {
+        for (case, cookie, header) in self.forgeries(mine, other, twin) {
             let mut cookies = vec![(name, mine.refresh.as_str())];
             if let Some(c) = cookie {
                 cookies.push((csrf_name, c));
@@ -352,7 +366,11 @@ impl<S: Suite> Flows<'_, S> {
 
     /// A state change authenticated by the access cookie alone needs the session's token too.
     async fn access_cookie_changes_need_the_token(&mut self, other: &Browser) {
-        let Some(mine) = self.sign_in("a session for the access cookie").await else {
+        let email = unique_email("session");
+        let Some(mine) = self
+            .sign_in(&email, "a session for the access cookie")
+            .await
+        else {
             return;
         };
         let (Some(name), Some(access)) = (self.policy.access_name, mine.access.as_deref()) else {

@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{
-    Document, Findings, Operation, Suite, admin_role, document::types, fresh_ip, localhost,
-    operator,
+    Ctx, Document, Findings, Operation, Suite, admin_role,
+    document::{resolve, types},
+    fresh_ip, localhost, operator,
 };
 use crate::{errors::error_problem, resp::Resp, server::TestServer};
 
@@ -24,26 +25,21 @@ const NO_SUCH_SEGMENT: &str = "conformance-no-such-route";
 /// `conformance`).
 pub async fn error_shapes<S: Suite>() {
     let app = S::spawn(Box::new(|s| s.trusted_proxies = vec![localhost()])).await;
-    let server = app.server();
-    let doc = Document::fetch(server).await;
+    let doc = Document::fetch(app.server()).await;
     let (_, admin) = operator(&app, admin_role::<S>()).await;
     let mut probe = Probe {
-        server,
+        app: &app,
         admin,
-        validation_status: S::VALIDATION_STATUS,
-        body_limit: S::BODY_LIMIT,
+        per_user: false,
         doc: &doc,
         findings: Findings::default(),
     };
     for op in &doc.operations {
-        // Probes count toward a per-user limit of the route like any request: a caller of
-        // their own for each such operation keeps the count under it.
-        let per_user = S::Product::RATE_LIMITS.iter().any(|r| {
+        // Probes count toward a per-user limit of the route like any request: each of them
+        // comes from an admin of its own there, so none reaches the limit.
+        probe.per_user = S::Product::RATE_LIMITS.iter().any(|r| {
             r.rule.key == KeyKind::User && r.route == op.path && r.method == op.method.as_str()
         });
-        if per_user {
-            probe.admin = operator(&app, admin_role::<S>()).await.1;
-        }
         if op.takes_json() {
             probe.json_bodies(op).await;
             probe.wrong_types(op).await;
@@ -70,17 +66,22 @@ pub async fn error_shapes<S: Suite>() {
     probe.findings.assert_none("error shapes");
 }
 
-struct Probe<'a, C> {
-    server: &'a TestServer<C>,
+struct Probe<'a, S> {
+    app: &'a S,
+    /// The token of the admin the probes come from.
     admin: String,
-    validation_status: u16,
-    body_limit: usize,
+    /// The operation under probe has a per-user limit: each probe from a new admin.
+    per_user: bool,
     doc: &'a Document,
     findings: Findings,
 }
 
-impl<C> Probe<'_, C> {
-    /// A request from an address of its own, with the admin's token.
+impl<S: Suite> Probe<'_, S> {
+    fn server(&self) -> &TestServer<Ctx<S>> {
+        self.app.server()
+    }
+
+    /// A request from an address of its own, with an admin's token.
     async fn send(
         &self,
         method: Method,
@@ -88,10 +89,15 @@ impl<C> Probe<'_, C> {
         content_type: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Resp {
+        let token = if self.per_user {
+            operator(self.app, admin_role::<S>()).await.1
+        } else {
+            self.admin.clone()
+        };
         let mut call = self
-            .server
+            .server()
             .call(method, path)
-            .bearer(&self.admin)
+            .bearer(&token)
             .header("x-forwarded-for", &fresh_ip());
         if let Some(t) = content_type {
             call = call.header("content-type", t);
@@ -102,52 +108,61 @@ impl<C> Probe<'_, C> {
         call.send().await
     }
 
-    /// `invalid_argument` with 400, or the product's validation status when it names fields.
+    /// `invalid_argument` with 400, or the product's validation status when it names fields;
+    /// nothing internal in the message.
     fn invalid(&self, r: &Resp) -> Option<String> {
         let names_fields = r.error()["details"]["fields"]
             .as_array()
             .is_some_and(|f| !f.is_empty());
         let status = if names_fields {
-            self.validation_status
+            S::VALIDATION_STATUS
         } else {
             400
         };
-        error_problem(r, status, "invalid_argument")
+        error_problem(r, status, "invalid_argument").or_else(|| leak(r))
     }
 
     async fn json_bodies(&mut self, op: &Operation) {
         let path = op.concrete_path();
         let json = Some("application/json");
+        let form = Some("application/x-www-form-urlencoded");
         let label = op.label();
-        let cases: [(&str, Option<&str>, &[u8]); 4] = [
-            ("malformed JSON", json, b"{\"conformance\": "),
-            ("a text/plain body", Some("text/plain"), b"{}"),
-            ("a top-level array", json, b"[]"),
-            (
-                "a form body",
-                Some("application/x-www-form-urlencoded"),
-                b"a=1",
-            ),
+        let takes_form = op.body_types.iter().any(|t| t.contains("form"));
+        // A top-level value of a kind the schema admits (an optional body documented as
+        // `null`) is no bad input: it would run the operation.
+        let admitted = op
+            .body_schema
+            .as_ref()
+            .map(|schema| admitted_kinds(&self.doc.raw, schema))
+            .unwrap_or_default();
+        // (case, content type, body, only where the body is required): an optional body that
+        // is empty or has no content type counts as absent, and the operation would run.
+        let cases: [(&str, Option<&str>, Option<&[u8]>, bool); 10] = [
+            ("malformed JSON", json, Some(b"{\"conformance\": "), false),
+            ("a body that is not UTF-8", json, Some(b"\xff\xfe"), false),
+            ("a top-level array", json, Some(b"[]"), false),
+            ("a top-level string", json, Some(b"\"conformance\""), false),
+            ("a top-level null", json, Some(b"null"), false),
+            ("a text/plain body", Some("text/plain"), Some(b"{}"), false),
+            ("a form body", form, Some(b"a=1"), false),
+            ("an empty JSON body", json, Some(b""), true),
+            ("a body without a content type", None, Some(b"{}"), true),
+            ("no body at all", None, None, true),
         ];
-        for (case, content_type, body) in cases {
-            if case == "a form body" && op.body_types.iter().any(|t| t.contains("form")) {
+        for (case, content_type, body, only_required) in cases {
+            let kind = case.strip_prefix("a top-level ");
+            if (only_required && !op.body_required)
+                || (content_type == form && takes_form)
+                || kind.is_some_and(|k| admitted.iter().any(|a| a == k))
+            {
                 continue;
             }
+            let body = body.map(<[u8]>::to_vec);
             let r = self
-                .send(op.method.clone(), &path, content_type, Some(body.to_vec()))
+                .send(op.method.clone(), &path, content_type, body)
                 .await;
             let problem = self.invalid(&r);
             self.findings.check(format!("{label} with {case}"), problem);
-        }
-        // Without a content type an optional body counts as absent (and the operation would
-        // run), so only a required one is probed.
-        if op.body_required {
-            let r = self
-                .send(op.method.clone(), &path, None, Some(b"{}".to_vec()))
-                .await;
-            let problem = self.invalid(&r);
-            self.findings
-                .check(format!("{label} without a content type"), problem);
         }
         if op.refuses_unknown_fields() {
             let body = format!("{{\"{UNKNOWN_FIELD}\": true}}").into_bytes();
@@ -164,7 +179,7 @@ impl<C> Probe<'_, C> {
                 op.method.clone(),
                 &path,
                 json,
-                Some(padded(self.body_limit + 1)),
+                Some(padded(S::BODY_LIMIT + 1)),
             )
             .await;
         let problem = error_problem(&r, 413, "resource_exhausted");
@@ -267,7 +282,7 @@ impl<C> Probe<'_, C> {
             }
             // Anonymous: routing refuses the method before anything looks at the caller.
             let r = self
-                .server
+                .server()
                 .call(method.clone(), &path)
                 .header("x-forwarded-for", &fresh_ip())
                 .send()
@@ -283,7 +298,7 @@ impl<C> Probe<'_, C> {
         if self.routed(&path) {
             return;
         }
-        let r = self.server.get(&path, None).await;
+        let r = self.server().get(&path, None).await;
         let problem = error_problem(&r, 404, "not_found");
         self.findings.check(format!("GET {path}"), problem);
     }
@@ -296,7 +311,7 @@ impl<C> Probe<'_, C> {
             }
             for method in [Method::GET, Method::POST, Method::DELETE] {
                 for token in [None, Some(self.admin.clone())] {
-                    let mut call = self.server.call(method.clone(), &path);
+                    let mut call = self.server().call(method.clone(), &path);
                     if let Some(t) = &token {
                         call = call.bearer(t);
                     }
@@ -323,7 +338,7 @@ impl<C> Probe<'_, C> {
                 op.method.clone(),
                 &path,
                 Some("application/json"),
-                Some(padded(self.body_limit - 1024)),
+                Some(padded(S::BODY_LIMIT - 1024)),
             )
             .await;
         let problem = self.invalid(&r);
@@ -333,7 +348,7 @@ impl<C> Probe<'_, C> {
         );
 
         let (status, head, body) =
-            chunked(self.server, &op.method, &path, &self.admin, self.body_limit).await;
+            chunked(self.server(), &op.method, &path, &self.admin, S::BODY_LIMIT).await;
         let label = format!("{} with a chunked body over the limit", op.label());
         if status != 413 {
             self.findings.fail(
@@ -372,6 +387,51 @@ impl<C> Probe<'_, C> {
                     .all(|(t, s)| t == s || (t.starts_with('{') && t.ends_with('}')))
         })
     }
+}
+
+/// The JSON types a body schema admits at its top level, `null` included.
+fn admitted_kinds(doc: &Value, schema: &Value) -> Vec<String> {
+    let mut kinds = types(doc, schema);
+    let nullable = |s: &Value| {
+        let s = resolve(doc, s);
+        s["type"] == "null"
+            || s["type"]
+                .as_array()
+                .is_some_and(|t| t.contains(&json!("null")))
+    };
+    let members = ["oneOf", "anyOf"].iter().flat_map(|k| {
+        resolve(doc, schema)[*k]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    });
+    if nullable(schema) || members.into_iter().any(|m| nullable(&m)) {
+        kinds.push("null".into());
+    }
+    kinds
+}
+
+/// Words that would betray the storage layer or the code behind an error.
+const INTERNALS: [&str; 10] = [
+    "sqlite",
+    "postgres",
+    "sea_orm",
+    "seaorm",
+    "sqlx",
+    "dberr",
+    "no such table",
+    "panicked",
+    "axum",
+    "serde",
+];
+
+/// The internal word an error body lets out, if any.
+fn leak(r: &Resp) -> Option<String> {
+    let text = r.text.to_lowercase();
+    INTERNALS
+        .iter()
+        .find(|w| text.contains(*w))
+        .map(|w| format!("the error lets out {w:?}: {}", r.text))
 }
 
 /// A value of a JSON type none of `admitted` is (`None` when the schema admits anything).

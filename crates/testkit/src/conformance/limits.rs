@@ -77,7 +77,55 @@ async fn run<S: Suite>(redis: Option<String>) {
         t.boundary(&keys).await;
         t.isolation(&keys).await;
     }
+    unlimited_routes(app.server(), &mut findings).await;
     findings.assert_none(&format!("rate limits ({on})"));
+    if on == "memory" {
+        untrusted_forwarded_for::<S>().await;
+    }
+}
+
+/// A route of no rule (the kit's `/healthz`) answers without `X-RateLimit-*`.
+async fn unlimited_routes<C>(server: &TestServer<C>, findings: &mut Findings) {
+    let r = server.get("/healthz", None).await;
+    let problem = r
+        .header("x-ratelimit-limit")
+        .map(|v| format!("X-RateLimit-Limit {v} on a route no rule limits"));
+    findings.check("GET /healthz", problem);
+}
+
+/// Without trusted proxies `X-Forwarded-For` is the client's say and is ignored: requests
+/// from one socket each naming another address share the first IP rule's count.
+async fn untrusted_forwarded_for<S: Suite>() {
+    let table = S::Product::RATE_LIMITS;
+    let Some(row) = table
+        .iter()
+        .find(|r| r.rule.key == KeyKind::Ip && !shadowed(table, r))
+    else {
+        return;
+    };
+    let app = S::spawn(Box::new(|s| s.trusted_proxies = Vec::new())).await;
+    let mut findings = Findings::default();
+    let rule = row.rule;
+    let t = RuleProbe {
+        server: app.server(),
+        rule,
+        rows: vec![row],
+        findings: &mut findings,
+        on: "memory, no trusted proxy",
+    };
+    for n in 1..=rule.limit {
+        let r = t.send(row, Some(&fresh_ip())).await;
+        let what = t.what(row, n);
+        t.findings.check(what, passed(&r));
+    }
+    let r = t.send(row, Some(&fresh_ip())).await;
+    let problem = t.limited(&r);
+    let what = format!(
+        "{} (a new X-Forwarded-For from the same socket)",
+        t.what(row, rule.limit + 1)
+    );
+    t.findings.check(what, problem);
+    findings.assert_none("rate limits (X-Forwarded-For from an untrusted peer)");
 }
 
 /// True when another rule on the same route and key kind is tighter: its count runs in step
@@ -99,18 +147,22 @@ struct Keys {
     key: String,
     /// Another key of the same kind.
     other: String,
-    /// The same key in another form the rule must count as the same: the email in capitals,
-    /// the user's other session; `None` for addresses.
+    /// The same key in another form the rule must count as the same: the address behind a
+    /// prepended one, the email in capitals, the user's other session.
     same: Option<String>,
 }
 
 impl Keys {
     fn ip() -> Self {
+        let key = fresh_ip();
+        // Behind a trusted proxy the client is the nearest untrusted address: one it prepends
+        // itself does not make it someone else.
+        let same = Some(format!("203.0.113.77, {key}"));
         Self {
             kind: KeyKind::Ip,
-            key: fresh_ip(),
+            key,
             other: fresh_ip(),
-            same: None,
+            same,
         }
     }
 

@@ -67,8 +67,8 @@ pub trait Suite: Sized {
     /// The running server.
     fn server(&self) -> &TestServer<Ctx<Self>>;
 
-    /// Signs a browser in as a new account at `email` the way the product's web client does,
-    /// and returns the answer that sets its cookies.
+    /// Signs a browser in as the account at `email` (creating it when there is none) the way
+    /// the product's web client does, and returns the answer that sets its cookies.
     fn browser_sign_in(&self, email: &str) -> impl Future<Output = Resp>;
 }
 

@@ -23,7 +23,16 @@ impl Suite for TestApp {
     }
 
     async fn browser_sign_in(&self, email: &str) -> Resp {
-        self.create_user(email, "user", true).await;
+        if self
+            .ctx
+            .identity
+            .user_by_email(email)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            self.create_user(email, "user", true).await;
+        }
         self.login(email, PASSWORD).await
     }
 }

@@ -24,7 +24,16 @@ impl Suite for TestApp {
     }
 
     async fn browser_sign_in(&self, email: &str) -> Resp {
-        self.create_user(email, "viewer").await;
+        if self
+            .ctx
+            .identity
+            .user_by_email(email)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            self.create_user(email, "viewer").await;
+        }
         let body = json!({ "email": email, "password": PASSWORD });
         self.post("/api/v1/auth/login", None, body).await
     }
