@@ -108,6 +108,38 @@ pub fn error_problem(r: &Resp, status: u16, code: &str) -> Option<String> {
     None
 }
 
+/// Words that would betray the storage layer or the code behind an error.
+const INTERNALS: [&str; 11] = [
+    "sqlite",
+    "postgres",
+    "sea_orm",
+    "seaorm",
+    "sqlx",
+    "dberr",
+    "no such table",
+    "relation ",
+    "panicked",
+    "axum",
+    "serde",
+];
+
+/// Asserts that the body names nothing of the storage layer or the code behind it.
+#[track_caller]
+pub fn expect_no_internals(r: &Resp) {
+    if let Some(problem) = internals_problem(r) {
+        panic!("{problem}");
+    }
+}
+
+/// What [`expect_no_internals`] would fail on.
+pub fn internals_problem(r: &Resp) -> Option<String> {
+    let text = r.text.to_lowercase();
+    INTERNALS
+        .iter()
+        .find(|w| text.contains(*w))
+        .map(|w| format!("the body lets out {w:?}: {}", r.text))
+}
+
 /// The `field` names listed in the error's `details.fields`.
 pub fn error_fields(r: &Resp) -> Vec<String> {
     r.error()["details"]["fields"]

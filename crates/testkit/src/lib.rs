@@ -32,7 +32,8 @@ mod server;
 
 pub use db::TestDb;
 pub use errors::{
-    ErrorShape, error_fields, error_problem, expect_error, expect_limited, rate_headers,
+    ErrorShape, error_fields, error_problem, expect_error, expect_limited, expect_no_internals,
+    internals_problem, rate_headers,
 };
 pub use identity::{PASSWORD, jwt_claims};
 pub use outbox::{Mail, extract_param, unique_email};

@@ -1,12 +1,18 @@
 //! The cookie table: the attributes of every cookie a browser sign-in sets, with the product's
 //! `cookie_secure` on and off, and — for products that keep browser sessions in cookies (a
-//! `CookiePolicy`) — the CSRF rules of refresh, logout and other state changes by cookie:
-//! only the token the server made for that very session passes.
+//! `CookiePolicy`) — the session's life by cookie: refresh and logout (and any other state
+//! change by cookie) need the CSRF token the server made for that very session; refresh
+//! rotates, a rotated cookie replayed within the grace gets the one successor and after it ends
+//! the session; logout ends only its session and clears every cookie where it was set; a Bearer
+//! logout needs no token; the CORS preflight lets the allowed origin send the token.
 
-use platform::{cookies::CookiePolicy, core::HasCore};
+use platform::{
+    cookies::CookiePolicy, core::HasCore, identity::entities::refresh_token, product::Product,
+};
 use reqwest::Method;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 
-use super::{Findings, Suite, localhost};
+use super::{Findings, Suite, account, localhost};
 use crate::{
     errors::error_problem,
     outbox::unique_email,
@@ -24,7 +30,15 @@ pub struct SessionRoutes {
     /// Where sign-in and refresh answers carry the CSRF token in their body (a JSON pointer,
     /// e.g. `/csrfToken`), for pages that cannot read the API host's cookie.
     pub csrf_in_body: Option<&'static str>,
+    /// Where they carry the access token, when it is not in a cookie (`/accessToken`).
+    pub access_in_body: Option<&'static str>,
+    /// A `GET` that answers 200 to a live session's access token (as a Bearer) and 401 once
+    /// the session has ended.
+    pub me: &'static str,
 }
+
+/// The web app's origin in the CORS allow-list of the table's server.
+const ORIGIN: &str = "http://localhost:5173";
 
 /// A token-shaped value the server never made (`<nonce>.<mac>` in base64url).
 const PLANTED: &str = "cGxhbnRlZC1ieS1hbi1hdHRhY2tlcg.aW52ZW50ZWQtbWFjLW9mLTMyLWJ5dGVzLXh4eHh4eHh4";
@@ -36,9 +50,12 @@ pub async fn cookies<S: Suite>() {
         let app = S::spawn(Box::new(move |s| {
             s.cookie_secure = secure;
             s.trusted_proxies = vec![localhost()];
+            s.cors_origins = vec![ORIGIN.into()];
         }))
         .await;
-        let r = app.browser_sign_in(&unique_email("cookies")).await;
+        let email = unique_email("cookies");
+        account(&app, &email, S::Product::DEFAULT_ROLE).await;
+        let r = app.browser_sign_in(&email).await;
         let what = format!("sign-in with cookie_secure = {secure}");
         if !r.status.is_success() {
             findings.fail(&what, format!("failed: {} {}", r.status, r.text));
@@ -105,10 +122,13 @@ fn attributes(c: &SetCookie, secure: bool, policy: Option<&CookiePolicy>) -> Opt
     Some(format!("{problem}: {}", c.raw))
 }
 
-/// A signed-in browser: its session cookies as set.
+/// A signed-in browser: its session cookies as set, and its access token.
 struct Browser {
     refresh: String,
     csrf: String,
+    /// The access cookie's value, for products that keep it in one.
+    access_cookie: Option<String>,
+    /// The access token, from its cookie or the body.
     access: Option<String>,
 }
 
@@ -126,29 +146,34 @@ impl<S: Suite> Flows<'_, S> {
 
     async fn run(&mut self) {
         let email = unique_email("session");
+        let other_email = unique_email("session");
         let Some(mine) = self.sign_in(&email, "first session").await else {
             return;
         };
-        let Some(other) = self
-            .sign_in(&unique_email("session"), "another user's session")
-            .await
-        else {
+        let Some(other) = self.sign_in(&other_email, "another user's session").await else {
             return;
         };
         let Some(twin) = self.sign_in(&email, "the same user's other session").await else {
             return;
         };
-        let Some(mine) = self.refresh_needs_its_own_token(&mine, &other, &twin).await else {
+        self.refresh_needs_its_own_token(&mine, &other, &twin).await;
+        self.refresh_needs_a_live_cookie(&mine).await;
+        let Some(next) = self.refresh_rotates(&mine).await else {
             return;
         };
-        self.logout_needs_its_own_token(&mine, &other).await;
+        self.replays(&mine, &next).await;
+        self.preflight().await;
+        self.logout_needs_its_own_token(&twin, &other).await;
+        self.logout_needs_a_credential().await;
+        self.bearer_logout(&other_email).await;
         if self.policy.access_name.is_some() {
             self.access_cookie_changes_need_the_token(&other).await;
         }
     }
 
-    /// Signs a browser in as `email` and reads its cookies (and the body's CSRF token).
+    /// Signs a browser in as `email` and reads its cookies (and the body's tokens).
     async fn sign_in(&mut self, email: &str, what: &str) -> Option<Browser> {
+        account(self.app, email, S::Product::DEFAULT_ROLE).await;
         let r = self.app.browser_sign_in(email).await;
         self.browser(&r, what)
     }
@@ -161,7 +186,7 @@ impl<S: Suite> Flows<'_, S> {
         };
         let refresh = value(self.policy.refresh_name);
         let csrf = value(self.policy.csrf_name);
-        let access = self.policy.access_name.and_then(value);
+        let access_cookie = self.policy.access_name.and_then(value);
         let (Some(refresh), Some(csrf)) = (refresh, csrf) else {
             self.findings.fail(
                 what,
@@ -172,7 +197,7 @@ impl<S: Suite> Flows<'_, S> {
             );
             return None;
         };
-        if self.policy.access_name.is_some() && access.is_none() {
+        if self.policy.access_name.is_some() && access_cookie.is_none() {
             self.findings.fail(what, "no access cookie set");
         }
         if let Some(pointer) = self.routes.csrf_in_body
@@ -186,10 +211,21 @@ impl<S: Suite> Flows<'_, S> {
                 ),
             );
         }
+        if r.text.contains(&refresh) {
+            self.findings
+                .fail(what, "the refresh token is in the body, in scripts' reach");
+        }
+        let in_body = self
+            .routes
+            .access_in_body
+            .and_then(|p| r.body.pointer(p))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
         Some(Browser {
             refresh,
             csrf,
-            access,
+            access: access_cookie.clone().or(in_body),
+            access_cookie,
         })
     }
 
@@ -205,14 +241,43 @@ impl<S: Suite> Flows<'_, S> {
         }
     }
 
-    /// The CSRF headers (and cookie) that must not pass for `mine`.
-    fn forgeries<'b>(
-        &self,
-        mine: &'b Browser,
-        other: &'b Browser,
-        twin: &'b Browser,
-    ) -> Vec<(&'static str, Option<&'b str>, Option<&'b str>)> {
-        vec![
+    /// A refresh with the refresh cookie `refresh` and `csrf` in the header only (as a page on
+    /// another host than the API sends it).
+    async fn refresh(&self, refresh: &str, csrf: &str) -> Resp {
+        self.call(
+            self.routes.refresh,
+            &[(self.policy.refresh_name, refresh)],
+            Some(csrf),
+        )
+        .send()
+        .await
+    }
+
+    /// `GET me` with `b`'s access token: 200 when `alive`, else 401.
+    async fn session_is(&mut self, b: &Browser, alive: bool, what: &str) {
+        let Some(access) = &b.access else {
+            return;
+        };
+        let r = self.server().get(self.routes.me, Some(access)).await;
+        let problem = if alive {
+            (r.status != 200).then(|| format!("expected 200; got {} {}", r.status, r.text))
+        } else {
+            error_problem(&r, 401, "unauthenticated")
+        };
+        self.findings
+            .check(format!("GET {} {what}", self.routes.me), problem);
+    }
+
+    /// Refresh by cookie: every forgery (missing, empty, wrong, another session's — also the
+    /// same user's —, a planted pair) is 403, sets no cookie and spends nothing.
+    async fn refresh_needs_its_own_token(
+        &mut self,
+        mine: &Browser,
+        other: &Browser,
+        twin: &Browser,
+    ) {
+        let (name, csrf_name) = (self.policy.refresh_name, self.policy.csrf_name);
+        let forgeries = [
             ("no header", Some(mine.csrf.as_str()), None),
             ("an empty header", Some(""), Some("")),
             ("a wrong header", Some(mine.csrf.as_str()), Some("forged")),
@@ -233,37 +298,53 @@ impl<S: Suite> Flows<'_, S> {
             ),
             ("a planted pair", Some("forged"), Some("forged")),
             ("a planted token-shaped pair", Some(PLANTED), Some(PLANTED)),
-        ]
-    }
-
-    /// Refresh by cookie: every forgery is 403 and spends nothing; the session's own token
-    /// (from the header alone, as a page on another host sends it) refreshes; no refresh
-    /// cookie is 401. Returns the refreshed browser.
-    async fn refresh_needs_its_own_token(
-        &mut self,
-        mine: &Browser,
-        other: &Browser,
-        twin: &Browser,
-    ) -> Option<Browser> {
-        let refresh = self.routes.refresh;
-        let name = self.policy.refresh_name;
-        let csrf_name = self.policy.csrf_name;
-        for (case, cookie, header) in self.forgeries(mine, other, twin) {
+        ];
+        for (case, cookie, header) in forgeries {
             let mut cookies = vec![(name, mine.refresh.as_str())];
             if let Some(c) = cookie {
                 cookies.push((csrf_name, c));
             }
-            let r = self.call(refresh, &cookies, header).send().await;
+            let r = self
+                .call(self.routes.refresh, &cookies, header)
+                .send()
+                .await;
             let mut problem = error_problem(&r, 403, "permission_denied");
             if problem.is_none() && !r.set_cookies().is_empty() {
                 problem = Some(format!("a refused refresh set cookies: {:?}", r.headers));
             }
             self.findings.check(format!("refresh with {case}"), problem);
         }
-        let r = self
-            .call(refresh, &[(name, mine.refresh.as_str())], Some(&mine.csrf))
-            .send()
-            .await;
+    }
+
+    /// Refresh with the session's token but no live refresh cookie (none, empty, made up, the
+    /// access token in its place) is 401.
+    async fn refresh_needs_a_live_cookie(&mut self, mine: &Browser) {
+        let mut cases = vec![
+            ("an empty refresh cookie", Some("")),
+            ("a made-up refresh cookie", Some("made-up")),
+        ];
+        if let Some(access) = &mine.access {
+            cases.push(("the access token as refresh cookie", Some(access.as_str())));
+        }
+        cases.push(("no refresh cookie", None));
+        for (case, refresh) in cases {
+            let mut cookies = vec![(self.policy.csrf_name, mine.csrf.as_str())];
+            if let Some(v) = refresh {
+                cookies.push((self.policy.refresh_name, v));
+            }
+            let r = self
+                .call(self.routes.refresh, &cookies, Some(&mine.csrf))
+                .send()
+                .await;
+            let problem = error_problem(&r, 401, "unauthenticated");
+            self.findings.check(format!("refresh with {case}"), problem);
+        }
+    }
+
+    /// The session's own token refreshes (none of the forgeries spent the cookie): new cookies
+    /// with the same attributes, a rotated refresh token and a new CSRF token.
+    async fn refresh_rotates(&mut self, mine: &Browser) -> Option<Browser> {
+        let r = self.refresh(&mine.refresh, &mine.csrf).await;
         if r.status != 200 {
             self.findings.fail(
                 "refresh with the session's own token",
@@ -280,38 +361,110 @@ impl<S: Suite> Flows<'_, S> {
                 .check(format!("refresh: cookie {}", c.name), problem);
         }
         let next = self.browser(&r, "refresh")?;
-        let r = self
-            .call(
-                refresh,
-                &[(csrf_name, next.csrf.as_str())],
-                Some(&next.csrf),
-            )
-            .send()
-            .await;
-        let problem = error_problem(&r, 401, "unauthenticated");
-        self.findings
-            .check("refresh without the refresh cookie", problem);
+        if next.refresh == mine.refresh {
+            self.findings
+                .fail("refresh", "the refresh cookie was not rotated");
+        }
+        if next.csrf == mine.csrf {
+            self.findings
+                .fail("refresh", "the CSRF token was not renewed");
+        }
         Some(next)
     }
 
-    /// Every session cookie a browser holds for the logout route.
-    fn session_cookies<'b>(&self, b: &'b Browser) -> Vec<(&'static str, &'b str)> {
-        let mut cookies = vec![
-            (self.policy.refresh_name, b.refresh.as_str()),
-            (self.policy.csrf_name, b.csrf.as_str()),
-        ];
-        if let (Some(name), Some(v)) = (self.policy.access_name, &b.access) {
-            cookies.push((name, v.as_str()));
+    /// The rotated cookie replayed within the grace (a second tab) gets the one successor;
+    /// replayed after it, it ends the session: the successor is worthless too.
+    async fn replays(&mut self, mine: &Browser, next: &Browser) {
+        let r = self.refresh(&mine.refresh, &mine.csrf).await;
+        let successor = r.cookie(self.policy.refresh_name).map(|c| c.value);
+        if r.status != 200 || successor.as_deref() != Some(next.refresh.as_str()) {
+            self.findings.fail(
+                "a rotated refresh cookie replayed within the grace",
+                format!(
+                    "expected 200 with the one successor; got {} {:?}",
+                    r.status, successor
+                ),
+            );
         }
-        cookies
+        let aged = refresh_token::Entity::update_many()
+            .col_expr(
+                refresh_token::Column::RotatedAt,
+                Expr::value(Some(chrono::Utc::now() - chrono::Duration::hours(1))),
+            )
+            .filter(refresh_token::Column::RotatedAt.is_not_null())
+            .exec(&self.server().ctx.core().db)
+            .await;
+        if aged.is_err() {
+            self.findings
+                .fail("ageing the rotated refresh token", format!("{aged:?}"));
+            return;
+        }
+        let r = self.refresh(&mine.refresh, &mine.csrf).await;
+        let problem = error_problem(&r, 401, "unauthenticated");
+        self.findings
+            .check("a rotated refresh cookie replayed after the grace", problem);
+        let r = self.refresh(&next.refresh, &next.csrf).await;
+        let problem = error_problem(&r, 401, "unauthenticated");
+        self.findings.check(
+            "the successor after its predecessor was replayed (the session ended)",
+            problem,
+        );
+        self.session_is(next, false, "with the newest access token after the replay")
+            .await;
+        self.session_is(mine, false, "with the first access token after the replay")
+            .await;
     }
 
-    /// Logout by cookie: forgeries are 403 and clear nothing; the session's own token ends it
-    /// and clears each session cookie on the path it was set on; its refresh cookie is then
-    /// worthless.
+    /// The web app on its own origin may send the CSRF header with credentials; another origin
+    /// gets no CORS answer.
+    async fn preflight(&mut self) {
+        for path in [self.routes.refresh, self.routes.logout] {
+            for origin in [ORIGIN, "https://evil.example"] {
+                let r = self
+                    .server()
+                    .call(Method::OPTIONS, path)
+                    .header("origin", origin)
+                    .header("access-control-request-method", "POST")
+                    .header(
+                        "access-control-request-headers",
+                        "content-type, x-csrf-token",
+                    )
+                    .send()
+                    .await;
+                let allowed = r
+                    .header("access-control-allow-headers")
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                let problem = if origin != ORIGIN {
+                    r.header("access-control-allow-origin")
+                        .map(|o| format!("a foreign origin is allowed: {o}"))
+                } else if !r.status.is_success()
+                    || r.header("access-control-allow-origin") != Some(ORIGIN)
+                    || r.header("access-control-allow-credentials") != Some("true")
+                    || !(allowed.contains("x-csrf-token") || allowed.contains('*'))
+                {
+                    Some(format!(
+                        "not allowed with credentials and X-CSRF-Token: {} {:?}",
+                        r.status, r.headers
+                    ))
+                } else {
+                    None
+                };
+                self.findings
+                    .check(format!("CORS preflight of {path} from {origin}"), problem);
+            }
+        }
+    }
+
+    /// Logout by refresh cookie: forgeries are 403 and clear nothing; the session's own token
+    /// ends it and clears each session cookie on the path it was set on; its refresh cookie is
+    /// then worthless, and a second logout with it has no session to end.
     async fn logout_needs_its_own_token(&mut self, mine: &Browser, other: &Browser) {
         let logout = self.routes.logout;
-        let cookies = self.session_cookies(mine);
+        let cookies = [
+            (self.policy.refresh_name, mine.refresh.as_str()),
+            (self.policy.csrf_name, mine.csrf.as_str()),
+        ];
         for (case, header) in [
             ("no header", None),
             ("a wrong header", Some("forged")),
@@ -324,6 +477,8 @@ impl<S: Suite> Flows<'_, S> {
             }
             self.findings.check(format!("logout with {case}"), problem);
         }
+        self.session_is(mine, true, "after the refused logouts")
+            .await;
         let r = self.call(logout, &cookies, Some(&mine.csrf)).send().await;
         if !r.status.is_success() {
             self.findings.fail(
@@ -332,6 +487,20 @@ impl<S: Suite> Flows<'_, S> {
             );
             return;
         }
+        self.cleared(&r, "logout");
+        self.session_is(mine, false, "after logout").await;
+        let r = self.refresh(&mine.refresh, &mine.csrf).await;
+        let problem = error_problem(&r, 401, "unauthenticated");
+        self.findings.check("refresh after logout", problem);
+        let r = self.call(logout, &cookies, Some(&mine.csrf)).send().await;
+        let problem = error_problem(&r, 401, "unauthenticated");
+        self.findings
+            .check("logout again with the spent cookie", problem);
+    }
+
+    /// `r` tells the browser to delete every session cookie, each on the path it was set on (a
+    /// removal on another path deletes nothing).
+    fn cleared(&mut self, r: &Resp, what: &str) {
         let mut names = vec![
             (self.policy.refresh_name, self.policy.refresh_path.as_str()),
             (self.policy.csrf_name, "/"),
@@ -343,25 +512,72 @@ impl<S: Suite> Flows<'_, S> {
             let problem = match r.cookie(name) {
                 None => Some("not cleared".to_owned()),
                 Some(c) if !c.is_cleared() => Some(format!("not cleared: {}", c.raw)),
-                // A removal on another path deletes nothing.
                 Some(c) if c.path() != Some(path) => {
                     Some(format!("cleared on another path than {path}: {}", c.raw))
                 }
                 Some(_) => None,
             };
             self.findings
-                .check(format!("logout: cookie {name}"), problem);
+                .check(format!("{what}: cookie {name}"), problem);
         }
+    }
+
+    /// Logout with no credential, or a Bearer that is no token, is 401.
+    async fn logout_needs_a_credential(&mut self) {
+        let logout = self.routes.logout;
         let r = self
-            .call(
-                self.routes.refresh,
-                &[(self.policy.refresh_name, mine.refresh.as_str())],
-                Some(&mine.csrf),
-            )
+            .call(logout, &[(self.policy.csrf_name, "abc")], Some("abc"))
             .send()
             .await;
         let problem = error_problem(&r, 401, "unauthenticated");
-        self.findings.check("refresh after logout", problem);
+        self.findings.check("logout with no credential", problem);
+        let r = self
+            .server()
+            .call(Method::POST, logout)
+            .bearer("not-a-jwt")
+            .send()
+            .await;
+        let problem = error_problem(&r, 401, "unauthenticated");
+        self.findings
+            .check("logout with a Bearer that is no token", problem);
+    }
+
+    /// A Bearer logout (an API tool's) needs no CSRF token and ends that session only.
+    async fn bearer_logout(&mut self, email: &str) {
+        let (Some(one), Some(two)) = (
+            self.sign_in(email, "a session for a Bearer logout").await,
+            self.sign_in(email, "another session of that user").await,
+        ) else {
+            return;
+        };
+        let Some(access) = one.access.clone() else {
+            self.findings.fail(
+                "Bearer logout",
+                "no access token in a cookie or the body (SessionRoutes::access_in_body)",
+            );
+            return;
+        };
+        let r = self
+            .server()
+            .call(Method::POST, self.routes.logout)
+            .bearer(&access)
+            .send()
+            .await;
+        if !r.status.is_success() {
+            self.findings.fail(
+                "Bearer logout without a CSRF token",
+                format!("expected 2xx; got {} {}", r.status, r.text),
+            );
+        }
+        let r = self.refresh(&one.refresh, &one.csrf).await;
+        let problem = error_problem(&r, 401, "unauthenticated");
+        self.findings
+            .check("refresh after a Bearer logout", problem);
+        let r = self.refresh(&two.refresh, &two.csrf).await;
+        let problem =
+            (r.status != 200).then(|| format!("expected 200; got {} {}", r.status, r.text));
+        self.findings
+            .check("the user's other session after a Bearer logout", problem);
     }
 
     /// A state change authenticated by the access cookie alone needs the session's token too.
@@ -373,7 +589,8 @@ impl<S: Suite> Flows<'_, S> {
         else {
             return;
         };
-        let (Some(name), Some(access)) = (self.policy.access_name, mine.access.as_deref()) else {
+        let (Some(name), Some(access)) = (self.policy.access_name, mine.access_cookie.as_deref())
+        else {
             return;
         };
         let logout = self.routes.logout;
@@ -389,6 +606,8 @@ impl<S: Suite> Flows<'_, S> {
             self.findings
                 .check(format!("logout by access cookie with {case}"), problem);
         }
+        self.session_is(&mine, true, "after the refused logouts by access cookie")
+            .await;
         let cookies = [(name, access)];
         let r = self.call(logout, &cookies, Some(&mine.csrf)).send().await;
         if !r.status.is_success() {
@@ -397,5 +616,7 @@ impl<S: Suite> Flows<'_, S> {
                 format!("expected 2xx; got {} {}", r.status, r.text),
             );
         }
+        self.session_is(&mine, false, "after a logout by access cookie")
+            .await;
     }
 }

@@ -14,7 +14,11 @@ use super::{
     document::{resolve, types},
     fresh_ip, localhost, operator,
 };
-use crate::{errors::error_problem, resp::Resp, server::TestServer};
+use crate::{
+    errors::{error_problem, internals_problem},
+    resp::Resp,
+    server::TestServer,
+};
 
 /// A field no request body defines.
 const UNKNOWN_FIELD: &str = "conformanceUnknownField";
@@ -65,6 +69,15 @@ pub async fn error_shapes<S: Suite>() {
     }
     probe.findings.assert_none("error shapes");
 }
+
+/// A bad body: what it is, its content type, its bytes, and whether it is only bad where the
+/// body is required.
+type BodyCase = (
+    &'static str,
+    Option<&'static str>,
+    Option<&'static [u8]>,
+    bool,
+);
 
 struct Probe<'a, S> {
     app: &'a S,
@@ -119,7 +132,7 @@ impl<S: Suite> Probe<'_, S> {
         } else {
             400
         };
-        error_problem(r, status, "invalid_argument").or_else(|| leak(r))
+        error_problem(r, status, "invalid_argument").or_else(|| internals_problem(r))
     }
 
     async fn json_bodies(&mut self, op: &Operation) {
@@ -137,7 +150,7 @@ impl<S: Suite> Probe<'_, S> {
             .unwrap_or_default();
         // (case, content type, body, only where the body is required): an optional body that
         // is empty or has no content type counts as absent, and the operation would run.
-        let cases: [(&str, Option<&str>, Option<&[u8]>, bool); 10] = [
+        let cases: [BodyCase; 10] = [
             ("malformed JSON", json, Some(b"{\"conformance\": "), false),
             ("a body that is not UTF-8", json, Some(b"\xff\xfe"), false),
             ("a top-level array", json, Some(b"[]"), false),
@@ -409,29 +422,6 @@ fn admitted_kinds(doc: &Value, schema: &Value) -> Vec<String> {
         kinds.push("null".into());
     }
     kinds
-}
-
-/// Words that would betray the storage layer or the code behind an error.
-const INTERNALS: [&str; 10] = [
-    "sqlite",
-    "postgres",
-    "sea_orm",
-    "seaorm",
-    "sqlx",
-    "dberr",
-    "no such table",
-    "panicked",
-    "axum",
-    "serde",
-];
-
-/// The internal word an error body lets out, if any.
-fn leak(r: &Resp) -> Option<String> {
-    let text = r.text.to_lowercase();
-    INTERNALS
-        .iter()
-        .find(|w| text.contains(*w))
-        .map(|w| format!("the error lets out {w:?}: {}", r.text))
 }
 
 /// A value of a JSON type none of `admitted` is (`None` when the schema admits anything).

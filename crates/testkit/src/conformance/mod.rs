@@ -22,6 +22,7 @@ mod limits;
 use std::{
     future::Future,
     net::{IpAddr, Ipv4Addr},
+    ops::Deref,
     sync::atomic::{AtomicU32, Ordering},
 };
 
@@ -39,15 +40,38 @@ pub use limits::rate_limits;
 
 use crate::{PASSWORD, outbox::unique_email, resp::Resp, server::TestServer};
 
+/// The three tables as `#[tokio::test]`s of a product's suite, for the `TestApp` that
+/// implements [`Suite`]: `testkit::conformance_tests!(TestApp);` in `tests/api/conformance.rs`.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($suite:ty) => {
+        #[tokio::test]
+        async fn bad_input_is_refused_in_the_error_shape() {
+            $crate::conformance::error_shapes::<$suite>().await;
+        }
+
+        #[tokio::test]
+        async fn every_rate_limit_rule_holds_at_its_boundary() {
+            $crate::conformance::rate_limits::<$suite>().await;
+        }
+
+        #[tokio::test]
+        async fn cookies_are_safe_and_cookie_sessions_need_their_csrf_token() {
+            $crate::conformance::cookies::<$suite>().await;
+        }
+    };
+}
+
 /// A change to the settings a table starts the product with.
 pub type Adjust = Box<dyn FnOnce(&mut ProductSettings) + Send>;
 
 /// The context of the product a suite tests.
 pub type Ctx<S> = <<S as Suite>::Product as Product>::Ctx;
 
-/// What the tables need from a product's suite: how to start the product (the suite's own
-/// `spawn_app_with`, so its defaults apply), and the few facts the document does not carry.
-pub trait Suite: Sized {
+/// What the tables need from a product's suite: its `TestApp` (which derefs to the running
+/// [`TestServer`]), how to start it (the suite's own `spawn_app_with`, so its defaults apply),
+/// and the few facts the document does not carry.
+pub trait Suite: Sized + Deref<Target = TestServer<Ctx<Self>>> {
     type Product: Product;
 
     /// The status of an `invalid_argument` error that names fields (`details.fields`): 400,
@@ -65,10 +89,13 @@ pub trait Suite: Sized {
     fn spawn(adjust: Adjust) -> impl Future<Output = Self>;
 
     /// The running server.
-    fn server(&self) -> &TestServer<Ctx<Self>>;
+    fn server(&self) -> &TestServer<Ctx<Self>> {
+        self
+    }
 
-    /// Signs a browser in as the account at `email` (creating it when there is none) the way
-    /// the product's web client does, and returns the answer that sets its cookies.
+    /// Signs a browser in to the account at `email` (made by the table with [`PASSWORD`], as
+    /// `basalt user create` makes one) the way the product's web client does, and returns the
+    /// answer that sets its cookies.
     fn browser_sign_in(&self, email: &str) -> impl Future<Output = Resp>;
 }
 
@@ -85,27 +112,39 @@ pub fn fresh_ip() -> String {
     Ipv4Addr::from(0x0A00_0000 + n).to_string()
 }
 
-/// A new account of `role` made as `basalt user create` makes it (the product's own hook, so
-/// LeadGen's gets its organization), and the access token of a session started for it as
-/// `basalt user token` does.
+/// The account at `email`, made as `basalt user create` makes one (the product's own hook, so
+/// LeadGen's gets its organization) with [`PASSWORD`] and `role`, unless it exists.
+pub async fn account<S: Suite>(app: &S, email: &str, role: &str) -> User {
+    let ctx = &app.server().ctx;
+    if let Some(user) = ctx
+        .core()
+        .identity
+        .user_by_email(email)
+        .await
+        .expect("look up")
+    {
+        return user;
+    }
+    let new = OperatorUser {
+        email,
+        password: PASSWORD,
+        name: "Conformance",
+        role,
+    };
+    S::Product::create_user(ctx, new)
+        .await
+        .expect("create an account")
+}
+
+/// A new account of `role` (see [`account`]), and the access token of a session started for
+/// it as `basalt user token` does.
 pub async fn operator<S: Suite>(app: &S, role: &str) -> (User, String) {
-    let server = app.server();
-    let email = unique_email("conformance");
-    let user = S::Product::create_user(
-        &server.ctx,
-        OperatorUser {
-            email: &email,
-            password: PASSWORD,
-            name: "Conformance",
-            role,
-        },
-    )
-    .await
-    .expect("create an operator account");
-    let tokens = server
+    let user = account(app, &unique_email("conformance"), role).await;
+    let tokens = app
+        .server()
         .ctx
         .core()
-        .operator_session(&email)
+        .operator_session(&user.email)
         .await
         .expect("an operator session");
     (user, tokens.access_token)

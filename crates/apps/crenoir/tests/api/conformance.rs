@@ -6,10 +6,7 @@
 use std::future::Future;
 
 use serde_json::json;
-use testkit::{
-    TestServer,
-    conformance::{self, Adjust, SessionRoutes, Suite},
-};
+use testkit::conformance::{Adjust, SessionRoutes, Suite};
 
 use crate::helpers::*;
 
@@ -22,14 +19,12 @@ impl Suite for TestApp {
         refresh: "/auth/refresh",
         logout: "/auth/logout",
         csrf_in_body: Some("/data/csrfToken"),
+        me: "/auth/user/profile",
+        access_in_body: None,
     });
 
     fn spawn(adjust: Adjust) -> impl Future<Output = Self> {
         spawn_app_with(adjust)
-    }
-
-    fn server(&self) -> &TestServer<crenoir::Ctx> {
-        self
     }
 
     /// The mock Google code flow, as the web app walks it.
@@ -40,17 +35,4 @@ impl Suite for TestApp {
     }
 }
 
-#[tokio::test]
-async fn bad_input_is_refused_in_the_error_shape() {
-    conformance::error_shapes::<TestApp>().await;
-}
-
-#[tokio::test]
-async fn every_rate_limit_rule_holds_at_its_boundary() {
-    conformance::rate_limits::<TestApp>().await;
-}
-
-#[tokio::test]
-async fn session_cookies_need_the_csrf_token_of_their_session() {
-    conformance::cookies::<TestApp>().await;
-}
+testkit::conformance_tests!(TestApp);

@@ -117,19 +117,6 @@ async fn session_cookies_are_flagged_and_scoped() {
 }
 
 #[tokio::test]
-async fn cookies_lose_secure_only_when_the_setting_says_so() {
-    let app = spawn_app_with(|s| s.cookie_secure = false).await;
-    let code = app.mock_code("plain@example.com", None).await;
-    let r = app.google_login(json!({ "code": code })).await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    for name in ["access_token", "refresh_token", "csrf_token"] {
-        let c = r.cookie(name).unwrap();
-        assert!(!c.secure(), "{}", c.raw);
-        assert_eq!(c.same_site(), Some("Lax"), "{}", c.raw);
-    }
-}
-
-#[tokio::test]
 async fn a_code_works_once() {
     let app = spawn_app().await;
     let code = app.mock_code("once@example.com", None).await;

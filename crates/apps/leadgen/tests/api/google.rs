@@ -134,16 +134,6 @@ async fn credential_and_code_are_exclusive() {
 }
 
 #[tokio::test]
-async fn google_sign_in_is_limited_like_login() {
-    let app = spawn_app().await;
-    for i in 0..20 {
-        let r = google(&app, json!({})).await;
-        assert_eq!(r.status, StatusCode::BAD_REQUEST, "request {i}: {}", r.text);
-    }
-    assert_limited(&google(&app, json!({})).await, 20, 60);
-}
-
-#[tokio::test]
 async fn the_mock_provider_is_closed_in_live_mode() {
     let app = spawn_app_with(|s| s.data_mode = Mode::Live).await;
     let r = app

@@ -4,10 +4,7 @@
 
 use std::future::Future;
 
-use testkit::{
-    TestServer,
-    conformance::{self, Adjust, SessionRoutes, Suite},
-};
+use testkit::conformance::{Adjust, SessionRoutes, Suite};
 
 use crate::helpers::*;
 
@@ -18,42 +15,17 @@ impl Suite for TestApp {
         refresh: "/api/v1/auth/refresh",
         logout: "/api/v1/auth/logout",
         csrf_in_body: Some("/csrfToken"),
+        me: "/api/v1/auth/me",
+        access_in_body: Some("/accessToken"),
     });
 
     fn spawn(adjust: Adjust) -> impl Future<Output = Self> {
         spawn_app_with(adjust)
     }
 
-    fn server(&self) -> &TestServer<pawfect::Ctx> {
-        self
-    }
-
     async fn browser_sign_in(&self, email: &str) -> Resp {
-        if self
-            .ctx
-            .identity
-            .user_by_email(email)
-            .await
-            .unwrap()
-            .is_none()
-        {
-            self.create_user(email, "user").await;
-        }
         self.login(WEB, email, PASSWORD).await
     }
 }
 
-#[tokio::test]
-async fn bad_input_is_refused_in_the_error_shape() {
-    conformance::error_shapes::<TestApp>().await;
-}
-
-#[tokio::test]
-async fn every_rate_limit_rule_holds_at_its_boundary() {
-    conformance::rate_limits::<TestApp>().await;
-}
-
-#[tokio::test]
-async fn web_session_cookies_need_the_csrf_token_of_their_session() {
-    conformance::cookies::<TestApp>().await;
-}
+testkit::conformance_tests!(TestApp);
