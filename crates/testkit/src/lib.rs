@@ -27,6 +27,7 @@ mod errors;
 mod identity;
 pub mod oidc;
 mod outbox;
+mod redis;
 mod resp;
 mod server;
 
@@ -37,5 +38,6 @@ pub use errors::{
 };
 pub use identity::{PASSWORD, jwt_claims};
 pub use outbox::{Mail, extract_param, unique_email};
+pub use redis::{SharedRedis, redis_url};
 pub use resp::{Resp, SetCookie, read};
 pub use server::{Call, JWT_SECRET, TestServer, spawn, spawn_product};

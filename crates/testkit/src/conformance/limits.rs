@@ -8,33 +8,30 @@ use platform::{
     core::HasCore,
     product::Product,
     ratelimit::{KeyKind, Rule, routes::RouteLimit},
-    secrets::Secret,
 };
 use reqwest::Method;
 use serde_json::json;
 
 use super::{Findings, Suite, admin_role, fresh_ip, localhost, operator};
-use crate::{errors::error_problem, outbox::unique_email, resp::Resp, server::TestServer};
+use crate::{
+    errors::error_problem, outbox::unique_email, redis::SharedRedis, resp::Resp, server::TestServer,
+};
 
 /// Runs the rate-limit table against the product of `S` with in-memory counters, and again
 /// with counters in Redis when `TEST_REDIS_URL` is set (under a key prefix of its own).
 pub async fn rate_limits<S: Suite>() {
     run::<S>(None).await;
-    if let Some(url) = std::env::var("TEST_REDIS_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    {
-        run::<S>(Some(url)).await;
+    if let Some(redis) = SharedRedis::from_env() {
+        run::<S>(Some(redis)).await;
     }
 }
 
-async fn run<S: Suite>(redis: Option<String>) {
+async fn run<S: Suite>(redis: Option<SharedRedis>) {
     let on = if redis.is_some() { "Redis" } else { "memory" };
     let app = S::spawn(Box::new(move |s| {
         s.trusted_proxies = vec![localhost()];
-        if let Some(url) = redis {
-            s.redis_url = Some(Secret::new(url));
-            s.redis_prefix = Some(format!("conformance-{}", uuid::Uuid::new_v4().simple()));
+        if let Some(redis) = redis {
+            redis.apply(s);
         }
     }))
     .await;

@@ -3,7 +3,6 @@
 //! routes' counts apart, what refused requests leave behind (no mail), CORS exposure, and two
 //! instances sharing one count in Redis.
 
-use platform::secrets::Secret;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -165,15 +164,11 @@ async fn unlimited_routes_answer_without_rate_limit_headers() {
 /// Needs Redis; runs when `TEST_REDIS_URL` is set.
 #[tokio::test]
 async fn two_instances_on_one_redis_share_one_count() {
-    let Some(url) = std::env::var("TEST_REDIS_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
-    else {
-        eprintln!("TEST_REDIS_URL not set; skipping");
+    let Some(redis) = testkit::SharedRedis::from_env() else {
         return;
     };
-    let a = spawn_app_with(|s| s.redis_url = Some(Secret::new(url.clone()))).await;
-    let b = spawn_app_with(|s| s.redis_url = Some(Secret::new(url.clone()))).await;
+    let a = spawn_app_with(|s| redis.apply(s)).await;
+    let b = spawn_app_with(|s| redis.apply(s)).await;
     let email = unique_email("redis");
     let body: Value = json!({ "email": email });
     for n in 1..=10u64 {
