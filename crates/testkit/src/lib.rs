@@ -3,7 +3,11 @@
 //! `basalt_test_<uuid>` PostgreSQL database when `TEST_DATABASE_URL` is set), the product on a
 //! random port ([`spawn`] → [`TestServer`]), whole responses ([`Resp`], [`SetCookie`]), request
 //! helpers ([`TestServer::request`], [`Call`]), outbox readers, identity-table fixtures,
-//! [`jwt_claims`], and error assertions for each product's error body ([`ErrorShape`]).
+//! [`jwt_claims`], error assertions for each product's error body ([`ErrorShape`],
+//! [`expect_error`], [`expect_no_internals`]), Redis for the tests that need it
+//! ([`SharedRedis`]), one fake Google issuer ([`oidc`]), and the conformance tables every
+//! product's suite runs ([`conformance`]: error shapes from the OpenAPI document, rate limits
+//! from `Product::RATE_LIMITS`, cookies and CSRF from the cookie policy).
 //!
 //! A product's `tests/api/helpers.rs` is a thin layer: it names its [`ErrorShape`], wraps
 //! `TestServer<its Ctx>` in its own `TestApp` (which derefs to the server, so `app.get(..)`,
@@ -19,6 +23,18 @@
 //!     let server = testkit::spawn_product::<warroom::WarRoom>(ERRORS, adjust).await;
 //!     TestApp(server.expect("build app"))
 //! }
+//! ```
+//!
+//! Its `tests/api/conformance.rs` says how the tables start it and sign a browser in, and runs
+//! them:
+//!
+//! ```ignore
+//! impl testkit::conformance::Suite for TestApp {
+//!     type Product = warroom::WarRoom;
+//!     fn spawn(adjust: Adjust) -> impl Future<Output = Self> { spawn_app_with(adjust) }
+//!     async fn browser_sign_in(&self, email: &str) -> Resp { /* POST /api/v1/auth/login */ }
+//! }
+//! testkit::conformance_tests!(TestApp);
 //! ```
 
 pub mod conformance;
