@@ -46,9 +46,17 @@ where
             ));
         }
         refuse_nul_in_body(&bytes)?;
-        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes.clone()));
         match <axum::Json<T> as FromRequest<S>>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Json(v)),
+            // serde_json reports a value of the wrong kind where an enum goes (`true` for a
+            // variant's name) as a syntax error; when the body is valid JSON it is that
+            // field's value that is wrong, and the error says which field.
+            Err(JsonRejection::JsonSyntaxError(e))
+                if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() =>
+            {
+                Err(wrong_value(&e.body_text()))
+            }
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
@@ -168,10 +176,28 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     }
 }
 
+/// A valid JSON body with a value its field does not take, naming the field.
+fn wrong_value(text: &str) -> ApiError {
+    let (field, problem) = data_error_field(text);
+    let problem = if problem.starts_with("expected value") {
+        "not a value this field takes".to_owned()
+    } else {
+        problem
+    };
+    ApiError::invalid(format!("invalid request body: {field}: {problem}")).with_details(
+        ErrorDetails::Fields {
+            fields: vec![crate::validate::field(field, problem)],
+        },
+    )
+}
+
 /// Splits axum's "Failed to deserialize …: `path`: `problem` at line L column C" into the
 /// offending field (the missing one, for "missing field `x`") and the problem.
 fn data_error_field(text: &str) -> (String, String) {
-    let detail = text.split_once("target type: ").map_or(text, |(_, d)| d);
+    let detail = text
+        .split_once("target type: ")
+        .or_else(|| text.split_once("as JSON: "))
+        .map_or(text, |(_, d)| d);
     let detail = detail.rsplit_once(" at line ").map_or(detail, |(d, _)| d);
     let (path, problem) = match detail.split_once(": ") {
         Some((path, problem)) if !path.contains(' ') => (path, problem),
@@ -347,6 +373,48 @@ mod tests {
         // Request bodies refuse fields they do not define; the path names the stranger.
         let t = "Failed to deserialize the JSON body into the target type: role: unknown field `role`, expected one of `email`, `password`, `name` at line 1 column 60";
         assert_eq!(data_error_field(t).0, "role");
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    enum Level {
+        Low,
+        High,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Prefs {
+        min_level: Option<Level>,
+    }
+
+    async fn extract(body: &str) -> Result<Json<Prefs>, ApiError> {
+        let req = axum::http::Request::builder()
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(axum::body::Body::from(body.to_owned()))
+            .unwrap();
+        <Json<Prefs> as FromRequest<()>>::from_request(req, &()).await
+    }
+
+    #[tokio::test]
+    async fn a_value_of_the_wrong_kind_for_an_enum_names_the_field() {
+        for body in [
+            r#"{"minLevel": true}"#,
+            r#"{"minLevel": 5}"#,
+            r#"{"minLevel": []}"#,
+        ] {
+            let err = extract(body).await.unwrap_err();
+            assert!(err.message.contains("minLevel"), "{body}: {}", err.message);
+            let Some(ErrorDetails::Fields { fields }) = &err.details else {
+                panic!("{body}: no fields in {:?}", err.details);
+            };
+            assert_eq!(fields[0].field, "minLevel", "{body}");
+        }
+        // A body that is not JSON at all stays a syntax error, naming no field.
+        let err = extract(r#"{"minLevel": tru"#).await.unwrap_err();
+        assert_eq!(err.message, "request body is not valid JSON");
+        assert!(extract(r#"{"minLevel": "High"}"#).await.is_ok());
     }
 
     #[test]

@@ -62,13 +62,12 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
-    ops::Deref,
     time::Duration,
 };
 
 use chrono::Utc;
 use platform::{
-    core::Core,
+    core::HasCore,
     docs::EFFECT,
     jobs::{JobControl, NewJob},
     roles::{CONSOLE_READ, CONSOLE_UPDATE, Perm, RoleTable},
@@ -77,7 +76,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::{
-    errors::check_error,
+    errors::error_problem,
     identity::jwt_claims,
     resp::{Resp, read},
     server::TestServer,
@@ -1169,13 +1168,15 @@ fn judge(row: &Row, want: Want, res: &Resp) -> Result<(), String> {
         ))
     };
     match want {
-        Want::Refused(status) => check_error(res, status, refusal_code(status)),
+        Want::Refused(status) => {
+            error_problem(res, status, refusal_code(status)).map_or(Ok(()), Err)
+        }
         Want::Allowed => match row.expect {
             _ if got == 401 || got == 403 => expected("the call to be allowed".into()),
             Expect::Success if row.websocket && got == 101 => Ok(()),
             Expect::Success if !row.websocket && (200..300).contains(&got) => Ok(()),
             Expect::Status(s) if s == got => Ok(()),
-            Expect::Error(s, code) => check_error(res, s, code),
+            Expect::Error(s, code) => error_problem(res, s, code).map_or(Ok(()), Err),
             Expect::Success if row.websocket => expected("101".into()),
             Expect::Success => expected("2xx".into()),
             Expect::Status(s) => expected(s.to_string()),
@@ -1183,13 +1184,14 @@ fn judge(row: &Row, want: Want, res: &Resp) -> Result<(), String> {
     }
 }
 
-impl<C: Deref<Target = Core>> TestServer<C> {
+impl<C: HasCore> TestServer<C> {
     /// The user who sits in `seat` (at [`Seat::email`], with its role), made through the
     /// identity service on first use.
     pub async fn seat_user(&self, seat: &Seat) -> platform::identity::User {
         let email = seat.email();
         match self
             .ctx
+            .core()
             .identity
             .user_by_email(&email)
             .await
@@ -1205,8 +1207,8 @@ impl<C: Deref<Target = Core>> TestServer<C> {
     pub async fn parked_job(&self) -> uuid::Uuid {
         let job = NewJob::from_value("testkit.parked", json!({}))
             .at(Utc::now() + chrono::Duration::days(365));
-        let id = self.ctx.jobs.enqueue(job).await.expect("enqueue").id;
-        let done = self.ctx.jobs.cancel(id).await.expect("cancel");
+        let id = self.ctx.core().jobs.enqueue(job).await.expect("enqueue").id;
+        let done = self.ctx.core().jobs.cancel(id).await.expect("cancel");
         assert!(
             matches!(done, JobControl::Done),
             "the parked job is cancelled"
@@ -1218,7 +1220,7 @@ impl<C: Deref<Target = Core>> TestServer<C> {
 /// The rows of what the platform serves on every product (`platform::product`): `/healthz`,
 /// `/readyz`, the documentation, `/metrics` and the console API (docs/console.md). The console
 /// acts on the owner seat's user and on a fresh session of theirs, and on a parked job.
-pub async fn platform_rows<C: Deref<Target = Core>>(server: &TestServer<C>) -> Vec<Row> {
+pub async fn platform_rows<C: HasCore>(server: &TestServer<C>) -> Vec<Row> {
     let job = server.parked_job().await.to_string();
     vec![
         Row::public("GET /healthz"),

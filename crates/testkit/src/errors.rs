@@ -23,42 +23,36 @@ pub enum ErrorShape {
 }
 
 /// Asserts an error in the product's shape: the status, its code, a non-empty message, the
-/// details the shape requires, no keys the shape does not have, and a JSON content type.
+/// details the shape requires (and, where details are optional, none that are empty), no keys
+/// the shape does not have, and a JSON content type.
 #[track_caller]
 pub fn expect_error(r: &Resp, status: u16, code: &str) {
-    if let Err(problem) = check_error(r, status, code) {
+    if let Some(problem) = error_problem(r, status, code) {
         panic!("{problem}");
     }
 }
 
-/// [`expect_error`]'s checks, returning what is wrong instead of panicking (for tables that
-/// report every failing row at once).
-pub fn check_error(r: &Resp, status: u16, code: &str) -> Result<(), String> {
+/// What [`expect_error`] would fail on, or `None` when `r` is that error in the product's shape.
+pub fn error_problem(r: &Resp, status: u16, code: &str) -> Option<String> {
+    let fail = |what: String| Some(format!("{what}; got {} {}", r.status, r.text));
     if r.status.as_u16() != status {
-        return Err(format!(
-            "expected {status} {code}, got: {} {}",
-            r.status, r.text
-        ));
+        return fail(format!("expected {status} {code}"));
     }
-    let err = r
-        .error()
-        .as_object()
-        .ok_or_else(|| format!("no error object in: {}", r.text))?;
+    let Some(err) = r.error().as_object() else {
+        return fail("no error object".into());
+    };
     if r.code() != code {
-        return Err(format!("wrong error code (expected {code}) in: {}", r.text));
+        return fail(format!("expected code {code}"));
     }
-    let message = err
-        .get("message")
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("no string message in: {}", r.text))?;
-    if message.trim().is_empty() {
-        return Err(format!("empty message in: {}", r.text));
+    match err.get("message").and_then(Value::as_str) {
+        Some(m) if !m.trim().is_empty() => {}
+        _ => return fail("no non-empty string message".into()),
     }
     let mut allowed = vec!["code", "details", "message"];
     match r.shape {
         ErrorShape::Flat => {
             if !err.contains_key("details") {
-                return Err(format!("no details key in: {}", r.text));
+                return fail("no details key".into());
             }
         }
         ErrorShape::Nested {
@@ -71,22 +65,25 @@ pub fn check_error(r: &Resp, status: u16, code: &str) -> Result<(), String> {
                 .map(|o| o.keys().map(String::as_str).collect())
                 .unwrap_or_default();
             if top != ["error"] {
-                return Err(format!("error body has other keys: {}", r.text));
+                return fail("the error body has other keys than `error`".into());
             }
-            if always_details && !err.contains_key("details") {
-                return Err(format!("no details key in: {}", r.text));
+            match (always_details, err.get("details")) {
+                (true, None) => return fail("no details key".into()),
+                (false, Some(d)) if d.as_object().is_none_or(|o| o.is_empty()) => {
+                    return fail(
+                        "details present but empty (they appear only when there are some)".into(),
+                    );
+                }
+                _ => {}
             }
             if let Some(name) = request_id {
                 allowed.push("requestId");
-                let header = r
-                    .header(name)
-                    .filter(|h| !h.is_empty())
-                    .ok_or_else(|| format!("no {name} header on: {}", r.text))?;
+                let header = r.header(name).unwrap_or_default();
+                if header.is_empty() {
+                    return fail(format!("no {name} header"));
+                }
                 if err.get("requestId").and_then(Value::as_str) != Some(header) {
-                    return Err(format!(
-                        "requestId differs from the {name} header in: {}",
-                        r.text
-                    ));
+                    return fail(format!("requestId differs from the {name} header"));
                 }
             }
         }
@@ -97,15 +94,50 @@ pub fn check_error(r: &Resp, status: u16, code: &str) -> Result<(), String> {
         .filter(|k| !allowed.contains(k))
         .collect();
     if !extra.is_empty() {
-        return Err(format!("error has other keys {extra:?}: {}", r.text));
+        return fail(format!("the error has other keys {extra:?}"));
     }
-    if !r
+    let json = r
         .header("content-type")
-        .is_some_and(|v| v.starts_with("application/json"))
-    {
-        return Err(format!("error is not JSON: {:?}", r.header("content-type")));
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return fail(format!(
+            "not JSON: content type {:?}",
+            r.header("content-type")
+        ));
     }
-    Ok(())
+    None
+}
+
+/// Words that would betray the storage layer or the code behind an error.
+const INTERNALS: [&str; 11] = [
+    "sqlite",
+    "postgres",
+    "sea_orm",
+    "seaorm",
+    "sqlx",
+    "dberr",
+    "no such table",
+    "relation ",
+    "panicked",
+    "axum",
+    "serde",
+];
+
+/// Asserts that the body names nothing of the storage layer or the code behind it.
+#[track_caller]
+pub fn expect_no_internals(r: &Resp) {
+    if let Some(problem) = internals_problem(r) {
+        panic!("{problem}");
+    }
+}
+
+/// What [`expect_no_internals`] would fail on.
+pub fn internals_problem(r: &Resp) -> Option<String> {
+    let text = r.text.to_lowercase();
+    INTERNALS
+        .iter()
+        .find(|w| text.contains(*w))
+        .map(|w| format!("the body lets out {w:?}: {}", r.text))
 }
 
 /// The `field` names listed in the error's `details.fields`.

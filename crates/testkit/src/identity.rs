@@ -1,12 +1,10 @@
 //! Fixtures on the platform's identity tables, reached through the product's core: users made
 //! without HTTP, stored refresh tokens and sessions, clocks moved back; and JWT claims.
 
-use std::ops::Deref;
-
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::Utc;
 use platform::{
-    core::Core,
+    core::HasCore,
     identity::{
         NewUser, User,
         crypto::token_hash,
@@ -22,11 +20,12 @@ use crate::server::TestServer;
 /// The password of every user the fixtures create.
 pub const PASSWORD: &str = "correct horse battery staple";
 
-impl<C: Deref<Target = Core>> TestServer<C> {
+impl<C: HasCore> TestServer<C> {
     /// A user created directly through the identity service (no HTTP, no rate limits), email
     /// verified, password [`PASSWORD`].
     pub async fn create_user(&self, email: &str, role: &str) -> User {
         self.ctx
+            .core()
             .identity
             .create_user(NewUser {
                 email: email.into(),
@@ -43,7 +42,7 @@ impl<C: Deref<Target = Core>> TestServer<C> {
     pub async fn refresh_row(&self, refresh: &str) -> refresh_token::Model {
         refresh_token::Entity::find()
             .filter(refresh_token::Column::TokenHash.eq(token_hash(refresh)))
-            .one(&self.ctx.db)
+            .one(&self.ctx.core().db)
             .await
             .unwrap()
             .expect("refresh token stored")
@@ -53,7 +52,7 @@ impl<C: Deref<Target = Core>> TestServer<C> {
     pub async fn session_of(&self, refresh: &str) -> session::Model {
         let row = self.refresh_row(refresh).await;
         session::Entity::find_by_id(row.session_id)
-            .one(&self.ctx.db)
+            .one(&self.ctx.core().db)
             .await
             .unwrap()
             .expect("session stored")
@@ -63,7 +62,7 @@ impl<C: Deref<Target = Core>> TestServer<C> {
     pub async fn sessions_of(&self, user: Uuid) -> Vec<session::Model> {
         session::Entity::find()
             .filter(session::Column::UserId.eq(user))
-            .all(&self.ctx.db)
+            .all(&self.ctx.core().db)
             .await
             .unwrap()
     }
@@ -77,7 +76,7 @@ impl<C: Deref<Target = Core>> TestServer<C> {
             )
             .filter(refresh_token::Column::TokenHash.eq(token_hash(refresh)))
             .filter(refresh_token::Column::RotatedAt.is_not_null())
-            .exec(&self.ctx.db)
+            .exec(&self.ctx.core().db)
             .await
             .unwrap()
             .rows_affected;
@@ -91,7 +90,7 @@ impl<C: Deref<Target = Core>> TestServer<C> {
         let n = refresh_token::Entity::update_many()
             .col_expr(refresh_token::Column::RotatedAt, Expr::value(Some(at)))
             .filter(refresh_token::Column::RotatedAt.is_not_null())
-            .exec(&self.ctx.db)
+            .exec(&self.ctx.core().db)
             .await
             .unwrap()
             .rows_affected;
@@ -104,7 +103,7 @@ impl<C: Deref<Target = Core>> TestServer<C> {
         let n = one_time_token::Entity::update_many()
             .col_expr(one_time_token::Column::ExpiresAt, Expr::value(past))
             .filter(one_time_token::Column::Purpose.eq(purpose))
-            .exec(&self.ctx.db)
+            .exec(&self.ctx.core().db)
             .await
             .unwrap()
             .rows_affected;

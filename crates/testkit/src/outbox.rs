@@ -1,9 +1,9 @@
 //! Readers of the outbox, where MOCK mode records every mail: what a recipient got, waiting
 //! for mail sent after the response, and the link token inside it.
 
-use std::{ops::Deref, time::Duration};
+use std::time::Duration;
 
-use platform::core::Core;
+use platform::core::HasCore;
 
 use crate::server::TestServer;
 use platform::validate::{Page, Paging};
@@ -14,10 +14,16 @@ pub type Mail = (String, String);
 /// How often the waiting readers look again.
 const POLL: Duration = Duration::from_millis(20);
 
-impl<C: Deref<Target = Core>> TestServer<C> {
+impl<C: HasCore> TestServer<C> {
     /// The outbox for `recipient` as it is now, newest first.
     pub async fn mails_now(&self, recipient: &str) -> Vec<Mail> {
-        let Page { items: msgs, .. } = self.ctx.outbox.page(Paging::new(1, 1000)).await.unwrap();
+        let Page { items: msgs, .. } = self
+            .ctx
+            .core()
+            .outbox
+            .page(Paging::new(1, 1000))
+            .await
+            .unwrap();
         msgs.into_iter()
             .filter(|m| m.recipient == recipient)
             .map(|m| (m.subject.unwrap_or_default(), m.body))

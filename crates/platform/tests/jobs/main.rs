@@ -24,9 +24,8 @@ use std::{
 use platform::jobs::{
     Jitter, JobContext, JobError, JobStatus, JobView, Jobs, RetryPolicy, Worker, handler_fn,
 };
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
-use tempfile::TempDir;
 use uuid::Uuid;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -39,44 +38,12 @@ impl MigratorTrait for Migrator {
     }
 }
 
-/// A migrated database no other test touches.
-struct TestDb {
-    url: String,
-    _dir: Option<TempDir>,
-}
+/// A migrated database no other test touches (testkit's, on SQLite or `TEST_DATABASE_URL`).
+struct TestDb(testkit::TestDb);
 
 impl TestDb {
     async fn fresh() -> Self {
-        let db = match std::env::var("TEST_DATABASE_URL")
-            .ok()
-            .filter(|s| !s.is_empty())
-        {
-            Some(admin_url) => {
-                let name = format!("basalt_test_{}", Uuid::new_v4().simple());
-                let admin = Database::connect(&admin_url)
-                    .await
-                    .expect("connect to TEST_DATABASE_URL");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .expect("create test database");
-                admin.close().await.ok();
-                let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
-                url.set_path(&format!("/{name}"));
-                Self {
-                    url: url.to_string(),
-                    _dir: None,
-                }
-            }
-            None => {
-                let dir = tempfile::tempdir().expect("tempdir");
-                let url = format!("sqlite://{}?mode=rwc", dir.path().join("jobs.db").display());
-                Self {
-                    url,
-                    _dir: Some(dir),
-                }
-            }
-        };
+        let db = Self(testkit::TestDb::fresh("jobs").await);
         let conn = db.connect().await;
         Migrator::up(&conn, None).await.expect("migrate");
         db
@@ -84,7 +51,7 @@ impl TestDb {
 
     /// A new pool on the database, as another instance would open.
     async fn connect(&self) -> DatabaseConnection {
-        platform::db::connect(&self.url).await.expect("connect")
+        platform::db::connect(&self.0.url).await.expect("connect")
     }
 
     /// A `Jobs` handle on its own pool.

@@ -72,15 +72,10 @@ async fn another_instance_follows_a_switch_through_the_database() {
 /// With Redis the switch is announced, and the other instance follows at once.
 #[tokio::test]
 async fn another_instance_follows_a_switch_at_once_through_redis() {
-    let Ok(redis) = std::env::var("TEST_REDIS_URL") else {
+    let Some(redis) = testkit::SharedRedis::from_env() else {
         return;
     };
-    let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
-    let app = spawn_with(|s| {
-        s.redis_url = Some(platform::secrets::Secret::new(redis));
-        s.redis_prefix = Some(prefix);
-    })
-    .await;
+    let app = spawn_with(|s| redis.apply(s)).await;
     let admin = token(&app, "root@example.com", "admin").await;
     let (other, _) = another_instance(&app).await;
     // The other instance's relay subscribes in the background: switch it to the other mode

@@ -2,13 +2,7 @@
 
 use super::*;
 
-fn redis_url() -> Option<String> {
-    let url = std::env::var("TEST_REDIS_URL").ok();
-    if url.is_none() {
-        eprintln!("skipped: set TEST_REDIS_URL=redis://127.0.0.1:6379 to run the Redis tests");
-    }
-    url
-}
+use testkit::redis_url;
 
 /// Two hubs on one Redis under a fresh prefix, as two instances of a product would be.
 async fn instances(url: &str, config: HubConfig) -> (String, Hub, Hub) {

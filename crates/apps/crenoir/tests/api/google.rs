@@ -8,10 +8,6 @@ use platform::{
     saml::IdpSigner,
 };
 use serde_json::{Value, json};
-use wiremock::{
-    Mock, ResponseTemplate,
-    matchers::{method, path},
-};
 
 use crate::helpers::*;
 
@@ -118,19 +114,6 @@ async fn session_cookies_are_flagged_and_scoped() {
     assert_eq!(csrf.same_site(), Some("Lax"));
     assert!(csrf.value.len() >= 32, "{}", csrf.raw);
     assert_ne!(csrf.value, access.value);
-}
-
-#[tokio::test]
-async fn cookies_lose_secure_only_when_the_setting_says_so() {
-    let app = spawn_app_with(|s| s.cookie_secure = false).await;
-    let code = app.mock_code("plain@example.com", None).await;
-    let r = app.google_login(json!({ "code": code })).await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    for name in ["access_token", "refresh_token", "csrf_token"] {
-        let c = r.cookie(name).unwrap();
-        assert!(!c.secure(), "{}", c.raw);
-        assert_eq!(c.same_site(), Some("Lax"), "{}", c.raw);
-    }
 }
 
 #[tokio::test]
@@ -517,11 +500,7 @@ async fn the_mock_provider_is_closed_in_live_mode() {
 async fn a_mock_token_is_worthless_in_live_mode() {
     // Minted while the switch said MOCK, presented after an admin flipped it to LIVE.
     let fake = FakeGoogle::start().await;
-    Mock::given(method("GET"))
-        .and(path(fake.jwks_path()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fake.jwks(KID)))
-        .mount(&fake.server)
-        .await;
+    fake.serve_keys(None).await;
     let app = spawn_app_with(|s| {
         fake.configure(s);
         s.data_mode = Mode::Mock;

@@ -1,4 +1,4 @@
-//! `POST /auth/google/login` in LIVE mode against a fake Google (wiremock): ID tokens checked
+//! `POST /auth/google/login` in LIVE mode against testkit's fake Google: ID tokens checked
 //! against its JWKS (cached), authorization codes exchanged at its token endpoint with the
 //! client secret, redirect URI and PKCE verifier, the person read from its userinfo endpoint.
 
@@ -107,7 +107,7 @@ async fn live_credentials_are_refused_unless_every_claim_holds() {
 async fn an_unreachable_key_set_is_unavailable_not_unauthenticated() {
     let fake = FakeGoogle::start().await;
     Mock::given(method("GET"))
-        .and(path(fake.jwks_path()))
+        .and(path(JWKS_PATH))
         .respond_with(ResponseTemplate::new(500))
         .mount(&fake.server)
         .await;
@@ -142,7 +142,7 @@ async fn a_live_code_is_exchanged_with_secret_redirect_and_verifier() {
     let fake = FakeGoogle::start().await;
     let redirect = "http://app.test/auth/google/callback";
     Mock::given(method("POST"))
-        .and(path("/token"))
+        .and(path(TOKEN_PATH))
         .and(header("content-type", "application/x-www-form-urlencoded"))
         .and(body_string_contains("code=live-code-1"))
         .and(body_string_contains(format!("client_id={CLIENT_ID}")))
@@ -165,7 +165,7 @@ async fn a_live_code_is_exchanged_with_secret_redirect_and_verifier() {
         .mount(&fake.server)
         .await;
     Mock::given(method("GET"))
-        .and(path("/v1/userinfo"))
+        .and(path(USERINFO_PATH))
         .and(header("authorization", "Bearer ya29.fake-access"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "sub": "g-2002", "email": "Coder@Corp.Test", "email_verified": true, "name": "Cody Code"
@@ -198,13 +198,13 @@ async fn a_live_code_is_exchanged_with_secret_redirect_and_verifier() {
 async fn a_code_google_refuses_is_unauthenticated_and_a_google_outage_unavailable() {
     let fake = FakeGoogle::start().await;
     Mock::given(method("POST"))
-        .and(path("/token"))
+        .and(path(TOKEN_PATH))
         .and(body_string_contains("code=bad-code"))
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({ "error": "invalid_grant" })))
         .mount(&fake.server)
         .await;
     Mock::given(method("POST"))
-        .and(path("/token"))
+        .and(path(TOKEN_PATH))
         .and(body_string_contains("code=outage"))
         .respond_with(ResponseTemplate::new(502))
         .mount(&fake.server)

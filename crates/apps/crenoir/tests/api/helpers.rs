@@ -3,7 +3,7 @@
 //! are nested `{ error: { code, message, details? } }`. The client keeps no cookies: a
 //! [`Session`] is read from `Set-Cookie` and sent back as `Cookie` by the helpers here, so each
 //! test decides exactly what a request carries. Also: the mock Google and mock SAML flows as a
-//! browser walks them, a fake Google for LIVE mode (wiremock), and the fixture SAML IdP.
+//! browser walks them, testkit's fake Google for LIVE mode, and the fixture SAML IdP.
 
 #![allow(dead_code)]
 
@@ -11,9 +11,8 @@ use std::{collections::HashSet, ops::Deref, sync::Mutex};
 
 use platform::{
     datamode::Mode,
-    identity::{NewUser, User, google},
+    identity::{NewUser, User},
     saml::{IdpConfig, IdpKey, IdpSigner, SpConfig},
-    secrets::Secret,
     settings::{ProductSettings, SamlSettings},
 };
 use reqwest::Method;
@@ -23,10 +22,6 @@ use testkit::{
     access::{Caller, Seat},
 };
 use url::Url;
-use wiremock::{
-    Mock, MockServer, ResponseTemplate,
-    matchers::{method, path},
-};
 
 pub use testkit::{Resp, error_fields, expect_error, expect_limited, extract_param};
 
@@ -491,86 +486,14 @@ pub fn live_saml(s: &mut ProductSettings) {
 
 // ---------------------------------------------------------------- a fake Google (LIVE)
 
-pub const CLIENT_ID: &str = "crenoir-test.apps.googleusercontent.com";
-pub const CLIENT_SECRET: &str = "test-client-secret";
-pub const ISSUER: &str = "https://accounts.google.test";
-pub const KID: &str = "fake-google-1";
-
-/// A local stand-in for Google: JWKS, token and userinfo endpoints on a wiremock server, and
-/// the RSA key its ID tokens are signed with. Mount the endpoints each test needs.
-pub struct FakeGoogle {
-    pub server: MockServer,
-    pub key: IdpSigner,
-}
-
-impl FakeGoogle {
-    pub async fn start() -> Self {
-        Self {
-            server: MockServer::start().await,
-            key: IdpSigner::generate().expect("RSA key"),
-        }
-    }
-
-    pub fn jwks_path(&self) -> &'static str {
-        "/oauth2/v3/certs"
-    }
-
-    /// `{"keys":[…]}` with this issuer's key under `kid`.
-    pub fn jwks(&self, kid: &str) -> Value {
-        let (n, e) = self.key.rsa_public_components();
-        json!({ "keys": [google::rsa_jwk(kid, &n, &e)] })
-    }
-
-    /// Claims Google would put in an ID token for us, valid for ten minutes.
-    pub fn claims(&self, sub: &str, email: &str) -> Value {
-        let now = unix_now();
-        json!({
-            "iss": ISSUER, "aud": CLIENT_ID, "sub": sub, "email": email,
-            "email_verified": true, "name": "Liv Live", "iat": now, "exp": now + 600,
-        })
-    }
-
-    /// An RS256 ID token over `claims`, signed with this issuer's key, header `kid`.
-    pub fn id_token(&self, kid: &str, claims: &Value) -> String {
-        signed_jwt(&self.key, kid, claims)
-    }
-
-    /// LIVE mode with Google configured against this fake.
-    pub fn configure(&self, s: &mut ProductSettings) {
-        s.data_mode = Mode::Live;
-        let uri = self.server.uri();
-        s.google.client_id = Some(CLIENT_ID.into());
-        s.google.client_secret = Some(Secret::new(CLIENT_SECRET));
-        s.google.jwks_url = Some(format!("{uri}{}", self.jwks_path()));
-        s.google.token_url = format!("{uri}/token");
-        s.google.userinfo_url = format!("{uri}/v1/userinfo");
-        s.google.issuers = vec![ISSUER.into()];
-    }
-}
-
-/// Now, in seconds since the epoch (JWT `iat`/`exp`).
-pub fn unix_now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
-/// An RS256 JWT over `claims` signed by `key`.
-pub fn signed_jwt(key: &IdpSigner, kid: &str, claims: &Value) -> String {
-    google::rs256_jwt(kid, claims, |msg| key.sign_rs256(msg))
-}
+pub use testkit::oidc::{
+    CLIENT_ID, CLIENT_SECRET, FakeGoogle, JWKS_PATH, KID, TOKEN_PATH, USERINFO_PATH, signed_jwt,
+    unix_now,
+};
 
 /// A LIVE app whose fake Google serves its key under [`KID`] (exactly `fetches` times, when
 /// given; wiremock checks it when the fake drops).
 pub async fn live_google_app(fake: &FakeGoogle, fetches: Option<u64>) -> TestApp {
-    let mock = Mock::given(method("GET"))
-        .and(path(fake.jwks_path()))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("cache-control", "public, max-age=3600")
-                .set_body_json(fake.jwks(KID)),
-        );
-    match fetches {
-        Some(n) => mock.expect(n).mount(&fake.server).await,
-        None => mock.mount(&fake.server).await,
-    }
+    fake.serve_keys(fetches).await;
     spawn_app_with(|s| fake.configure(s)).await
 }

@@ -10,6 +10,7 @@
 )]
 
 mod access_matrix;
+mod conformance;
 mod conventions;
 mod google;
 mod google_live;

@@ -1,7 +1,7 @@
 //! The error contract: every error is `{ "error": { code, message, details, requestId } }`,
 //! JSON, with `requestId` equal to the `X-Request-Id` header (the client's own id echoed).
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -47,90 +47,6 @@ async fn successful_responses_carry_a_request_id_too() {
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     assert_eq!(r.header("x-request-id"), Some("reg-1"));
-}
-
-#[tokio::test]
-async fn an_unknown_route_is_a_nested_404() {
-    let app = spawn_app().await;
-    let r = app.get("/api/no/such/route", None).await;
-    expect_error(&r, 404, "not_found");
-}
-
-#[tokio::test]
-async fn a_wrong_method_is_a_nested_405() {
-    let app = spawn_app().await;
-    let r = app.get("/api/auth/login", None).await;
-    assert_eq!(r.status.as_u16(), 405, "{}", r.text);
-    assert!(
-        r.body["error"]["code"]
-            .as_str()
-            .is_some_and(|c| !c.is_empty()),
-        "{}",
-        r.text
-    );
-    assert_eq!(
-        r.body["error"]["requestId"].as_str(),
-        r.header("x-request-id"),
-        "{}",
-        r.text
-    );
-}
-
-#[tokio::test]
-async fn malformed_json_is_invalid_argument() {
-    let app = spawn_app().await;
-    let r = app
-        .raw_request(
-            Method::POST,
-            "/api/auth/register",
-            None,
-            &[("content-type", "application/json")],
-            Some(b"{ not json".to_vec()),
-        )
-        .await;
-    expect_error(&r, 400, "invalid_argument");
-}
-
-#[tokio::test]
-async fn a_body_without_a_json_content_type_is_invalid_argument() {
-    let app = spawn_app().await;
-    let body = json!({ "email": "ct@example.com", "password": PASSWORD }).to_string();
-    let r = app
-        .raw_request(
-            Method::POST,
-            "/api/auth/login",
-            None,
-            &[("content-type", "text/plain")],
-            Some(body.into_bytes()),
-        )
-        .await;
-    expect_error(&r, 400, "invalid_argument");
-}
-
-#[tokio::test]
-async fn a_field_of_the_wrong_type_is_named_in_the_details() {
-    let app = spawn_app().await;
-    let r = app
-        .post(
-            "/api/auth/register",
-            None,
-            json!({ "email": "wt@example.com", "password": 12345678, "name": "Wt" }),
-        )
-        .await;
-    expect_error(&r, 400, "invalid_argument");
-    assert!(
-        error_fields(&r).contains(&"password".to_owned()),
-        "{}",
-        r.text
-    );
-    assert!(
-        app.ctx
-            .identity
-            .user_by_email("wt@example.com")
-            .await
-            .unwrap()
-            .is_none()
-    );
 }
 
 #[tokio::test]

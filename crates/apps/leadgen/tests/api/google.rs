@@ -1,16 +1,11 @@
 //! Google sign-in (`POST /api/auth/google`): the mock provider end to end, organizations for
-//! new people, linking rules, validation, and a live ID token from a fake issuer whose address
-//! Google has not verified.
+//! new people, linking rules, validation, and a live ID token from testkit's fake Google for an
+//! address Google has not verified.
 
-use aws_lc_rs::{
-    rand::SystemRandom,
-    rsa::{KeyPair, KeySize},
-    signature::{KeyPair as _, RSA_PKCS1_SHA256},
-};
 use platform::{datamode::Mode, identity::google};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
+use testkit::oidc::{self, FakeGoogle};
 
 use crate::helpers::*;
 
@@ -118,16 +113,6 @@ async fn credential_and_code_are_exclusive() {
 }
 
 #[tokio::test]
-async fn google_sign_in_is_limited_like_login() {
-    let app = spawn_app().await;
-    for i in 0..20 {
-        let r = google(&app, json!({})).await;
-        assert_eq!(r.status, StatusCode::BAD_REQUEST, "request {i}: {}", r.text);
-    }
-    assert_limited(&google(&app, json!({})).await, 20, 60);
-}
-
-#[tokio::test]
 async fn the_mock_provider_is_closed_in_live_mode() {
     let app = spawn_app_with(|s| s.data_mode = Mode::Live).await;
     let r = app
@@ -153,62 +138,21 @@ async fn the_mock_provider_is_closed_in_live_mode() {
     );
 }
 
-/// A fake Google: its key set on a local server, tokens signed with its key.
-struct FakeGoogle {
-    key: KeyPair,
-    server: MockServer,
-}
-
-impl FakeGoogle {
-    async fn start() -> Self {
-        let key = KeyPair::generate(KeySize::Rsa2048).unwrap();
-        let p = key.public_key();
-        let jwk = google::rsa_jwk(
-            "k1",
-            p.modulus().big_endian_without_leading_zero(),
-            p.exponent().big_endian_without_leading_zero(),
-        );
-        let server = MockServer::start().await;
-        Mock::given(matchers::method("GET"))
-            .and(matchers::path("/certs"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "keys": [jwk] })))
-            .mount(&server)
-            .await;
-        Self { key, server }
-    }
-
-    fn token(&self, claims: Value) -> String {
-        google::rs256_jwt("k1", &claims, |msg| {
-            let mut sig = vec![0; self.key.public_modulus_len()];
-            self.key
-                .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), msg, &mut sig)
-                .unwrap();
-            sig
-        })
-    }
-}
-
 #[tokio::test]
 async fn live_google_must_have_verified_the_address_of_a_new_person() {
     let fake = FakeGoogle::start().await;
-    let jwks = format!("{}/certs", fake.server.uri());
-    let app = spawn_app_with(|s| {
-        s.data_mode = Mode::Live;
-        s.google.client_id = Some("leadgen-client".into());
-        s.google.client_secret = Some(platform::secrets::Secret::new("s3cret"));
-        s.google.jwks_url = Some(jwks);
-        s.google.issuers = vec!["https://accounts.google.com".into()];
-    })
-    .await;
-    let now = chrono_now();
+    fake.serve_keys(None).await;
+    let app = spawn_app_with(|s| fake.configure(s)).await;
     let claims = |email: &str, verified: bool| {
-        json!({ "iss": "https://accounts.google.com", "aud": "leadgen-client", "sub": format!("sub-{email}"),
-                "email": email, "email_verified": verified, "iat": now, "exp": now + 600 })
+        let mut c = fake.claims(&format!("sub-{email}"), email);
+        c["email_verified"] = json!(verified);
+        c
     };
+    let token = |claims: &Value| fake.id_token(oidc::KID, claims);
     let unverified = unique_email("nov");
     let r = google(
         &app,
-        json!({ "credential": fake.token(claims(&unverified, false)) }),
+        json!({ "credential": token(&claims(&unverified, false)) }),
     )
     .await;
     expect_error(&r, 403, "permission_denied");
@@ -218,24 +162,17 @@ async fn live_google_must_have_verified_the_address_of_a_new_person() {
     let verified = unique_email("yes");
     let r = google(
         &app,
-        json!({ "credential": fake.token(claims(&verified, true)) }),
+        json!({ "credential": token(&claims(&verified, true)) }),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["user"]["email"], verified.as_str());
     assert_eq!(app.organizations().await.len(), 1);
 
-    let other_audience = json!({ "iss": "https://accounts.google.com", "aud": "someone-else", "sub": "s",
-        "email": verified, "email_verified": true, "iat": now, "exp": now + 600 });
-    let r = google(&app, json!({ "credential": fake.token(other_audience) })).await;
+    let mut other_audience = claims(&verified, true);
+    other_audience["aud"] = json!("someone-else");
+    let r = google(&app, json!({ "credential": token(&other_audience) })).await;
     expect_error(&r, 401, "unauthenticated");
-}
-
-fn chrono_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 fn base64url(s: &str) -> String {

@@ -10,6 +10,7 @@
 mod access_matrix;
 mod accounts;
 mod admin;
+mod conformance;
 mod errors;
 mod google;
 mod helpers;

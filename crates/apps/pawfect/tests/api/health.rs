@@ -114,7 +114,7 @@ impl Relay {
 /// Needs Redis; runs when `TEST_REDIS_URL` is set.
 #[tokio::test]
 async fn with_redis_readyz_reports_it_up_and_then_down_when_it_goes_away() {
-    let Ok(redis) = std::env::var("TEST_REDIS_URL") else {
+    let Some(redis) = testkit::redis_url() else {
         return;
     };
     let mut url = url::Url::parse(&redis).expect("TEST_REDIS_URL is a URL");

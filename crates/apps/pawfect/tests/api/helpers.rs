@@ -16,7 +16,9 @@ use testkit::{
     access::{Caller, Seat},
 };
 
-pub use testkit::{PASSWORD, Resp, error_fields, expect_error, expect_limited, jwt_claims};
+pub use testkit::{
+    PASSWORD, Resp, error_fields, expect_error, expect_limited, expect_no_internals, jwt_claims,
+};
 
 /// PawfectMatch's error body: `{ code, message, details }`.
 pub const ERRORS: ErrorShape = ErrorShape::Flat;

@@ -11,6 +11,7 @@
 mod access_matrix;
 mod accounts;
 mod admin;
+mod conformance;
 mod errors;
 mod health;
 mod helpers;

@@ -13,7 +13,9 @@ use testkit::{
     access::{Caller, Seat},
 };
 
-pub use testkit::{PASSWORD, Resp, error_fields, expect_error, expect_limited, extract_param};
+pub use testkit::{
+    PASSWORD, Resp, error_fields, expect_error, expect_limited, expect_no_internals, extract_param,
+};
 
 /// War Room's error body: `{ code, message, details }`.
 pub const ERRORS: ErrorShape = ErrorShape::Flat;

@@ -14,6 +14,7 @@ mod alerts;
 mod analytics;
 mod auth;
 mod campaigns;
+mod conformance;
 mod crisis;
 mod delivery;
 mod errors;

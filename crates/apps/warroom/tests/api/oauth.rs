@@ -1,5 +1,5 @@
 //! Sign-in with Google and Meta: the MOCK provider end to end (mailed single-use codes), and the
-//! LIVE adapters against a local fake provider (wiremock).
+//! LIVE adapters against a local fake provider (testkit's fake Google; Meta on wiremock).
 
 use std::collections::HashMap;
 
@@ -19,6 +19,7 @@ use wiremock::{
 use crate::helpers::*;
 use platform::identity::UserFilter;
 use platform::validate::Paging;
+use testkit::oidc::{self, FakeGoogle};
 
 async fn oauth(app: &TestApp, provider: &str, token: Option<&str>, body: Value) -> Resp {
     app.post(&format!("/api/v1/auth/oauth/{provider}"), token, body)
@@ -467,15 +468,15 @@ async fn mock_authorize_validates_its_input() {
 
 // ---------------------------------------------------------------- LIVE adapters
 
-fn live_google(server: &MockServer) -> impl FnOnce(&mut ProductSettings) {
-    let base = server.uri();
-    move |s: &mut ProductSettings| {
-        s.data_mode = Mode::Live;
-        s.google.client_id = Some("google-client".into());
-        s.google.client_secret = Some(Secret::new("google-secret"));
-        s.google.token_url = format!("{base}/token");
-        s.google.userinfo_url = format!("{base}/v1/userinfo");
-    }
+/// A fake Google whose code flow signs in `email` (verified or not) as subject
+/// `google-sub-42`, named "Gina Live".
+async fn live_google(email: &str, verified: bool) -> FakeGoogle {
+    let fake = FakeGoogle::start().await;
+    let mut claims = fake.claims("google-sub-42", email);
+    claims["email_verified"] = json!(verified);
+    claims["name"] = json!("Gina Live");
+    fake.serve_code_flow(&claims).await;
+    fake
 }
 
 fn live_meta(server: &MockServer) -> impl FnOnce(&mut ProductSettings) {
@@ -489,37 +490,14 @@ fn live_meta(server: &MockServer) -> impl FnOnce(&mut ProductSettings) {
     }
 }
 
-async fn google_token_ok(server: &MockServer) {
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({ "access_token": "google-access-1", "token_type": "Bearer", "expires_in": 3599 }),
-        ))
-        .mount(server)
-        .await;
-}
-
-async fn google_userinfo(server: &MockServer, email: &str, verified: bool) {
-    Mock::given(method("GET"))
-        .and(path("/v1/userinfo"))
-        .and(header("authorization", "Bearer google-access-1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({ "sub": "google-sub-42", "email": email, "email_verified": verified, "name": "Gina Live" }),
-        ))
-        .mount(server)
-        .await;
-}
-
 fn form(body: &[u8]) -> HashMap<String, String> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }
 
 #[tokio::test]
 async fn live_google_exchanges_the_code_with_a_form_post_and_reads_userinfo_with_the_bearer() {
-    let server = MockServer::start().await;
-    google_token_ok(&server).await;
-    google_userinfo(&server, "gina@example.com", true).await;
-    let app = spawn_app_with(live_google(&server)).await;
+    let fake = live_google("gina@example.com", true).await;
+    let app = spawn_app_with(|s| fake.configure(s)).await;
 
     let r = oauth(
         &app,
@@ -533,10 +511,10 @@ async fn live_google_exchanges_the_code_with_a_form_post_and_reads_userinfo_with
     assert_eq!(r.body["user"]["emailVerified"], true);
     assert_eq!(r.body["user"]["name"], "Gina Live");
 
-    let reqs = server.received_requests().await.unwrap();
+    let reqs = fake.server.received_requests().await.unwrap();
     let token_req = reqs
         .iter()
-        .find(|r| r.url.path() == "/token")
+        .find(|r| r.url.path() == oidc::TOKEN_PATH)
         .expect("token request");
     assert_eq!(token_req.method.as_str(), "POST");
     let ct = token_req
@@ -549,8 +527,8 @@ async fn live_google_exchanges_the_code_with_a_form_post_and_reads_userinfo_with
     let want = [
         ("grant_type", "authorization_code"),
         ("code", "auth-code-1"),
-        ("client_id", "google-client"),
-        ("client_secret", "google-secret"),
+        ("client_id", oidc::CLIENT_ID),
+        ("client_secret", oidc::CLIENT_SECRET),
         ("redirect_uri", REDIRECT),
         ("code_verifier", "pkce-verifier-1"),
     ];
@@ -559,12 +537,12 @@ async fn live_google_exchanges_the_code_with_a_form_post_and_reads_userinfo_with
     }
     let info = reqs
         .iter()
-        .find(|r| r.url.path() == "/v1/userinfo")
+        .find(|r| r.url.path() == oidc::USERINFO_PATH)
         .expect("userinfo request");
     assert_eq!(info.method.as_str(), "GET");
     assert_eq!(
         info.headers.get("authorization").unwrap().to_str().unwrap(),
-        "Bearer google-access-1"
+        format!("Bearer {}", oidc::ACCESS_TOKEN)
     );
     assert_eq!(reqs.len(), 2);
 
@@ -582,17 +560,15 @@ async fn live_google_exchanges_the_code_with_a_form_post_and_reads_userinfo_with
 
 #[tokio::test]
 async fn live_google_uses_the_configured_redirect_uri_when_the_client_sends_none() {
-    let server = MockServer::start().await;
-    google_token_ok(&server).await;
-    google_userinfo(&server, "gina@example.com", true).await;
+    let fake = live_google("gina@example.com", true).await;
     let app = spawn_app_with(|s| {
-        live_google(&server)(s);
+        fake.configure(s);
         s.google.redirect_uri = Some("http://app.test/default-cb".into());
     })
     .await;
     let r = oauth(&app, "google", None, json!({ "code": "auth-code-1" })).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let reqs = server.received_requests().await.unwrap();
+    let reqs = fake.server.received_requests().await.unwrap();
     let f = form(&reqs[0].body);
     assert_eq!(
         f.get("redirect_uri").map(String::as_str),
@@ -607,13 +583,13 @@ async fn live_google_uses_the_configured_redirect_uri_when_the_client_sends_none
 
 #[tokio::test]
 async fn a_provider_400_on_the_token_is_our_401() {
-    let server = MockServer::start().await;
+    let fake = FakeGoogle::start().await;
     Mock::given(method("POST"))
-        .and(path("/token"))
+        .and(path(oidc::TOKEN_PATH))
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({ "error": "invalid_grant" })))
-        .mount(&server)
+        .mount(&fake.server)
         .await;
-    let app = spawn_app_with(live_google(&server)).await;
+    let app = spawn_app_with(|s| fake.configure(s)).await;
     let r = oauth(
         &app,
         "google",
@@ -635,13 +611,13 @@ async fn a_provider_400_on_the_token_is_our_401() {
 
 #[tokio::test]
 async fn a_provider_500_is_our_503() {
-    let server = MockServer::start().await;
+    let fake = FakeGoogle::start().await;
     Mock::given(method("POST"))
-        .and(path("/token"))
+        .and(path(oidc::TOKEN_PATH))
         .respond_with(ResponseTemplate::new(500))
-        .mount(&server)
+        .mount(&fake.server)
         .await;
-    let app = spawn_app_with(live_google(&server)).await;
+    let app = spawn_app_with(|s| fake.configure(s)).await;
     let r = oauth(
         &app,
         "google",
@@ -654,14 +630,15 @@ async fn a_provider_500_is_our_503() {
 
 #[tokio::test]
 async fn a_failing_userinfo_endpoint_is_our_503() {
-    let server = MockServer::start().await;
-    google_token_ok(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/v1/userinfo"))
-        .respond_with(ResponseTemplate::new(502))
-        .mount(&server)
+    let fake = FakeGoogle::start().await;
+    fake.serve_token(oidc::ACCESS_TOKEN, &fake.claims("g", "g@example.com"))
         .await;
-    let app = spawn_app_with(live_google(&server)).await;
+    Mock::given(method("GET"))
+        .and(path(oidc::USERINFO_PATH))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&fake.server)
+        .await;
+    let app = spawn_app_with(|s| fake.configure(s)).await;
     let r = oauth(
         &app,
         "google",
@@ -732,10 +709,8 @@ async fn an_unconfigured_provider_in_live_mode_is_503_naming_the_setting() {
 
 #[tokio::test]
 async fn live_google_with_an_unverified_email_does_not_take_over_an_account() {
-    let server = MockServer::start().await;
-    google_token_ok(&server).await;
-    google_userinfo(&server, "ann@example.com", false).await;
-    let app = spawn_app_with(live_google(&server)).await;
+    let fake = live_google("ann@example.com", false).await;
+    let app = spawn_app_with(|s| fake.configure(s)).await;
     let ann = app.create_user("ann@example.com", "admin").await;
     let r = oauth(
         &app,
@@ -757,10 +732,8 @@ async fn live_google_with_an_unverified_email_does_not_take_over_an_account() {
 
 #[tokio::test]
 async fn live_google_with_a_verified_email_links_a_verified_account() {
-    let server = MockServer::start().await;
-    google_token_ok(&server).await;
-    google_userinfo(&server, "ann@example.com", true).await;
-    let app = spawn_app_with(live_google(&server)).await;
+    let fake = live_google("ann@example.com", true).await;
+    let app = spawn_app_with(|s| fake.configure(s)).await;
     let ann = app.create_user("ann@example.com", "analyst").await;
     let r = oauth(
         &app,
@@ -778,10 +751,8 @@ async fn live_google_with_a_verified_email_links_a_verified_account() {
 
 #[tokio::test]
 async fn live_google_with_a_verified_email_does_not_take_over_an_unverified_account() {
-    let server = MockServer::start().await;
-    google_token_ok(&server).await;
-    google_userinfo(&server, "ann@example.com", true).await;
-    let app = spawn_app_with(live_google(&server)).await;
+    let fake = live_google("ann@example.com", true).await;
+    let app = spawn_app_with(|s| fake.configure(s)).await;
     let ann = unverified_user(&app, "ann@example.com").await;
     let r = oauth(
         &app,

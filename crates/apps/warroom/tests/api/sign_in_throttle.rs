@@ -5,7 +5,7 @@
 
 use std::{net::IpAddr, time::Duration};
 
-use platform::{identity::throttle::ThrottlePolicy, secrets::Secret, settings::ProductSettings};
+use platform::{identity::throttle::ThrottlePolicy, settings::ProductSettings};
 use reqwest::Method;
 use serde_json::json;
 
@@ -315,18 +315,12 @@ async fn a_burst_of_fifty_right_passwords_is_all_accepted() {
 /// Needs Redis; runs when `TEST_REDIS_URL` is set.
 #[tokio::test]
 async fn two_instances_on_one_redis_share_the_streaks() {
-    let Some(url) = std::env::var("TEST_REDIS_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
-    else {
-        eprintln!("TEST_REDIS_URL not set; skipping");
+    let Some(redis) = testkit::SharedRedis::from_env() else {
         return;
     };
-    let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
     let shared = |s: &mut ProductSettings| {
         slow(s);
-        s.redis_url = Some(Secret::new(url.clone()));
-        s.redis_prefix = Some(prefix.clone());
+        redis.apply(s);
     };
     let a = spawn_app_with(shared).await;
     let b = spawn_app_with(shared).await;
@@ -348,8 +342,11 @@ async fn two_instances_on_one_redis_share_the_streaks() {
     // A device cookie from one instance is honoured by the other (same secret).
     let c = spawn_app_with(|s| {
         via_proxy(s);
-        s.redis_url = Some(Secret::new(url.clone()));
-        s.redis_prefix = Some(format!("{prefix}-c"));
+        testkit::SharedRedis {
+            prefix: format!("{}-c", redis.prefix),
+            ..redis.clone()
+        }
+        .apply(s);
     })
     .await;
     c.create_user("ann@example.com", "viewer").await;

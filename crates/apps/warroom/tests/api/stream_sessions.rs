@@ -6,13 +6,11 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use platform::secrets::Secret;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use testkit::jwt_claims;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
-use uuid::Uuid;
 
 use crate::{
     helpers::{PASSWORD, TestApp, expect_error, spawn_app_with},
@@ -316,14 +314,11 @@ async fn deleting_a_user_closes_their_streams() {
 
 #[tokio::test]
 async fn a_stream_on_one_instance_closes_when_its_session_is_revoked_through_another() {
-    let Ok(url) = std::env::var("TEST_REDIS_URL") else {
-        eprintln!("TEST_REDIS_URL not set: skipping");
+    let Some(redis) = testkit::SharedRedis::from_env() else {
         return;
     };
-    let prefix = format!("test-{}", Uuid::now_v7());
     let on_redis = |s: &mut platform::settings::ProductSettings| {
-        s.redis_url = Some(Secret::new(url.clone()));
-        s.redis_prefix = Some(prefix.clone());
+        redis.apply(s);
         s.cors_origins = vec![APP_ORIGIN.to_owned()];
     };
     let a = spawn_app_with(on_redis).await;

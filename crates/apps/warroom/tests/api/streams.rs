@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use platform::secrets::Secret;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -382,14 +381,11 @@ async fn stream_info_names_the_campaigns_endpoints() {
 
 #[tokio::test]
 async fn two_instances_on_one_redis_deliver_each_others_events() {
-    let Ok(url) = std::env::var("TEST_REDIS_URL") else {
-        eprintln!("TEST_REDIS_URL not set: skipping");
+    let Some(redis) = testkit::SharedRedis::from_env() else {
         return;
     };
-    let prefix = format!("test-{}", Uuid::now_v7());
     let on_redis = |s: &mut platform::settings::ProductSettings| {
-        s.redis_url = Some(Secret::new(url.clone()));
-        s.redis_prefix = Some(prefix.clone());
+        redis.apply(s);
         s.cors_origins = vec![APP_ORIGIN.to_owned()];
     };
     let a = spawn_app_with(on_redis).await;
