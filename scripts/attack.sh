@@ -35,32 +35,12 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 say() { printf '\n--- attack(%s, %s): %s\n' "$product" "$database" "$*"; }
-run() {
-    printf '+ %s\n' "$*"
-    "$@"
-}
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
-profile=${BASALT_PROFILE:-debug}
-if [ -z "${CARGO_TARGET_DIR:-}" ]; then
-    CARGO_TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
-        python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-fi
-export CARGO_TARGET_DIR
-say "building basalt ($profile, target dir $CARGO_TARGET_DIR)"
-if [ "$profile" = release ]; then
-    run cargo build -q --release -p server --bin basalt
-else
-    run cargo build -q -p server --bin basalt
-fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/basalt-attack-$product-$database.XXXXXX")
-# A copy, so that a build elsewhere into the same target directory cannot swap it mid-run.
 basalt=$work/basalt
-install -m 755 "$CARGO_TARGET_DIR/$profile/basalt" "$basalt"
-known=$("$basalt" products)
-if ! grep -qx "$product" <<<"$known"; then
-    echo "attack.sh: unknown product '$product' (basalt products: $(tr '\n' ' ' <<<"$known"))" >&2
-    exit 2
-fi
+build_basalt "$basalt" "$product"
 
 pg_url=${ATTACK_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 db_name=

@@ -32,43 +32,18 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 say() { printf '\n--- schemathesis(%s): %s\n' "$product" "$*"; }
-run() {
-    printf '+ %s\n' "$*"
-    "$@"
-}
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 version=${SCHEMATHESIS_VERSION:-4.32.5}
 max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-50}
 workers=${SCHEMATHESIS_WORKERS:-1}
-profile=${BASALT_PROFILE:-debug}
 venv=${SCHEMATHESIS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/basalt/schemathesis-$version}
 
-# 1. The binary.
-if [ -z "${CARGO_TARGET_DIR:-}" ]; then
-    CARGO_TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
-        python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-fi
-export CARGO_TARGET_DIR
-say "building basalt ($profile, target dir $CARGO_TARGET_DIR)"
-if [ "$profile" = release ]; then
-    run cargo build --release -p server --bin basalt
-else
-    run cargo build -p server --bin basalt
-fi
-basalt=$CARGO_TARGET_DIR/$profile/basalt
-[ -x "$basalt" ] || {
-    echo "no binary at $basalt" >&2
-    exit 1
-}
-# A copy, so that a build elsewhere into the same target directory cannot swap it mid-run.
-bin_copy=$(mktemp "${TMPDIR:-/tmp}/basalt-schemathesis-bin.XXXXXX")
-install -m 755 "$basalt" "$bin_copy"
-basalt=$bin_copy
-known=$("$basalt" products)
-if ! grep -qx "$product" <<<"$known"; then
-    echo "schemathesis.sh: unknown product '$product' (basalt products: $(tr '\n' ' ' <<<"$known"))" >&2
-    exit 2
-fi
+# 1. The binary, a copy of it for this run.
+basalt=$(mktemp "${TMPDIR:-/tmp}/basalt-schemathesis-bin.XXXXXX")
+bin_copy=$basalt
+build_basalt "$basalt" "$product"
 
 # 2. Schemathesis, installed once per version into a virtualenv that later runs reuse.
 if [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("schemathesis"))' 2>/dev/null)" != "$version" ]; then
@@ -146,7 +121,7 @@ password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
 printf '+ %s user create %s --email %s --password <generated> --role admin --data-dir %s\n' \
     "$basalt" "$product" "$email" "$data_dir"
 (cd "$work" && "${clean_env[@]}" "$basalt" user create "$product" --email "$email" \
-    --password "$password" --role admin --data-dir "$data_dir")
+    --password="$password" --role admin --data-dir "$data_dir")
 
 login() {
     (cd "$work" && "${clean_env[@]}" "$basalt" user token "$product" --email "$email" --data-dir "$data_dir")

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# What scripts/schemathesis.sh and scripts/attack.sh share; both source it. They define `say`.
+
+# Prints a command, then runs it.
+run() {
+    printf '+ %s\n' "$*"
+    "$@"
+}
+
+# build_basalt COPY PRODUCT: builds `basalt` ($BASALT_PROFILE: debug, the default, or release)
+# into $CARGO_TARGET_DIR (the workspace's own when unset), installs it at COPY, so that a build
+# elsewhere into the same target directory cannot swap it mid-run, and fails (2) unless PRODUCT
+# is one `basalt products` lists.
+build_basalt() {
+    local copy=$1 product=$2 profile=${BASALT_PROFILE:-debug} known
+    if [ -z "${CARGO_TARGET_DIR:-}" ]; then
+        CARGO_TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
+            python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+    fi
+    export CARGO_TARGET_DIR
+    say "building basalt ($profile, target dir $CARGO_TARGET_DIR)"
+    if [ "$profile" = release ]; then
+        run cargo build -q --release -p server --bin basalt
+    else
+        run cargo build -q -p server --bin basalt
+    fi
+    install -m 755 "$CARGO_TARGET_DIR/$profile/basalt" "$copy"
+    known=$("$copy" products)
+    if ! grep -qx "$product" <<<"$known"; then
+        echo "unknown product '$product' (basalt products: $(tr '\n' ' ' <<<"$known"))" >&2
+        return 2
+    fi
+}
