@@ -152,6 +152,19 @@ pub fn error_fields(r: &Resp) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Asserts the one input rule's refusal: `status` `invalid_argument` for a value holding NUL,
+/// naming exactly `fields` (in any order).
+#[track_caller]
+pub fn expect_nul_refused(r: &Resp, status: u16, fields: &[&str]) {
+    expect_error(r, status, "invalid_argument");
+    let mut named = error_fields(r);
+    named.sort();
+    let mut want = fields.to_vec();
+    want.sort_unstable();
+    assert_eq!(named, want, "{}", r.text);
+    assert!(r.text.contains("NUL"), "{}", r.text);
+}
+
 /// Asserts a 429 `resource_exhausted` whose `Retry-After` is within the rule's window and
 /// matches `details.retryAfter`.
 #[track_caller]

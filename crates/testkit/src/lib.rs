@@ -59,7 +59,7 @@ mod server;
 pub use db::TestDb;
 pub use errors::{
     ErrorShape, error_fields, error_problem, expect_error, expect_limited, expect_no_internals,
-    internals_problem, rate_headers,
+    expect_nul_refused, internals_problem, rate_headers,
 };
 pub use identity::{PASSWORD, jwt_claims};
 pub use outbox::{Mail, extract_param, unique_email};

@@ -34,13 +34,7 @@ async fn users(app: &TestApp) -> u64 {
 /// A 400 `invalid_argument` in War Room's shape naming exactly `fields`.
 #[track_caller]
 fn expect_refused(r: &Resp, fields: &[&str]) {
-    expect_error(r, 400, "invalid_argument");
-    let mut named = error_fields(r);
-    named.sort();
-    let mut want: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
-    want.sort();
-    assert_eq!(named, want, "{}", r.text);
-    assert!(r.text.contains("NUL"), "{}", r.text);
+    testkit::expect_nul_refused(r, 400, fields);
 }
 
 #[tokio::test]
