@@ -916,13 +916,18 @@ class Probe:
         idle_count = min(200, cap * 4)
         per_addr = max(1, idle_count // 4)
         socks = {"idle": [], "slow": [], "keepalive": []}
+        # Each connection's own start: opening 260 of them takes a while on a loaded machine,
+        # and a timer that started with the first would call the last ones early or late.
+        started = {"idle": [], "slow": [], "keepalive": []}
         try:
             for i in range(idle_count):
                 socks["idle"].append(self.connect(f"127.0.2.{1 + i // per_addr}"))
+                started["idle"].append(time.monotonic())
             for i in range(40):
                 s = self.connect(f"127.0.2.{10 + i // 20}")
                 s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
                 socks["slow"].append(s)
+                started["slow"].append(time.monotonic())
             for i in range(20):
                 s = self.connect("127.0.2.20")
                 s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -930,6 +935,7 @@ class Probe:
                 if r is None or r.status != 200:
                     raise RuntimeError("keep-alive request failed")
                 socks["keepalive"].append(s)
+                started["keepalive"].append(time.monotonic())
             opened = time.monotonic()
             # Slow headers: one byte every 0.3 s never completes the head.
             closed_at = {k: [None] * len(v) for k, v in socks.items()}
@@ -938,7 +944,7 @@ class Probe:
                 for kind, lst in socks.items():
                     for i, s in enumerate(lst):
                         if closed_at[kind][i] is None and self.closed(s):
-                            closed_at[kind][i] = time.monotonic() - opened
+                            closed_at[kind][i] = time.monotonic() - started[kind][i]
                 drip += 1
                 if drip % 3 == 0:
                     for i, s in enumerate(socks["slow"]):
@@ -946,7 +952,7 @@ class Probe:
                             try:
                                 s.send(b"X")
                             except OSError:
-                                closed_at["slow"][i] = time.monotonic() - opened
+                                closed_at["slow"][i] = time.monotonic() - started["slow"][i]
                 if all(all(t is not None for t in v) for v in closed_at.values()):
                     break
                 time.sleep(0.1)
