@@ -462,6 +462,8 @@ pub struct Running {
     pub router: Router,
     /// No account holds the admin role yet (the server says how to make one).
     pub needs_admin: bool,
+    /// The data mode in effect: the configured one, or the one an admin switched to (stored).
+    pub data_mode: crate::datamode::Mode,
     /// Stopped by the server once the listener has closed.
     pub background: Background,
 }
@@ -567,6 +569,7 @@ impl<P: Product> Mount for Kit<P> {
             Ok(Running {
                 router: built.router,
                 needs_admin,
+                data_mode: built.ctx.core().data_mode.get(),
                 background: built.ctx.core().background.clone(),
             })
         })

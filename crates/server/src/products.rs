@@ -5,7 +5,7 @@
 
 use platform::{
     datamode::Mode,
-    product::Mount,
+    product::{Mount, Running},
     server::{Server, ServerSettings},
     settings::ProductSettings,
 };
@@ -90,7 +90,7 @@ pub async fn serve(
         let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
             anyhow::anyhow!("{}: cannot listen on {}: {e}", p.name(), settings.listen)
         })?;
-        eprint!("{}", banner(p, &settings, &start, running.needs_admin));
+        eprint!("{}", banner(p, &settings, &start, &running));
         let mut stop = stop_rx.clone();
         let server = server.clone();
         let trusted = settings.trusted_proxies.clone();
@@ -120,19 +120,24 @@ pub async fn serve(
 /// data mode and database, who may call it from a browser, and the first-admin command when
 /// no admin exists (with the flags and database settings this server was started with, so the
 /// admin lands where the server looks).
-fn banner(p: &dyn Mount, s: &ProductSettings, start: &Start, needs_admin: bool) -> String {
+fn banner(p: &dyn Mount, s: &ProductSettings, start: &Start, running: &Running) -> String {
     let name = p.name();
     let base = &s.public_url;
     let mut out = format!(
         "{name:<8} API {base}{}  docs {base}/docs  console API {base}/admin/api/\n",
         p.api_base()
     );
+    let switched = if running.data_mode == s.data_mode {
+        String::new()
+    } else {
+        format!(" (switched in the console; configured {:?})", s.data_mode)
+    };
     out.push_str(&format!(
-        "         data mode {:?}, database {}\n",
-        s.data_mode,
+        "         data mode {:?}{switched}, database {}\n",
+        running.data_mode,
         redact(&s.database_url)
     ));
-    if needs_admin {
+    if running.needs_admin {
         let env = match crate::config::database_env(name) {
             Some(var) => format!(" (with the same {var} in the environment)"),
             None => String::new(),
@@ -149,7 +154,7 @@ fn banner(p: &dyn Mount, s: &ProductSettings, start: &Start, needs_admin: bool) 
             "         dev mode: CORS allows {}\n",
             s.cors_origins.join(", ")
         ));
-        if s.data_mode == Mode::Mock {
+        if running.data_mode == Mode::Mock {
             out.push_str("         dev mode: each mail's subject and links are printed here\n");
         }
     } else if s.cors_origins.is_empty() {

@@ -162,6 +162,10 @@ fn serve_prints_urls_and_the_first_admin_command_then_stops_on_sigterm() {
     );
     assert!(banner.contains("/docs"), "{banner}");
     assert!(
+        banner.contains("data mode Mock, database sqlite://"),
+        "{banner}"
+    );
+    assert!(
         banner.contains("CORS: no browser origin allowed; set WARROOM_CORS_ORIGINS="),
         "outside --dev the banner says how to open CORS: {banner}"
     );
