@@ -93,6 +93,11 @@ impl Core {
             &settings.mail_from,
             data_mode.clone(),
         )?;
+        let mailer = if settings.dev {
+            mailer.echo_to_console(product)
+        } else {
+            mailer
+        };
         identity
             .redirect_origins
             .extend(settings.cors_origins.iter().cloned());
@@ -342,4 +347,32 @@ macro_rules! product_context {
             }
         }
     };
+}
+
+impl Core {
+    /// The account at `email`, or an error naming the product (the CLI's user commands).
+    pub async fn operator_account(&self, email: &str) -> anyhow::Result<crate::identity::User> {
+        self.identity
+            .user_by_email(email)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no {} account has the address {email}", self.product))
+    }
+
+    /// Every account, oldest first (`basalt user list`).
+    pub async fn all_users(&self) -> anyhow::Result<Vec<crate::identity::User>> {
+        let filter = crate::identity::UserFilter::default();
+        let mut all = Vec::new();
+        for page in 1.. {
+            let rows = self
+                .identity
+                .users(&filter, crate::validate::Paging::new(page, 100))
+                .await?;
+            let done = rows.items.len() < 100;
+            all.extend(rows.items);
+            if done {
+                break;
+            }
+        }
+        Ok(all)
+    }
 }

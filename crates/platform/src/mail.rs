@@ -1,4 +1,6 @@
-//! Outgoing mail: to the outbox in MOCK mode, to SMTP (`SMTP_URL`) in LIVE mode.
+//! Outgoing mail: to the outbox in MOCK mode, to SMTP (`SMTP_URL`) in LIVE mode. In
+//! development mode (`basalt serve --dev`) a MOCK mail is also printed on stderr, its subject
+//! and links, so a newcomer can follow a verification link without an admin token.
 
 use std::time::Duration;
 
@@ -18,6 +20,8 @@ pub struct Mailer {
     smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
     from: String,
     mode: DataMode,
+    /// The product whose MOCK mails are echoed on stderr (development mode).
+    echo: Option<&'static str>,
 }
 
 impl Mailer {
@@ -41,7 +45,15 @@ impl Mailer {
             smtp,
             from: from.to_owned(),
             mode,
+            echo: None,
         })
+    }
+
+    /// Development mode: every mail that goes to the outbox is also printed on stderr (its
+    /// recipient, subject and links), labelled with `product`.
+    pub fn echo_to_console(mut self, product: &'static str) -> Self {
+        self.echo = Some(product);
+        self
     }
 
     pub fn state(&self) -> VendorState {
@@ -84,8 +96,44 @@ impl Mailer {
                 self.outbox
                     .record("email", to, Some(subject), body, None)
                     .await?;
+                if let Some(product) = self.echo {
+                    eprint!("{}", console_echo(product, to, subject, body));
+                }
                 Ok(())
             }
         }
+    }
+}
+
+/// What development mode prints for a mail: who it is to, its subject, and each link in it on
+/// its own line (the body's other text stays in the outbox).
+fn console_echo(product: &str, to: &str, subject: &str, body: &str) -> String {
+    let mut out = format!("[{product} mail] to {to}: {subject}\n");
+    for link in body
+        .split_whitespace()
+        .filter(|w| w.starts_with("http://") || w.starts_with("https://"))
+    {
+        out.push_str(&format!("    {link}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_console_echo_lists_every_link_of_the_mail() {
+        let echo = super::console_echo(
+            "leadgen",
+            "kim@example.com",
+            "Confirm your LeadGen email",
+            "Confirm:\n\nhttp://127.0.0.1:3200/verify-email?token=abc\n\nOr use this code: abc\n\
+             Or reset: https://app.example/reset-password?token=def",
+        );
+        assert_eq!(
+            echo,
+            "[leadgen mail] to kim@example.com: Confirm your LeadGen email\n    \
+             http://127.0.0.1:3200/verify-email?token=abc\n    \
+             https://app.example/reset-password?token=def\n"
+        );
     }
 }

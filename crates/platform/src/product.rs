@@ -1,7 +1,8 @@
 //! A product is a [`Product`] implementation: its name and port, its migrations, roles and
 //! error format, its context and routes. [`build`] wires everything every product serves
 //! around those routes (the shared HTTP stack, `/openapi.json` and `/docs`, `/metrics`,
-//! `/healthz` and `/readyz`, the console API), so a product crate holds only its own parts.
+//! `/healthz` and `/readyz`, the console API, the pages mail links open), so a product crate
+//! holds only its own parts.
 //! The server mounts a list of products through the object-safe [`Mount`].
 
 use std::{future::Future, marker::PhantomData};
@@ -78,6 +79,34 @@ pub trait Product: Sized + Send + Sync + 'static {
     ) -> impl Future<Output = anyhow::Result<User>> + Send {
         let core = ctx.core().clone();
         async move { core.create_operator_user(user).await }
+    }
+
+    /// `basalt user delete`: removes an account the product's way. The default deletes the
+    /// platform's user row; its sessions, tokens and security log go with it (and the
+    /// product's rows that cascade from it).
+    fn delete_user(
+        ctx: &Self::Ctx,
+        user: &User,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        let (core, id) = (ctx.core().clone(), user.id);
+        async move {
+            core.identity
+                .delete_user(id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))
+        }
+    }
+
+    /// `basalt seed demo`: the product's demo data beyond the demo accounts (one per role,
+    /// made first through [`Product::create_user`]), made through the product's own services
+    /// so that its rules apply. `admin` is the demo account holding the admin role. The
+    /// default adds nothing.
+    fn seed_demo(
+        _ctx: &Self::Ctx,
+        _admin: &User,
+        _progress: &dyn SeedProgress,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        async { Ok(()) }
     }
 
     /// Starts the product's background work on `ctx.core().background` (job workers,
@@ -175,6 +204,7 @@ fn router<P: Product>(ctx: &P::Ctx, http: &HttpOptions) -> Router {
     let app = routes
         .with_state(ctx.clone())
         .merge(kit.with_state(ctx.core().clone()))
+        .merge(crate::landing::routes().with_state(ctx.core().clone()))
         .merge(docs::routes(openapi::<P>()));
     serve_stack(app, http)
 }
@@ -225,6 +255,153 @@ pub async fn operator_token<P: Product>(
     Ok(tokens?.access_token)
 }
 
+/// `basalt user list`: every account, oldest first.
+pub async fn list_users<P: Product>(settings: &ProductSettings) -> anyhow::Result<Vec<User>> {
+    let (ctx, _) = context::<P>(settings).await?;
+    let users = ctx.core().all_users().await;
+    ctx.core().background.shutdown().await;
+    users
+}
+
+/// `basalt user set-password`: a new password for the account at `email`; its sessions end.
+pub async fn set_password<P: Product>(
+    settings: &ProductSettings,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<User> {
+    let (ctx, _) = context::<P>(settings).await?;
+    let core = ctx.core();
+    let done = async {
+        let user = core.operator_account(email).await?;
+        core.identity
+            .set_password_by_operator(&user, password)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        Ok(user)
+    }
+    .await;
+    core.background.shutdown().await;
+    done
+}
+
+/// `basalt user delete`: ends every session of the account at `email` (so a live access
+/// token stops working at once, whatever the product's deletion keeps), then deletes it the
+/// product's way.
+pub async fn delete_user<P: Product>(
+    settings: &ProductSettings,
+    email: &str,
+) -> anyhow::Result<User> {
+    let (ctx, _) = context::<P>(settings).await?;
+    let done = async {
+        let user = ctx.core().operator_account(email).await?;
+        ctx.core()
+            .identity
+            .revoke_all_sessions(user.id, None, "user_deleted_by_operator")
+            .await?;
+        P::delete_user(&ctx, &user).await?;
+        Ok(user)
+    }
+    .await;
+    ctx.core().background.shutdown().await;
+    done
+}
+
+/// What `basalt seed demo` reports while it works (a progress bar in the CLI).
+pub trait SeedProgress: Send + Sync {
+    /// `n` more steps are coming.
+    fn add(&self, n: u64);
+    /// One step done; `what` names it.
+    fn step(&self, what: &str);
+}
+
+/// What `basalt seed demo` made: the demo accounts (address, role) and their password.
+pub struct DemoSeeded {
+    pub accounts: Vec<(String, String)>,
+    pub password: String,
+}
+
+/// The address of the demo account holding `role`.
+pub fn demo_email(role: &str) -> String {
+    format!("demo.{role}@example.com")
+}
+
+/// `basalt seed demo`: one demo account per role (a generated password, shared by them, is
+/// returned to be shown once), then the product's own demo data ([`Product::seed_demo`]).
+/// Refuses a second run: the demo admin's address is taken.
+pub async fn seed_demo<P: Product>(
+    settings: &ProductSettings,
+    progress: &dyn SeedProgress,
+) -> anyhow::Result<DemoSeeded> {
+    let (ctx, _) = context::<P>(settings).await?;
+    let done = seed_demo_in::<P>(&ctx, progress).await;
+    ctx.core().background.shutdown().await;
+    done
+}
+
+async fn seed_demo_in<P: Product>(
+    ctx: &P::Ctx,
+    progress: &dyn SeedProgress,
+) -> anyhow::Result<DemoSeeded> {
+    let top = P::ROLES.top().unwrap_or("admin");
+    let marker = demo_email(top);
+    anyhow::ensure!(
+        ctx.core().identity.user_by_email(&marker).await?.is_none(),
+        "{} already has demo data ({marker} exists); seed a fresh data directory instead",
+        P::DISPLAY_NAME
+    );
+    let roles: Vec<&str> = P::ROLES.roles().collect();
+    progress.add(roles.len() as u64);
+    let password = crate::identity::crypto::random_token();
+    let mut accounts = Vec::new();
+    let mut admin = None;
+    for role in roles {
+        let email = demo_email(role);
+        progress.step(&format!("account {email}"));
+        let mut name = String::from("Demo ");
+        name.extend(role.chars().take(1).flat_map(char::to_uppercase));
+        name.push_str(role.get(1..).unwrap_or_default());
+        let user = P::create_user(
+            ctx,
+            OperatorUser {
+                email: &email,
+                password: &password,
+                name: &name,
+                role,
+            },
+        )
+        .await?;
+        if role == top {
+            admin = Some(user);
+        }
+        accounts.push((email, role.to_owned()));
+    }
+    let admin = admin.ok_or_else(|| anyhow::anyhow!("{} has no admin role", P::DISPLAY_NAME))?;
+    P::seed_demo(ctx, &admin, progress).await?;
+    Ok(DemoSeeded { accounts, password })
+}
+
+/// One migration and whether the database has it (`basalt migrate --status`).
+pub struct MigrationState {
+    pub name: String,
+    pub applied: bool,
+}
+
+/// The platform's and the product's migrations, each applied or pending, read without
+/// changing the database.
+pub async fn migration_status<P: Product>(
+    database_url: &str,
+) -> anyhow::Result<Vec<MigrationState>> {
+    let db = crate::db::connect(database_url).await?;
+    let all = Migrator::<P>::get_migration_with_status_read_only(&db).await?;
+    Ok(all
+        .iter()
+        .map(|m| MigrationState {
+            name: m.name().to_owned(),
+            applied: matches!(m.status(), sea_orm_migration::MigrationStatus::Applied),
+        })
+        .collect())
+}
+
 /// Applies the platform's and the product's migrations (`basalt migrate`).
 pub async fn migrate<P: Product>(database_url: &str) -> anyhow::Result<()> {
     let db = crate::db::connect(database_url).await?;
@@ -251,6 +428,30 @@ pub trait Mount: Send + Sync {
         settings: &'a ProductSettings,
         email: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<String>>;
+    fn list_users<'a>(
+        &'a self,
+        settings: &'a ProductSettings,
+    ) -> BoxFuture<'a, anyhow::Result<Vec<User>>>;
+    fn set_password<'a>(
+        &'a self,
+        settings: &'a ProductSettings,
+        email: &'a str,
+        password: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<User>>;
+    fn delete_user<'a>(
+        &'a self,
+        settings: &'a ProductSettings,
+        email: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<User>>;
+    fn seed_demo<'a>(
+        &'a self,
+        settings: &'a ProductSettings,
+        progress: &'a dyn SeedProgress,
+    ) -> BoxFuture<'a, anyhow::Result<DemoSeeded>>;
+    fn migration_status<'a>(
+        &'a self,
+        settings: &'a ProductSettings,
+    ) -> BoxFuture<'a, anyhow::Result<Vec<MigrationState>>>;
     /// Builds the product, its background work running.
     fn start<'a>(&'a self, settings: &'a ProductSettings)
     -> BoxFuture<'a, anyhow::Result<Running>>;
@@ -261,6 +462,8 @@ pub struct Running {
     pub router: Router,
     /// No account holds the admin role yet (the server says how to make one).
     pub needs_admin: bool,
+    /// The data mode in effect: the configured one, or the one an admin switched to (stored).
+    pub data_mode: crate::datamode::Mode,
     /// Stopped by the server once the listener has closed.
     pub background: Background,
 }
@@ -317,6 +520,45 @@ impl<P: Product> Mount for Kit<P> {
         Box::pin(operator_token::<P>(settings, email))
     }
 
+    fn list_users<'a>(
+        &'a self,
+        settings: &'a ProductSettings,
+    ) -> BoxFuture<'a, anyhow::Result<Vec<User>>> {
+        Box::pin(list_users::<P>(settings))
+    }
+
+    fn set_password<'a>(
+        &'a self,
+        settings: &'a ProductSettings,
+        email: &'a str,
+        password: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<User>> {
+        Box::pin(set_password::<P>(settings, email, password))
+    }
+
+    fn delete_user<'a>(
+        &'a self,
+        settings: &'a ProductSettings,
+        email: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<User>> {
+        Box::pin(delete_user::<P>(settings, email))
+    }
+
+    fn seed_demo<'a>(
+        &'a self,
+        settings: &'a ProductSettings,
+        progress: &'a dyn SeedProgress,
+    ) -> BoxFuture<'a, anyhow::Result<DemoSeeded>> {
+        Box::pin(seed_demo::<P>(settings, progress))
+    }
+
+    fn migration_status<'a>(
+        &'a self,
+        settings: &'a ProductSettings,
+    ) -> BoxFuture<'a, anyhow::Result<Vec<MigrationState>>> {
+        Box::pin(migration_status::<P>(&settings.database_url))
+    }
+
     fn start<'a>(
         &'a self,
         settings: &'a ProductSettings,
@@ -327,6 +569,7 @@ impl<P: Product> Mount for Kit<P> {
             Ok(Running {
                 router: built.router,
                 needs_admin,
+                data_mode: built.ctx.core().data_mode.get(),
                 background: built.ctx.core().background.clone(),
             })
         })

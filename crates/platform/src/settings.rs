@@ -44,6 +44,9 @@ pub struct ProductSettings {
     pub refresh_rotation: RefreshRotation,
     /// Sign-in throttling's numbers (the platform's defaults; tests shorten them).
     pub sign_in: ThrottlePolicy,
+    /// Development mode (`basalt serve --dev`): in MOCK mode every mail's subject and links
+    /// are also printed on stderr as the mail enters the outbox.
+    pub dev: bool,
 }
 
 /// A SAML 2.0 identity provider as its operator describes it, and our service provider's
@@ -98,6 +101,7 @@ impl ProductSettings {
             stream_heartbeat: std::time::Duration::from_secs(30),
             refresh_rotation: RefreshRotation::Rotate,
             sign_in: ThrottlePolicy::default(),
+            dev: false,
         }
     }
 }

@@ -240,6 +240,61 @@ pub fn product_settings(
     Ok(s)
 }
 
+/// The frontend origins `serve --dev` lets in: Vite (5173), Create React App and Next.js
+/// (3000), Angular (4200) and the common static servers (8080), by name and by address.
+pub const DEV_ORIGINS: &[&str] = &[
+    "http://localhost:5173",
+    "http://127.0.0.1:5173",
+    "http://localhost:3000",
+    "http://127.0.0.1:3000",
+    "http://localhost:4200",
+    "http://127.0.0.1:4200",
+    "http://localhost:8080",
+    "http://127.0.0.1:8080",
+];
+
+/// `serve --dev`: the local frontend origins join the configured ones, and mails are echoed.
+pub fn development(s: &mut ProductSettings) {
+    for origin in DEV_ORIGINS {
+        if !s.cors_origins.iter().any(|o| o == origin) {
+            s.cors_origins.push((*origin).to_owned());
+        }
+    }
+    s.dev = true;
+}
+
+/// The global flags as another command must repeat them to reach what `serve` reaches: the
+/// data directory (absolute, so the hint works from any directory) and the config file.
+pub fn repeat_flags(data_dir: &Path, config: Option<&Path>) -> String {
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut flags = format!("--data-dir {}", shell_word(&absolute(data_dir)));
+    if let Some(c) = config {
+        flags.push_str(&format!(" --config {}", shell_word(&absolute(c))));
+    }
+    flags
+}
+
+/// The environment variables that chose `product`'s database, if any: a hint run without them
+/// would reach the SQLite file in the data directory instead.
+pub fn database_env(product: &str) -> Option<String> {
+    let own = format!("{}_DATABASE_URL", product.to_uppercase());
+    [own.as_str(), "DATABASE_URL"]
+        .into_iter()
+        .find(|v| env(v).is_some())
+        .map(str::to_owned)
+}
+
+/// A path as one POSIX shell word: as is when it holds only safe characters, else quoted.
+fn shell_word(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+:=@,".contains(c);
+    if !s.is_empty() && s.chars().all(safe) {
+        s.into_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// Vendor settings: `[vendors]`, then `[products.<name>.vendors]`, then the environment
 /// (the names in `VENDOR_SETTINGS`).
 fn vendors(file: &FileConfig, pf: &ProductFile) -> VendorSettings {

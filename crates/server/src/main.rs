@@ -1,6 +1,8 @@
-//! `basalt`: serves the products, runs migrations, creates users, prints OpenAPI documents.
+//! `basalt`: serves the products, runs migrations, manages users, backs up and restores,
+//! seeds demo data, prints OpenAPI documents (docs/cli.md).
 
 mod config;
+mod ops;
 mod products;
 
 use std::{io::Write, net::SocketAddr, path::PathBuf};
@@ -35,9 +37,37 @@ enum Command {
         /// Address to listen on; only with exactly one product.
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Development mode: CORS open to the usual local frontend origins, and in MOCK mode
+        /// every mail's subject and links printed on stderr.
+        #[arg(long)]
+        dev: bool,
     },
     /// Apply migrations to the named products' databases (all by default).
-    Migrate { products: Vec<String> },
+    Migrate {
+        products: Vec<String>,
+        /// List each migration as applied or pending instead, changing nothing.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Copy the named products' SQLite databases (all by default) into DIR, consistently,
+    /// while the server may run. PostgreSQL: use pg_dump (the command says how).
+    Backup {
+        products: Vec<String>,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Replace a product's SQLite database with a backup; the server must be stopped. The
+    /// current file is kept beside it.
+    Restore {
+        product: String,
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
+    /// Fill a product with data.
+    Seed {
+        #[command(subcommand)]
+        command: SeedCommand,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -50,7 +80,35 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum SeedCommand {
+    /// Demo accounts (one per role) and the product's demo data, made through its services.
+    /// Once per database.
+    Demo { product: String },
+}
+
+#[derive(Subcommand)]
 enum UserCommand {
+    /// List the accounts: id, email, role, verified, created.
+    List {
+        product: String,
+        /// A JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set an account's password; its sessions end.
+    SetPassword {
+        product: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "BASALT_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Delete an account; its sessions end at once.
+    Delete {
+        product: String,
+        #[arg(long)]
+        email: String,
+    },
     /// Create a user (for example the first admin).
     Create {
         product: String,
@@ -91,8 +149,13 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve {
         products: Vec::new(),
         listen: None,
+        dev: false,
     }) {
-        Command::Serve { products, listen } => {
+        Command::Serve {
+            products,
+            listen,
+            dev,
+        } => {
             platform::observability::init_logging();
             let products = products::or_all(&products)?;
             anyhow::ensure!(
@@ -101,15 +164,120 @@ async fn main() -> anyhow::Result<()> {
             );
             let mut resolved = Vec::new();
             for p in products {
-                resolved.push((p, settings(p, listen)?));
+                let mut s = settings(p, listen)?;
+                if dev {
+                    config::development(&mut s);
+                }
+                resolved.push((p, s));
             }
-            products::serve(resolved, config::server_settings(&file)?).await
+            let start = products::Start {
+                flags: config::repeat_flags(&data_dir, cli.config.as_deref()),
+                dev,
+            };
+            // Held until the server exits: `restore` refuses while they are.
+            let _held = resolved
+                .iter()
+                .map(|(_, s)| ops::hold_database(s))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            products::serve(resolved, config::server_settings(&file)?, start).await
         }
-        Command::Migrate { products } => {
+        Command::Migrate {
+            products,
+            status: true,
+        } => {
+            let mut out = std::io::stdout().lock();
+            for p in products::or_all(&products)? {
+                for m in p.migration_status(&settings(p, None)?).await? {
+                    let state = if m.applied { "applied" } else { "pending" };
+                    writeln!(out, "{:<8} {state:<8} {}", p.name(), m.name)?;
+                }
+            }
+            Ok(())
+        }
+        Command::Migrate {
+            products,
+            status: false,
+        } => {
             for p in products::or_all(&products)? {
                 p.migrate(&settings(p, None)?).await?;
                 println!("{}: migrations applied", p.name());
             }
+            Ok(())
+        }
+        Command::Backup { products, out } => {
+            let mut resolved = Vec::new();
+            for p in products::or_all(&products)? {
+                resolved.push((p, settings(p, None)?));
+            }
+            for path in ops::backup(&resolved, &out).await? {
+                println!("{}", path.display());
+            }
+            Ok(())
+        }
+        Command::Restore { product, from } => {
+            let p = products::find(&product)?;
+            let kept = ops::restore(p, &settings(p, None)?, &from).await?;
+            println!("{}: restored from {}", p.name(), from.display());
+            if !kept.as_os_str().is_empty() {
+                println!("the previous database is kept as {}", kept.display());
+            }
+            Ok(())
+        }
+        Command::Seed {
+            command: SeedCommand::Demo { product },
+        } => {
+            let p = products::find(&product)?;
+            let bar = ops::Bar::start();
+            let seeded = p.seed_demo(&settings(p, None)?, &bar).await;
+            bar.finish();
+            let seeded = seeded?;
+            println!(
+                "{}: demo data seeded; demo accounts (password {}):",
+                p.name(),
+                seeded.password
+            );
+            for (email, role) in &seeded.accounts {
+                println!("  {email:<32} {role}");
+            }
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::List { product, json },
+        } => {
+            let p = products::find(&product)?;
+            ops::print_users(&p.list_users(&settings(p, None)?).await?, json)
+        }
+        Command::User {
+            command:
+                UserCommand::SetPassword {
+                    product,
+                    email,
+                    password,
+                },
+        } => {
+            let p = products::find(&product)?;
+            let user = p
+                .set_password(&settings(p, None)?, &email, &password)
+                .await?;
+            println!(
+                "{}: password set for {} ({}); their sessions ended",
+                p.name(),
+                user.email,
+                user.id
+            );
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Delete { product, email },
+        } => {
+            let p = products::find(&product)?;
+            let user = p.delete_user(&settings(p, None)?, &email).await?;
+            println!(
+                "{}: deleted {} ({}); their sessions ended",
+                p.name(),
+                user.email,
+                user.id
+            );
             Ok(())
         }
         Command::User {

@@ -1,9 +1,11 @@
 //! The products this binary mounts, and serving them: one listener per product, all under one
 //! `platform::server::Server` (its timeouts and connection caps), graceful shutdown on
-//! SIGINT/SIGTERM (in-flight requests finish, then background work stops).
+//! SIGINT/SIGTERM (in-flight requests finish, then background work stops). The start-up banner
+//! is human text on stderr; stdout carries only the JSON log lines.
 
 use platform::{
-    product::Mount,
+    datamode::Mode,
+    product::{Mount, Running},
     server::{Server, ServerSettings},
     settings::ProductSettings,
 };
@@ -43,11 +45,21 @@ pub fn or_all(named: &[String]) -> anyhow::Result<Vec<&'static dyn Mount>> {
     named.iter().map(|n| find(n)).collect()
 }
 
+/// How `serve` was started, for what the banner tells the operator to run next.
+pub struct Start {
+    /// The global flags other commands must repeat to reach the same data
+    /// (`--data-dir /abs/data --config /abs/basalt.toml`).
+    pub flags: String,
+    /// `serve --dev`.
+    pub dev: bool,
+}
+
 /// Raises the open-file limit, builds every product, binds its port, prints where it is, and
 /// serves until a signal.
 pub async fn serve(
     products: Vec<(&'static dyn Mount, ProductSettings)>,
     mut http: ServerSettings,
+    start: Start,
 ) -> anyhow::Result<()> {
     // Listen for signals before anything else, so a stop that arrives during start-up is
     // honoured instead of killing the process.
@@ -62,7 +74,7 @@ pub async fn serve(
             "the open-file limit is low: HTTP_MAX_CONNECTIONS lowered to fit under it"
         );
     }
-    println!(
+    eprintln!(
         "http     header timeout {:?}, keep-alive {:?}, {} connections per address, {} in total (open files: {})",
         http.header_read_timeout,
         http.keep_alive_timeout,
@@ -78,25 +90,7 @@ pub async fn serve(
         let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
             anyhow::anyhow!("{}: cannot listen on {}: {e}", p.name(), settings.listen)
         })?;
-        if running.needs_admin {
-            println!(
-                "{}: no admin yet; create one with:\n  basalt user create {} --email you@example.com --password '<a long passphrase>' --role {}",
-                p.name(),
-                p.name(),
-                p.roles().top().unwrap_or("admin"),
-            );
-        }
-        let base = &settings.public_url;
-        println!(
-            "{:<8} API {base}{}  docs {base}/docs  console API {base}/admin/api/",
-            p.name(),
-            p.api_base()
-        );
-        println!(
-            "         data mode {:?}, database {}",
-            settings.data_mode,
-            redact(&settings.database_url)
-        );
+        eprint!("{}", banner(p, &settings, &start, &running));
         let mut stop = stop_rx.clone();
         let server = server.clone();
         let trusted = settings.trusted_proxies.clone();
@@ -120,6 +114,60 @@ pub async fn serve(
         res??;
     }
     Ok(())
+}
+
+/// What the server says about one product at start: where its API, docs and console are, its
+/// data mode and database, who may call it from a browser, and the first-admin command when
+/// no admin exists (with the flags and database settings this server was started with, so the
+/// admin lands where the server looks).
+fn banner(p: &dyn Mount, s: &ProductSettings, start: &Start, running: &Running) -> String {
+    let name = p.name();
+    let base = &s.public_url;
+    let mut out = format!(
+        "{name:<8} API {base}{}  docs {base}/docs  console API {base}/admin/api/\n",
+        p.api_base()
+    );
+    let switched = if running.data_mode == s.data_mode {
+        String::new()
+    } else {
+        format!(" (switched in the console; configured {:?})", s.data_mode)
+    };
+    out.push_str(&format!(
+        "         data mode {:?}{switched}, database {}\n",
+        running.data_mode,
+        redact(&s.database_url)
+    ));
+    if running.needs_admin {
+        let env = match crate::config::database_env(name) {
+            Some(var) => format!(" (with the same {var} in the environment)"),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "{name}: no admin yet; create one{env} with:\n  basalt {} user create {name} --email you@example.com --password '<a long passphrase>' --role {}\n",
+            start.flags,
+            p.roles().top().unwrap_or("admin"),
+        ));
+    }
+    let upper = name.to_uppercase();
+    if start.dev {
+        out.push_str(&format!(
+            "         dev mode: CORS allows {}\n",
+            s.cors_origins.join(", ")
+        ));
+        if running.data_mode == Mode::Mock {
+            out.push_str("         dev mode: each mail's subject and links are printed here\n");
+        }
+    } else if s.cors_origins.is_empty() {
+        out.push_str(&format!(
+            "         CORS: no browser origin allowed; set {upper}_CORS_ORIGINS=http://localhost:5173 (comma-separated) or serve --dev\n"
+        ));
+    } else {
+        out.push_str(&format!(
+            "         CORS allows {}\n",
+            s.cors_origins.join(", ")
+        ));
+    }
+    out
 }
 
 /// Hides a password in a database URL before printing it.

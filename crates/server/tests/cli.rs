@@ -118,22 +118,22 @@ fn user_create_refuses_duplicates_and_unknown_roles() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role"));
 }
 
-/// Starts `serve`, reads stdout until the banner is complete, and returns the child and banner.
+/// Starts `serve`, reads stderr until the banner is complete (its CORS line is last), and
+/// returns the child and banner. Stdout carries only JSON log lines.
 fn serve(dir: &std::path::Path, port: u16) -> (std::process::Child, String) {
     let mut child = basalt(dir)
         .args(["serve", "warroom", "--listen", &format!("127.0.0.1:{port}")])
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut banner = String::new();
     while let Some(Ok(line)) = lines.next() {
         banner.push_str(&line);
         banner.push('\n');
-        // The banner ends with the data-mode line; the admin hint, if any, comes before it.
-        if line.contains("data mode") {
+        if line.contains("CORS") {
             break;
         }
     }
@@ -161,7 +161,23 @@ fn serve_prints_urls_and_the_first_admin_command_then_stops_on_sigterm() {
         "{banner}"
     );
     assert!(banner.contains("/docs"), "{banner}");
-    assert!(banner.contains("basalt user create warroom"), "{banner}");
+    assert!(
+        banner.contains("data mode Mock, database sqlite://"),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("CORS: no browser origin allowed; set WARROOM_CORS_ORIGINS="),
+        "outside --dev the banner says how to open CORS: {banner}"
+    );
+    let hint = banner
+        .lines()
+        .find(|l| l.contains("user create warroom"))
+        .unwrap_or_else(|| panic!("no first-admin hint: {banner}"));
+    let data_dir = std::path::absolute(dir.path()).unwrap();
+    assert!(
+        hint.contains(&format!("--data-dir {}", data_dir.display())),
+        "the hint repeats the data dir: {hint}"
+    );
     wait_healthy(port);
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -178,20 +194,32 @@ fn serve_prints_urls_and_the_first_admin_command_then_stops_on_sigterm() {
     };
     assert!(exit.success(), "{exit:?}");
 
-    // With an admin present the hint is gone, and the generated JWT key was kept.
+    // The hint followed verbatim, from another directory and without the test's flags, makes
+    // the admin the server finds: the hint is gone, and the generated JWT key was kept.
     let key = std::fs::read_to_string(dir.path().join("secrets/warroom.jwt")).unwrap();
-    basalt(dir.path())
-        .args([
-            "user",
-            "create",
-            "warroom",
-            "--email",
-            "a@example.com",
-            "--password",
-            "a long enough passphrase",
-        ])
+    let elsewhere = tempfile::tempdir().unwrap();
+    let command = hint
+        .trim()
+        .replacen("basalt", env!("CARGO_BIN_EXE_basalt"), 1)
+        .replace("<a long passphrase>", "a long enough passphrase");
+    let created = Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .current_dir(elsewhere.path())
+        .env_remove("BASALT_DATA_DIR")
+        .env_remove("DATABASE_URL")
+        .env_remove("WARROOM_DATABASE_URL")
         .output()
         .unwrap();
+    assert!(
+        created.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(
+        !elsewhere.path().join("data").exists(),
+        "the hint made no data dir where it was run"
+    );
     let (mut child, banner) = serve(dir.path(), port);
     assert!(!banner.contains("basalt user create"), "{banner}");
     child.kill().unwrap();
@@ -271,4 +299,143 @@ fn http_get(port: u16, path: &str) -> String {
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
+}
+
+/// `serve --dev` as a newcomer meets it: the banner says CORS is open to the local frontend
+/// origins and mails are printed; a LeadGen sign-up's verification link, copied verbatim from
+/// the console, verifies the address; sign-in then works; a reset link's form sets a password.
+#[tokio::test]
+async fn dev_mode_prints_mail_links_that_work_and_opens_cors_to_local_frontends() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = basalt(dir.path())
+        .args(["serve", "leadgen", "--dev", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .env_remove("LEADGEN_APP_URL")
+        .env_remove("LEADGEN_CORS_ORIGINS")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next_line = |what: &str| -> String {
+        rx.recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("no line on stderr while waiting for {what}"))
+    };
+    let mut banner = String::new();
+    while !banner.contains("mail's subject and links are printed here") {
+        banner.push_str(&next_line("the banner"));
+        banner.push('\n');
+    }
+    assert!(
+        banner.contains("dev mode: CORS allows http://localhost:5173"),
+        "{banner}"
+    );
+    wait_healthy(port);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, format!("{base}/api/auth/login"))
+        .header("Origin", "http://localhost:5173")
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap()),
+        Some("http://localhost:5173"),
+        "a Vite app may call the API in dev mode"
+    );
+
+    let email = "newcomer@example.com";
+    let password = "a long enough passphrase";
+    let registered = http
+        .post(format!("{base}/api/auth/register"))
+        .json(&serde_json::json!({ "email": email, "password": password, "name": "Newcomer" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 202);
+    // The mail's header line, then its links.
+    let mail_link = |subject: &str| -> String {
+        loop {
+            let line = next_line(subject);
+            if line.contains(&format!("[leadgen mail] to {email}: {subject}")) {
+                return next_line("the mail's link").trim().to_owned();
+            }
+        }
+    };
+    let link = mail_link("Confirm your LeadGen email");
+    assert!(
+        link.starts_with(&format!("{base}/verify-email?token=")),
+        "{link}"
+    );
+    let login = || {
+        http.post(format!("{base}/api/auth/login"))
+            .json(&serde_json::json!({ "email": email, "password": password }))
+            .send()
+    };
+    assert_eq!(login().await.unwrap().status(), 403, "not verified yet");
+    let page = http.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("confirmed"));
+    let again = http.get(&link).send().await.unwrap();
+    assert_eq!(again.status(), 400, "a verification link works once");
+    let signed_in = login().await.unwrap();
+    assert_eq!(signed_in.status(), 200);
+    let body: serde_json::Value = signed_in.json().await.unwrap();
+    assert!(body["accessToken"].is_string());
+
+    // A reset link opens a form; only its POST spends the token.
+    let asked = http
+        .post(format!("{base}/api/auth/reset-password"))
+        .json(&serde_json::json!({ "email": email }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 200);
+    let link = mail_link("Reset your LeadGen password");
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    let form = http.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(form.contains(&format!("value=\"{token}\"")), "{form}");
+    let short = http
+        .post(format!("{base}/reset-password"))
+        .form(&[("token", token.as_str()), ("password", "short")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(short.status(), 400);
+    let refused = short.text().await.unwrap();
+    assert!(refused.contains("at least 8 characters"), "{refused}");
+    let new_password = "another long passphrase";
+    let set = http
+        .post(format!("{base}/reset-password"))
+        .form(&[("token", token.as_str()), ("password", new_password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 200);
+    let with_new = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({ "email": email, "password": new_password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_new.status(), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod db;
+mod demo;
 pub mod domain;
 pub mod integrations;
 pub mod service;
@@ -53,6 +54,15 @@ impl Product for WarRoom {
 
     fn routes() -> OpenApiRouter<Ctx> {
         api::routes()
+    }
+
+    /// Campaigns, monitoring, mentions and alerts, as the demo admin (`demo.rs`).
+    async fn seed_demo(
+        ctx: &Ctx,
+        admin: &platform::identity::User,
+        progress: &dyn platform::product::SeedProgress,
+    ) -> anyhow::Result<()> {
+        demo::seed(ctx, admin, progress).await
     }
 
     /// The job worker with every War Room job kind, and the monitoring scheduler.

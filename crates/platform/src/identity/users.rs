@@ -452,6 +452,28 @@ impl Identity {
         Ok((mailed == Some(user.email.as_str())).then_some(user))
     }
 
+    /// `basalt user set-password`: the operator sets an account's password (checked like any
+    /// other); every session of the account ends, and its security log records it.
+    pub async fn set_password_by_operator(&self, user: &User, password: &str) -> ApiResult<()> {
+        check_password(password).map_err(|e| ApiError::validation(vec![e]))?;
+        self.set_password(user, password).await?;
+        self.revoke_all_sessions(user.id, None, "password_set_by_operator")
+            .await?;
+        let client = ClientInfo {
+            ip: None,
+            user_agent: Some("basalt user set-password".into()),
+        };
+        self.log_event(
+            Some(user.id),
+            None,
+            "password_set_by_operator",
+            &client,
+            None,
+        )
+        .await;
+        Ok(())
+    }
+
     async fn set_password(&self, user: &User, password: &str) -> ApiResult<()> {
         let hash = crypto::hash_password(password).await?;
         let mut row = user.clone().into_active_model();
