@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# What scripts/schemathesis.sh and scripts/attack.sh share; both source it. They define `say`.
+# What scripts/schemathesis.sh, scripts/attack.sh and scripts/bench.sh share; they source it. They define `say`.
 
 # Prints a command, then runs it.
 run() {
     printf '+ %s\n' "$*"
     "$@"
+}
+
+# Sets and exports CARGO_TARGET_DIR: as given, else the workspace's own.
+set_target_dir() {
+    if [ -z "${CARGO_TARGET_DIR:-}" ]; then
+        CARGO_TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
+            python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+    fi
+    export CARGO_TARGET_DIR
 }
 
 # build_basalt COPY PRODUCT: builds `basalt` ($BASALT_PROFILE: debug, the default, or release)
@@ -13,11 +22,7 @@ run() {
 # is one `basalt products` lists.
 build_basalt() {
     local copy=$1 product=$2 profile=${BASALT_PROFILE:-debug} known
-    if [ -z "${CARGO_TARGET_DIR:-}" ]; then
-        CARGO_TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
-            python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-    fi
-    export CARGO_TARGET_DIR
+    set_target_dir
     say "building basalt ($profile, target dir $CARGO_TARGET_DIR)"
     if [ "$profile" = release ]; then
         run cargo build -q --release -p server --bin basalt
