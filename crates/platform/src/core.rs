@@ -109,7 +109,8 @@ impl Core {
             settings.jwt_secret.expose().as_bytes(),
             mailer,
         )
-        .with_bus(bus.clone());
+        .with_bus(bus.clone())
+        .with_writer(writer.clone());
         if let Some(url) = &settings.redis_url {
             identity = identity.with_shared_throttle(url.expose(), &prefix)?;
         }
