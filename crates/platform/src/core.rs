@@ -33,7 +33,11 @@ use crate::{
 pub struct Core {
     /// The product's name (`warroom`).
     pub product: &'static str,
+    /// The product's database: queries, and the writes no hot path makes.
     pub db: DatabaseConnection,
+    /// Hot writes and write transactions: one connection on SQLite, where writers queue here
+    /// instead of spinning on the busy timeout; `db` itself on PostgreSQL (`db::Pools`).
+    pub writer: DatabaseConnection,
     pub identity: Identity,
     pub oauth: OAuthProviders,
     pub outbox: Outbox,
@@ -76,8 +80,11 @@ impl Core {
             cookies,
         } = spec;
         let product = identity.product;
-        let db = crate::db::connect(&settings.database_url).await?;
-        M::up(&db, None).await?;
+        let crate::db::Pools {
+            read: db,
+            write: writer,
+        } = crate::db::open(&settings.database_url).await?;
+        M::up(&writer, None).await?;
         let background = Background::new();
         let prefix = settings.redis_prefix_for(product);
         let bus = match &settings.redis_url {
@@ -107,7 +114,8 @@ impl Core {
             settings.jwt_secret.expose().as_bytes(),
             mailer,
         )
-        .with_bus(bus.clone());
+        .with_bus(bus.clone())
+        .with_writer(writer.clone());
         if let Some(url) = &settings.redis_url {
             identity = identity.with_shared_throttle(url.expose(), &prefix)?;
         }
@@ -125,6 +133,7 @@ impl Core {
             product,
             jobs: Jobs::new(db.clone()),
             db,
+            writer,
             identity,
             oauth,
             outbox,

@@ -15,6 +15,7 @@ pub mod http;
 pub mod identity;
 pub mod jobs;
 pub mod keys;
+pub mod keyset;
 pub mod landing;
 pub mod lifecycle;
 pub mod mail;

@@ -265,6 +265,7 @@ impl Paging {
             total,
             page: self.page,
             limit: self.limit,
+            next_cursor: None,
         }
     }
 }
@@ -275,13 +276,17 @@ pub trait Listed {
     const KEY: &'static str;
 }
 
-/// One page of a list: `{ <T::KEY>: [T], total, page, limit }`.
+/// One page of a list: `{ <T::KEY>: [T], total, page, limit }`, and `nextCursor` on lists
+/// that also page by keyset (`crate::keyset`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: u64,
+    /// From 1; 0 on a page reached by `cursor` (its number is not counted).
     pub page: u64,
     pub limit: u64,
+    /// Where the next page starts, when there is one and the list pages by keyset.
+    pub next_cursor: Option<String>,
 }
 
 impl<T> Page<T> {
@@ -292,17 +297,21 @@ impl<T> Page<T> {
             total: self.total,
             page: self.page,
             limit: self.limit,
+            next_cursor: self.next_cursor,
         }
     }
 }
 
 impl<T: Serialize + Listed> Serialize for Page<T> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(4))?;
+        let mut m = s.serialize_map(Some(4 + usize::from(self.next_cursor.is_some())))?;
         m.serialize_entry(T::KEY, &self.items)?;
         m.serialize_entry("total", &self.total)?;
         m.serialize_entry("page", &self.page)?;
         m.serialize_entry("limit", &self.limit)?;
+        if let Some(cursor) = &self.next_cursor {
+            m.serialize_entry("nextCursor", cursor)?;
+        }
         m.end()
     }
 }
@@ -329,8 +338,20 @@ impl<T: ToSchema + Listed> utoipa::__dev::ComposeSchema for Page<T> {
                 ))),
             )
             .property("total", count("Items in the whole list"))
-            .property("page", count("This page's number, from 1"))
+            .property(
+                "page",
+                count("This page's number, from 1 (0 on a page reached by `cursor`)"),
+            )
             .property("limit", count("Items per page"))
+            .property(
+                "nextCursor",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::new(Type::String))
+                    .description(Some(
+                        "On lists that take `cursor`: pass it as `cursor` for the next page; \
+                         absent on the last page",
+                    )),
+            )
             .required(T::KEY)
             .required("total")
             .required("page")

@@ -135,6 +135,8 @@ pub const USER_SESSIONS_REVOKED: &str = "user_sessions_revoked";
 #[derive(Clone)]
 pub struct Identity {
     pub db: DatabaseConnection,
+    /// Write transactions (sign-in, refresh rotation): `db::Pools::write`.
+    writer: DatabaseConnection,
     pub cfg: IdentityConfig,
     pub mailer: Mailer,
     keys: std::sync::Arc<JwtKeys>,
@@ -163,6 +165,7 @@ impl Identity {
             cfg.device_cookie_secure,
         );
         Self {
+            writer: db.clone(),
             db,
             successor_key: crypto::derive_key(jwt_secret, "basalt refresh successor v1"),
             cfg,
@@ -177,6 +180,12 @@ impl Identity {
     /// of a bus of its own nobody listens to.
     pub fn with_bus(mut self, bus: Bus) -> Self {
         self.bus = bus;
+        self
+    }
+
+    /// Runs write transactions on `writer` (the product's `db::Pools::write`) instead of `db`.
+    pub fn with_writer(mut self, writer: DatabaseConnection) -> Self {
+        self.writer = writer;
         self
     }
 

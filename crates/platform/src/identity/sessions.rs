@@ -84,7 +84,7 @@ impl Identity {
             }
             None => now + chrono_dur(self.cfg.refresh_ttl),
         };
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         let s = session::ActiveModel {
             id: Set(Uuid::now_v7()),
             user_id: Set(user.id),
@@ -261,7 +261,7 @@ impl Identity {
         let successor = crypto::random_token();
         let sealed = crypto::seal(&seal_key, row.id.as_bytes(), successor.as_bytes())
             .map_err(ApiError::internal)?;
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         let claimed = refresh_token::Entity::update_many()
             .col_expr(refresh_token::Column::RotatedAt, Expr::value(Some(now)))
             .col_expr(refresh_token::Column::Successor, Expr::value(Some(sealed)))

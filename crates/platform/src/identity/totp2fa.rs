@@ -49,17 +49,15 @@ impl Identity {
             .exec(&txn)
             .await?;
         let now = now();
-        for code in &codes {
-            recovery_code::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                user_id: Set(u.id),
-                code_hash: Set(crypto::token_hash(code)),
-                created_at: Set(now),
-                used_at: Set(None),
-            }
-            .insert(&txn)
-            .await?;
-        }
+        recovery_code::Entity::insert_many(codes.iter().map(|code| recovery_code::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(u.id),
+            code_hash: Set(crypto::token_hash(code)),
+            created_at: Set(now),
+            used_at: Set(None),
+        }))
+        .exec_without_returning(&txn)
+        .await?;
         let mut row = u.clone().into_active_model();
         row.totp_pending_secret = Set(Some(secret.clone()));
         row.update(&txn).await?;

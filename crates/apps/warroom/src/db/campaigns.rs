@@ -1,16 +1,17 @@
 //! Seed 001 `campaigns` and `campaign_keywords`, and Basalt's `campaign_audit`: the entities,
 //! every query on them, and how stored rows read as a `Campaign` and an `AuditEntry`.
 
-use platform::{ApiError, error::ApiResult, validate::Paging};
+use platform::{ApiError, error::ApiResult, keyset::in_order_of, validate::Paging};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
 
 use super::unreadable;
 use crate::domain::campaigns::{
-    AuditDetails, AuditEntry, Budget, Campaign, CampaignId, CampaignStatus, Keyword,
+    AuditDetails, AuditEntry, Budget, Campaign, CampaignId, CampaignQuery, CampaignStatus, Keyword,
 };
 
 pub mod campaign {
@@ -41,7 +42,16 @@ pub mod campaign {
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
+    pub enum Relation {
+        #[sea_orm(has_many = "super::keyword::Entity")]
+        Keywords,
+    }
+
+    impl Related<super::keyword::Entity> for Entity {
+        fn to() -> RelationDef {
+            Relation::Keywords.def()
+        }
+    }
 
     impl ActiveModelBehavior for ActiveModel {}
 }
@@ -65,7 +75,20 @@ pub mod keyword {
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
+    pub enum Relation {
+        #[sea_orm(
+            belongs_to = "super::campaign::Entity",
+            from = "Column::CampaignId",
+            to = "super::campaign::Column::Id"
+        )]
+        Campaign,
+    }
+
+    impl Related<super::campaign::Entity> for Entity {
+        fn to() -> RelationDef {
+            Relation::Campaign.def()
+        }
+    }
 
     impl ActiveModelBehavior for ActiveModel {}
 }
@@ -168,8 +191,12 @@ impl TryFrom<AuditRow> for AuditEntry {
     }
 }
 
-pub async fn insert(conn: &impl ConnectionTrait, row: CampaignRow) -> Result<CampaignRow, DbErr> {
-    row.into_active_model().reset_all().insert(conn).await
+/// Inserts `row` as it is (no read-back).
+pub async fn insert(conn: &impl ConnectionTrait, row: CampaignRow) -> Result<(), DbErr> {
+    campaign::Entity::insert(row.into_active_model().reset_all())
+        .exec_without_returning(conn)
+        .await
+        .map(drop)
 }
 
 /// Writes every column of `row` over the stored campaign with its id.
@@ -177,8 +204,17 @@ pub async fn save(conn: &impl ConnectionTrait, row: CampaignRow) -> Result<Campa
     row.into_active_model().reset_all().update(conn).await
 }
 
-pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<CampaignRow>, DbErr> {
-    campaign::Entity::find_by_id(id).one(conn).await
+/// The campaign and its keywords in their order, in one query (a left join).
+pub async fn find_with_keywords(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<WithKeywords>, DbErr> {
+    let rows = campaign::Entity::find_by_id(id)
+        .find_also_related(keyword::Entity)
+        .order_by_asc(keyword::Column::Position)
+        .all(conn)
+        .await?;
+    Ok(grouped(rows).pop())
 }
 
 /// `find`, locking the row until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite
@@ -201,25 +237,80 @@ pub async fn exists(conn: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr
     Ok(n > 0)
 }
 
-/// One page of campaigns, newest first, optionally of one status; and how many there are.
+/// A campaign and its keywords in their order.
+pub type WithKeywords = (CampaignRow, Vec<KeywordRow>);
+
+/// One page of campaigns with their keywords, newest first, optionally of one status (after
+/// `q.cursor` when given, else at `q.paging`'s offset); how many there are in all; and
+/// whether more follow. The page's ids come first, from the index on
+/// `([status,] created_at, id)` alone, so a deep page skips index entries rather than rows;
+/// then the campaigns and their keywords, by id, in one query.
 pub async fn list(
     conn: &impl ConnectionTrait,
-    status: Option<CampaignStatus>,
-    paging: Paging,
-) -> Result<(Vec<CampaignRow>, u64), DbErr> {
-    let mut q = campaign::Entity::find();
-    if let Some(s) = status {
-        q = q.filter(campaign::Column::Status.eq(s.as_str()));
-    }
-    let total = q.clone().count(conn).await?;
-    let rows = q
+    q: &CampaignQuery,
+) -> Result<(Vec<WithKeywords>, u64, bool), DbErr> {
+    let of_status = |select: Select<campaign::Entity>| match q.status {
+        Some(s) => select.filter(campaign::Column::Status.eq(s.as_str())),
+        None => select,
+    };
+    let total: i64 = of_status(campaign::Entity::find().select_only())
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .into_tuple()
+        .one(conn)
+        .await?
+        .unwrap_or(0);
+    let mut ids = of_status(campaign::Entity::find().select_only()).column(campaign::Column::Id);
+    ids = match q.cursor {
+        Some(c) => ids.filter(
+            Expr::tuple([
+                Expr::col(campaign::Column::CreatedAt),
+                Expr::col(campaign::Column::Id),
+            ])
+            .lt(Expr::tuple([Expr::value(c.at), Expr::value(c.id)])),
+        ),
+        None => ids.offset(q.paging.offset()),
+    };
+    let mut ids: Vec<Uuid> = ids
         .order_by_desc(campaign::Column::CreatedAt)
         .order_by_desc(campaign::Column::Id)
-        .offset(paging.offset())
-        .limit(paging.limit)
+        .limit(q.paging.limit + 1)
+        .into_tuple()
         .all(conn)
         .await?;
-    Ok((rows, total))
+    let more = ids.len() as u64 > q.paging.limit;
+    ids.truncate(q.paging.limit as usize);
+    let rows = with_keywords(conn, &ids).await?;
+    Ok((rows, u64::try_from(total).unwrap_or(0), more))
+}
+
+/// The campaigns with `ids` and their keywords, in the order of `ids`, in one query.
+pub async fn with_keywords(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<WithKeywords>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = campaign::Entity::find()
+        .filter(campaign::Column::Id.is_in(ids.iter().copied()))
+        .find_also_related(keyword::Entity)
+        .order_by_asc(keyword::Column::Position)
+        .all(conn)
+        .await?;
+    Ok(grouped(in_order_of(ids, rows, |(c, _)| c.id)))
+}
+
+/// Join rows (a campaign and one of its keywords, or none) as campaigns with their keywords;
+/// each campaign's rows are adjacent.
+fn grouped(rows: Vec<(CampaignRow, Option<KeywordRow>)>) -> Vec<WithKeywords> {
+    let mut out: Vec<WithKeywords> = Vec::new();
+    for (campaign, keyword) in rows {
+        match out.last_mut() {
+            Some((last, keywords)) if last.id == campaign.id => keywords.extend(keyword),
+            _ => out.push((campaign, keyword.into_iter().collect())),
+        }
+    }
+    out
 }
 
 /// The ids of every campaign with `status`, oldest first.
@@ -297,8 +388,25 @@ pub async fn replace_keywords(
     Ok(())
 }
 
-pub async fn insert_audit(conn: &impl ConnectionTrait, row: AuditRow) -> Result<AuditRow, DbErr> {
-    row.into_active_model().reset_all().insert(conn).await
+/// Inserts keyword rows as they are (a new campaign's: nothing to replace), in one statement.
+pub async fn insert_keywords(
+    conn: &impl ConnectionTrait,
+    rows: Vec<KeywordRow>,
+) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    keyword::Entity::insert_many(rows.into_iter().map(|r| r.into_active_model().reset_all()))
+        .exec_without_returning(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn insert_audit(conn: &impl ConnectionTrait, row: AuditRow) -> Result<(), DbErr> {
+    audit::Entity::insert(row.into_active_model().reset_all())
+        .exec_without_returning(conn)
+        .await
+        .map(drop)
 }
 
 /// One page of a campaign's audit trail, newest first; and how long the trail is.

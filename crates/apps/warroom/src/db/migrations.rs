@@ -18,6 +18,7 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(M0111MonitoringOneActive),
         Box::new(M0112MentionArrivals),
         Box::new(M0120Alerts),
+        Box::new(M0130ListIndexes),
     ]
 }
 
@@ -384,5 +385,41 @@ impl MigrationTrait for M0120Alerts {
                 .take(),
         )
         .await
+    }
+}
+
+/// The lists' indexes end in `id`, each list's tiebreak, so an index holds the whole sort
+/// `(created_at DESC, id DESC)` and the ids of a page: a deep `OFFSET` walks index entries
+/// without touching rows, and a keyset page (`keyset::Cursor`) seeks straight to its start.
+/// Each replaces the index that ended at `created_at`.
+struct M0130ListIndexes;
+
+impl MigrationName for M0130ListIndexes {
+    fn name(&self) -> &str {
+        "m0130_warroom_list_indexes"
+    }
+}
+
+/// (table, the old index's columns); the new index adds `id`.
+const LIST_INDEXES: &[(&str, &[&str])] = &[
+    ("campaigns", &["created_at"]),
+    ("campaigns", &["status", "created_at"]),
+    ("campaign_audit", &["campaign_id", "created_at"]),
+    ("alerts", &["created_at"]),
+    ("alerts", &["campaign_id", "created_at"]),
+    ("alerts", &["lifecycle", "created_at"]),
+];
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0130ListIndexes {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for (table, cols) in LIST_INDEXES {
+            let old = format!("idx_{table}_{}", cols.join("_"));
+            m.drop_index(Index::drop().name(old).table(a(table)).to_owned())
+                .await?;
+            let with_id: Vec<&'static str> = cols.iter().copied().chain(["id"]).collect();
+            m.create_index(index(table, &with_id)).await?;
+        }
+        Ok(())
     }
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use platform::{
     ApiError,
     error::{ApiResult, ErrorDetails},
+    keyset::Cursor,
     validate::Paging,
 };
 use serde::{Deserialize, Serialize};
@@ -276,6 +277,8 @@ pub struct CampaignQuery {
     /// Only campaigns with this status.
     pub status: Option<CampaignStatus>,
     pub paging: Paging,
+    /// Continue after this campaign (keyset paging) instead of skipping `paging`'s offset.
+    pub cursor: Option<Cursor>,
 }
 
 /// A checked `POST /campaigns/{id}/actions`: the action, and its trimmed reason (`None` when

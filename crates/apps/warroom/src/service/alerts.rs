@@ -150,7 +150,7 @@ impl Alerts {
             updated_at: at,
             processed_at: status.is_final().then_some(at),
         };
-        let txn = db::begin_write(&ctx.db).await?;
+        let txn = db::begin_write(&ctx.writer).await?;
         let episode_id = episode.as_ref().map(|e| e.id);
         if let Some(ep) = episode
             && !db::alerts::open_episode(&txn, ep).await?
@@ -254,7 +254,7 @@ impl Alerts {
     /// marks the alert read. `resolve` closes the detector's episode.
     pub async fn act(&self, actor: &Actor, id: Uuid, action: AlertAction) -> ApiResult<AlertView> {
         actor.require(ALERTS_UPDATE)?;
-        let txn = db::begin_write(&self.ctx.db).await?;
+        let txn = db::begin_write(&self.ctx.writer).await?;
         let mut row = db::alerts::find_alert_for_update(&txn, id)
             .await?
             .ok_or_else(not_found)?;

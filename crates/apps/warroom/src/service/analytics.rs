@@ -34,7 +34,6 @@ use crate::{
     service::{
         access::{INTEGRATIONS_READ, MONITORING_READ},
         actor::Actor,
-        campaigns::Campaigns,
     },
 };
 
@@ -84,7 +83,7 @@ impl Analytics {
     ) -> ApiResult<T> {
         let params = actor.admit(perm, params)?;
         if let Some(id) = params.campaign()
-            && !Campaigns::new(self.db.clone()).exists(id).await?
+            && !crate::db::campaigns::exists(&self.db, id.0).await?
         {
             return Err(campaign_not_found());
         }

@@ -3,12 +3,12 @@
 //! `Actor` and check its permission first; every change writes its `campaign_audit` row in the
 //! same transaction. The methods without an actor serve War Room's own processes.
 
-use std::collections::HashMap;
-
 use chrono::Utc;
+use platform::db::Pools;
 use platform::{
     ApiError,
     error::{ApiResult, ErrorDetails},
+    keyset::Cursor,
     validate::{Page, PageQuery, field},
 };
 use sea_orm::DatabaseConnection;
@@ -36,17 +36,25 @@ use crate::{
 #[derive(Clone)]
 pub struct Campaigns {
     db: DatabaseConnection,
+    /// Write transactions (`Pools::write`).
+    writer: DatabaseConnection,
 }
 
 impl Ctx {
     pub fn campaigns(&self) -> Campaigns {
-        Campaigns::new(self.db.clone())
+        Campaigns::new(Pools {
+            read: self.db.clone(),
+            write: self.writer.clone(),
+        })
     }
 }
 
 impl Campaigns {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(pools: Pools) -> Self {
+        Self {
+            db: pools.read,
+            writer: pools.write,
+        }
     }
 
     /// One page of campaigns, newest first, optionally of one status.
@@ -56,20 +64,21 @@ impl Campaigns {
         query: impl TryInto<CampaignQuery, Error = ApiError>,
     ) -> ApiResult<Page<Campaign>> {
         let q = actor.admit(CAMPAIGNS_READ, query)?;
-        let (rows, total) = db::campaigns::list(&self.db, q.status, q.paging).await?;
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut keywords: HashMap<Uuid, Vec<KeywordRow>> = HashMap::new();
-        for k in db::campaigns::keywords_of(&self.db, &ids).await? {
-            keywords.entry(k.campaign_id).or_default().push(k);
-        }
+        let (rows, total, more) = db::campaigns::list(&self.db, &q).await?;
+        let next = rows
+            .last()
+            .filter(|_| more)
+            .map(|(last, _)| Cursor::after(last.created_at, last.id).encode());
         let campaigns = rows
             .into_iter()
-            .map(|row| {
-                let mine = keywords.remove(&row.id).unwrap_or_default();
-                campaign_of(row, mine)
-            })
+            .map(|(row, keywords)| campaign_of(row, keywords))
             .collect::<ApiResult<_>>()?;
-        Ok(q.paging.page(campaigns, total))
+        let mut page = q.paging.page(campaigns, total);
+        if q.cursor.is_some() {
+            page.page = 0;
+        }
+        page.next_cursor = next;
+        Ok(page)
     }
 
     /// One campaign; 404 "Campaign not found".
@@ -88,7 +97,7 @@ impl Campaigns {
         if input.status.is_some_and(|s| s != CampaignStatus::Draft) {
             return Err(status_via_actions());
         }
-        let now = Utc::now();
+        let now = db::now();
         let row = CampaignRow {
             id: Uuid::now_v7(),
             name: input.name,
@@ -103,10 +112,7 @@ impl Campaigns {
             created_at: now,
             updated_at: now,
         };
-        let keywords = keyword_pairs(input.keywords.as_deref().unwrap_or_default());
-        let txn = db::begin_write(&self.db).await?;
-        let row = db::campaigns::insert(&txn, row).await?;
-        db::campaigns::replace_keywords(&txn, row.id, &keywords).await?;
+        let keywords = keyword_rows(row.id, input.keywords.as_deref().unwrap_or_default());
         let entry = audit_row(
             &row,
             actor,
@@ -114,10 +120,13 @@ impl Campaigns {
             (None, Some(CampaignStatus::Draft)),
             AuditDetails::default(),
         )?;
+        // Three statements and no read-back: the rows written are the rows answered.
+        let txn = db::begin_write(&self.writer).await?;
+        db::campaigns::insert(&txn, row.clone()).await?;
+        db::campaigns::insert_keywords(&txn, keywords.clone()).await?;
         db::campaigns::insert_audit(&txn, entry).await?;
-        let stored = db::campaigns::keywords_of(&txn, &[row.id]).await?;
         txn.commit().await?;
-        campaign_of(row, stored)
+        campaign_of(row, keywords)
     }
 
     /// Replaces the editable fields (and the keywords, when given). The status stays; a
@@ -129,7 +138,7 @@ impl Campaigns {
         input: impl TryInto<CampaignInput, Error = ApiError>,
     ) -> ApiResult<Campaign> {
         let input = actor.admit(CAMPAIGNS_UPDATE, input)?;
-        let txn = db::begin_write(&self.db).await?;
+        let txn = db::begin_write(&self.writer).await?;
         let mut row = db::campaigns::find_for_update(&txn, id.0)
             .await?
             .ok_or_else(not_found)?;
@@ -198,7 +207,7 @@ impl Campaigns {
         input: impl TryInto<ActionInput, Error = ApiError>,
     ) -> ApiResult<Campaign> {
         let ActionInput { action, reason } = actor.admit(CAMPAIGNS_UPDATE, input)?;
-        let txn = db::begin_write(&self.db).await?;
+        let txn = db::begin_write(&self.writer).await?;
         let mut row = db::campaigns::find_for_update(&txn, id.0)
             .await?
             .ok_or_else(not_found)?;
@@ -245,10 +254,9 @@ impl Campaigns {
 
     /// The campaign, for War Room's own processes (`None`: no such campaign).
     pub async fn find(&self, id: CampaignId) -> ApiResult<Option<Campaign>> {
-        let Some(row) = db::campaigns::find(&self.db, id.0).await? else {
+        let Some((row, keywords)) = db::campaigns::find_with_keywords(&self.db, id.0).await? else {
             return Ok(None);
         };
-        let keywords = db::campaigns::keywords_of(&self.db, &[id.0]).await?;
         campaign_of(row, keywords).map(Some)
     }
 
@@ -298,6 +306,21 @@ fn status_via_actions() -> ApiError {
 
 fn to_json<T: Serialize>(v: &T) -> ApiResult<Value> {
     serde_json::to_value(v).map_err(ApiError::internal)
+}
+
+/// A new campaign's keyword rows, in order.
+fn keyword_rows(campaign_id: Uuid, keywords: &[Keyword]) -> Vec<KeywordRow> {
+    keywords
+        .iter()
+        .zip(0..)
+        .map(|(k, position)| KeywordRow {
+            id: Uuid::now_v7(),
+            campaign_id,
+            keyword: k.keyword.clone(),
+            weight: k.weight,
+            position,
+        })
+        .collect()
 }
 
 fn keyword_pairs(keywords: &[Keyword]) -> Vec<(String, f64)> {

@@ -240,7 +240,7 @@ impl JobHandler for DeliverAlert {
 /// Saves a delivery and rolls its alert's status up, in one transaction that locks the alert,
 /// so two deliveries finishing at once cannot leave a stale roll-up.
 async fn record(ctx: &Ctx, d: DeliveryRow) -> Result<DeliveryRow, DbErr> {
-    let txn = db::begin_write(&ctx.db).await?;
+    let txn = db::begin_write(&ctx.writer).await?;
     let Some(mut alert) = db::alerts::find_alert_for_update(&txn, d.alert_id).await? else {
         return Ok(d);
     };

@@ -355,14 +355,17 @@ pub async fn ingest(
         .into_iter()
         .map(|m| mention_row(config, m, ingested_at))
         .collect();
-    let mut stored: Vec<MentionView> = db::monitoring::insert_mentions(&ctx.db, rows)
+    // The batch and the poll that fetched it commit together, on the writer: one commit for
+    // the whole batch, and a failure leaves the window to be fetched again.
+    let txn = db::begin_write(&ctx.writer).await?;
+    let mut stored: Vec<MentionView> = db::monitoring::insert_mentions(&txn, rows)
         .await?
         .into_iter()
         .map(MentionView::from)
         .collect();
     stored.sort_by_key(|m| (m.timestamp, m.id));
-    db::monitoring::record_poll(&ctx.db, config.id, window.until, now(), stored.len() as u64)
-        .await?;
+    db::monitoring::record_poll(&txn, config.id, window.until, now(), stored.len() as u64).await?;
+    txn.commit().await?;
     let mut report = PollReport {
         config_id: config.id,
         campaign_id: config.campaign_id,

@@ -163,7 +163,7 @@ impl Notifications {
                 })
             })
             .collect::<ApiResult<Vec<_>>>()?;
-        let txn = db::begin_write(&self.ctx.db).await?;
+        let txn = db::begin_write(&self.ctx.writer).await?;
         db::notifications::replace_contacts(&txn, campaign.0, rows).await?;
         txn.commit().await?;
         Ok(list)

@@ -9,6 +9,7 @@ use warroom::domain::campaigns::{CampaignId, CampaignMetrics};
 use crate::helpers::*;
 
 mod actions;
+mod pages;
 mod validation;
 
 const CAMPAIGNS: &str = "/api/v1/campaigns";

@@ -7,6 +7,7 @@ mod audience;
 
 use platform::{
     ApiError,
+    keyset::Cursor,
     validate::{PageQuery, Problems, present},
 };
 use serde::{Deserialize, de::IgnoredAny};
@@ -32,18 +33,36 @@ pub struct ListCampaignsQuery {
     /// Only campaigns with this status.
     #[param(value_type = Option<CampaignStatus>)]
     pub status: Option<String>,
+    /// Basalt's addition: the previous page's `nextCursor`, to read the page after it by
+    /// keyset (stable while campaigns are added; `page` is not given with it).
+    pub cursor: Option<String>,
 }
 
 impl TryFrom<(PageQuery, ListCampaignsQuery)> for CampaignQuery {
     type Error = ApiError;
 
     fn try_from((page, q): (PageQuery, ListCampaignsQuery)) -> Result<Self, ApiError> {
+        let with_page = page.page.is_some();
         let paging = page.paging()?;
         let mut p = Problems::new();
         let raw = q.status.as_deref();
         let rule = one_of(&CampaignStatus::names());
         let status = optional(&mut p, "status", raw, CampaignStatus::parse, rule);
-        p.or_value(Self { status, paging })
+        let cursor = q
+            .cursor
+            .as_deref()
+            .map(|text| Cursor::decode(text, "cursor"))
+            .transpose()?;
+        p.require(
+            !(with_page && cursor.is_some()),
+            "page",
+            "is not given with cursor (the cursor says where the page starts)",
+        );
+        p.or_value(Self {
+            status,
+            paging,
+            cursor,
+        })
     }
 }
 
