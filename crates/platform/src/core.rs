@@ -34,6 +34,8 @@ pub struct Core {
     /// The product's name (`warroom`).
     pub product: &'static str,
     pub db: DatabaseConnection,
+    /// The database's state as health answers report it (cached, at most a second old).
+    pub db_health: crate::health::DbHealth,
     pub identity: Identity,
     pub oauth: OAuthProviders,
     pub outbox: Outbox,
@@ -119,6 +121,7 @@ impl Core {
         Ok(Self {
             product,
             jobs: Jobs::new(db.clone()),
+            db_health: crate::health::DbHealth::new(db.clone()).await,
             db,
             identity,
             oauth,

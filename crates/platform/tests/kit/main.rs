@@ -13,6 +13,7 @@
 
 mod console;
 mod data_mode;
+mod health;
 
 use std::{net::SocketAddr, time::Duration};
 
