@@ -108,6 +108,7 @@ impl Core {
         if let Some(url) = &settings.redis_url {
             identity = identity.with_shared_throttle(url.expose(), &prefix)?;
         }
+        identity.follow_changes(&background);
         let connections = Connections::new(identity.clone(), &bus, &background);
         let oauth = OAuthProviders::new(
             settings.google.clone(),

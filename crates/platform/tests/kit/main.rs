@@ -14,6 +14,7 @@
 mod console;
 mod data_mode;
 mod health;
+mod sessions;
 
 use std::{net::SocketAddr, time::Duration};
 
