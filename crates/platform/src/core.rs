@@ -38,6 +38,8 @@ pub struct Core {
     /// Hot writes and write transactions: one connection on SQLite, where writers queue here
     /// instead of spinning on the busy timeout; `db` itself on PostgreSQL (`db::Pools`).
     pub writer: DatabaseConnection,
+    /// The database's state as health answers report it (cached, at most a second old).
+    pub db_health: crate::health::DbHealth,
     pub identity: Identity,
     pub oauth: OAuthProviders,
     pub outbox: Outbox,
@@ -119,6 +121,7 @@ impl Core {
         if let Some(url) = &settings.redis_url {
             identity = identity.with_shared_throttle(url.expose(), &prefix)?;
         }
+        identity.follow_changes(&background);
         let connections = Connections::new(identity.clone(), &bus, &background);
         let oauth = OAuthProviders::new(
             settings.google.clone(),
@@ -132,6 +135,7 @@ impl Core {
         Ok(Self {
             product,
             jobs: Jobs::new(db.clone()),
+            db_health: crate::health::DbHealth::new(db.clone()).await,
             db,
             writer,
             identity,

@@ -446,13 +446,10 @@ pub async fn error_shape_layer(
     req: Request,
     next: Next,
 ) -> Response {
+    // Kept cheaply (reference-counted clones): only an error answer turns them into text.
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let request_id = req
-        .headers()
-        .get(&shape.request_id_header)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let uri = req.uri().clone();
+    let request_id = req.headers().get(&shape.request_id_header).cloned();
     let res = next.run(req).await;
     let status = res.status();
     let payload = match res.extensions().get::<Arc<ErrorPayload>>() {
@@ -465,8 +462,10 @@ pub async fn error_shape_layer(
         }
         None => return res,
     };
+    let request_id = request_id.as_ref().and_then(|v| v.to_str().ok());
     if let Some(cause) = &payload.cause {
-        tracing::error!(request_id = request_id.as_deref(), %method, %path, %cause, "internal error");
+        let path = uri.path();
+        tracing::error!(request_id, %method, path, %cause, "internal error");
     }
     let (mut parts, _) = res.into_parts();
     parts.extensions.remove::<Arc<ErrorPayload>>();
@@ -480,7 +479,7 @@ pub async fn error_shape_layer(
         HeaderValue::from_static("application/json"),
     );
     parts.headers.remove(header::CONTENT_LENGTH);
-    let body = shape.format.body(&payload, request_id.as_deref());
+    let body = shape.format.body(&payload, request_id);
     Response::from_parts(parts, Body::from(body))
 }
 

@@ -284,7 +284,7 @@ where
 
 /// Addresses whose `X-Forwarded-For` is believed (configured per product).
 #[derive(Clone, Debug, Default)]
-pub struct TrustedProxies(pub Vec<IpAddr>);
+pub struct TrustedProxies(pub std::sync::Arc<[IpAddr]>);
 
 /// Who is calling, for rate limits, sessions and the security log.
 #[derive(Clone, Debug)]

@@ -31,6 +31,7 @@ pub mod saml;
 pub mod secrets;
 pub mod server;
 pub mod settings;
+pub mod telemetry;
 pub mod untrusted;
 pub mod validate;
 pub mod vendor;

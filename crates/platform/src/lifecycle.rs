@@ -37,9 +37,10 @@ impl Background {
         }))
     }
 
-    /// Runs `task` until it ends or shutdown aborts it.
+    /// Runs `task` until it ends or shutdown aborts it, in the caller's span (the product's:
+    /// what the task logs names its product).
     pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
-        let handle = tokio::spawn(task);
+        let handle = tokio::spawn(tracing::Instrument::in_current_span(task));
         self.0
             .tasks
             .lock()

@@ -52,6 +52,85 @@ impl Visit for Fields {
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.0.insert(field.name().to_owned(), json!(value));
     }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().to_owned(), json!(value));
+    }
+}
+
+/// Writes a span's fields as a JSON object straight into the span's stored text: every
+/// request opens a span, so this runs once per request and builds no intermediate map.
+struct SpanJson<'a, 'w> {
+    out: &'a mut Writer<'w>,
+    first: bool,
+    result: fmt::Result,
+}
+
+impl SpanJson<'_, '_> {
+    fn key(&mut self, name: &str) {
+        let sep = if self.first { "{" } else { "," };
+        self.first = false;
+        self.result = self
+            .result
+            .and_then(|()| write!(self.out, "{sep}\"{}\":", Escaped(name)));
+    }
+}
+
+impl Visit for SpanJson<'_, '_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.key(field.name());
+        let text = format!("{value:?}");
+        self.result = self
+            .result
+            .and_then(|()| write!(self.out, "\"{}\"", Escaped(&text)));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.key(field.name());
+        self.result = self
+            .result
+            .and_then(|()| write!(self.out, "\"{}\"", Escaped(value)));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.key(field.name());
+        self.result = self.result.and_then(|()| write!(self.out, "{value}"));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.key(field.name());
+        self.result = self.result.and_then(|()| write!(self.out, "{value}"));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.key(field.name());
+        self.result = self.result.and_then(|()| write!(self.out, "{value}"));
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.key(field.name());
+        self.result = self.result.and_then(|()| match value.is_finite() {
+            true => write!(self.out, "{value}"),
+            false => write!(self.out, "null"),
+        });
+    }
+}
+
+/// A string as the inside of a JSON string literal.
+struct Escaped<'a>(&'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some(at) = rest.find(|c: char| c == '"' || c == '\\' || c < ' ') {
+            f.write_str(&rest[..at])?;
+            let c = rest[at..].chars().next().unwrap_or(' ');
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c => write!(f, "\\u{:04x}", c as u32)?,
+            }
+            rest = &rest[at + c.len_utf8()..];
+        }
+        f.write_str(rest)
+    }
 }
 
 /// Span fields stored as a JSON object string, so the event formatter can merge them.
@@ -63,9 +142,15 @@ impl<'w> FormatFields<'w> for JsonSpanFields {
         mut writer: Writer<'w>,
         fields: R,
     ) -> fmt::Result {
-        let mut f = Fields::default();
-        fields.record(&mut f);
-        write!(writer, "{}", Value::Object(f.0))
+        let mut out = SpanJson {
+            out: &mut writer,
+            first: true,
+            result: Ok(()),
+        };
+        fields.record(&mut out);
+        let (first, result) = (out.first, out.result);
+        result?;
+        writer.write_str(if first { "{}" } else { "}" })
     }
 }
 

@@ -5,11 +5,19 @@
 //! holds only its own parts.
 //! The server mounts a list of products through the object-safe [`Mount`].
 
-use std::{future::Future, marker::PhantomData};
+use std::{future::Future, marker::PhantomData, sync::Arc};
 
-use axum::Router;
+use axum::{
+    Router,
+    extract::State,
+    http::{HeaderMap, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
 use futures_util::future::BoxFuture;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
+use tracing::Instrument;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -26,6 +34,7 @@ use crate::{
     ratelimit::{self, routes::RouteLimit},
     roles::RoleTable,
     settings::ProductSettings,
+    telemetry::{Gauges, ProductMetrics, resident_bytes},
 };
 
 /// One product of the binary.
@@ -142,14 +151,20 @@ pub struct Built<P: Product> {
 }
 
 /// Connects, migrates, wires the context, starts the background work and builds the router.
+/// Runs in a `product` span: whatever the product's background work logs (job workers,
+/// relays, schedulers spawned meanwhile) carries the product's name.
 pub async fn build<P: Product>(settings: &ProductSettings) -> anyhow::Result<Built<P>> {
-    let (ctx, http) = context::<P>(settings).await?;
-    if let Err(e) = P::start(&ctx).await {
-        ctx.core().background.shutdown().await;
-        return Err(e);
+    async {
+        let (ctx, http) = context::<P>(settings).await?;
+        if let Err(e) = P::start(&ctx).await {
+            ctx.core().background.shutdown().await;
+            return Err(e);
+        }
+        let router = router::<P>(&ctx, &http);
+        Ok(Built { ctx, router })
     }
-    let router = router::<P>(&ctx, &http);
-    Ok(Built { ctx, router })
+    .instrument(tracing::info_span!("product", product = P::NAME))
+    .await
 }
 
 /// The context alone, nothing started (the CLI's user and migration commands).
@@ -201,12 +216,154 @@ fn router<P: Product>(ctx: &P::Ctx, http: &HttpOptions) -> Router {
     let (routes, _) = P::routes().split_for_parts();
     let (kit, _) = kit_routes().split_for_parts();
     let routes = ratelimit::routes::layer(routes, ctx.core(), P::RATE_LIMITS);
+    let metrics = ProductMetrics::new(P::NAME);
+    let scrape = Scrape {
+        core: ctx.core().clone(),
+        metrics: metrics.clone(),
+        token: metrics_token(P::NAME),
+    };
     let app = routes
         .with_state(ctx.clone())
         .merge(kit.with_state(ctx.core().clone()))
         .merge(crate::landing::routes().with_state(ctx.core().clone()))
-        .merge(docs::routes(openapi::<P>()));
-    serve_stack(app, http)
+        .merge(docs::routes(openapi::<P>()))
+        .route("/metrics", get(serve_metrics).with_state(Arc::new(scrape)));
+    serve_stack(app, http, metrics)
+}
+
+/// What `GET /metrics` reads.
+struct Scrape {
+    core: Core,
+    metrics: Arc<ProductMetrics>,
+    /// The bearer token a scrape must present, when one is configured.
+    token: Option<String>,
+}
+
+/// `<PRODUCT>_METRICS_TOKEN` (`WARROOM_METRICS_TOKEN`), else `METRICS_TOKEN`: when set (and
+/// not empty), `/metrics` answers only a scrape presenting it as a bearer token.
+fn metrics_token(product: &str) -> Option<String> {
+    let own = format!("{}_METRICS_TOKEN", product.to_ascii_uppercase());
+    [own.as_str(), "METRICS_TOKEN"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+}
+
+/// `GET /metrics`: the product's own series (HTTP per route template, method and status),
+/// gauges read now (database pool, jobs per queue and status, live connections, outbox,
+/// process memory), then the process-wide series.
+async fn serve_metrics(State(s): State<Arc<Scrape>>, headers: HeaderMap) -> Response {
+    if let Some(token) = &s.token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            presented.as_bytes(),
+            token.as_bytes(),
+        )) {
+            return crate::error::ApiError::unauthenticated("a metrics token is required")
+                .into_response();
+        }
+    }
+    let mut text = s.metrics.render();
+    text.push_str(&gauges(&s.core).await);
+    text.push_str("# Process-wide series (every product this process serves):\n");
+    text.push_str(&crate::http::metrics_handle().render());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+async fn gauges(core: &Core) -> String {
+    let mut g = Gauges::default();
+    if let Some(rss) = resident_bytes() {
+        g.family(
+            "process_resident_memory_bytes",
+            "Resident memory of the process serving this product.",
+            [(&[][..], rss as f64)],
+        );
+    }
+    let (size, idle) = match core.db.get_database_backend() {
+        DbBackend::Sqlite => {
+            let p = core.db.get_sqlite_connection_pool();
+            (p.size(), p.num_idle())
+        }
+        DbBackend::Postgres => {
+            let p = core.db.get_postgres_connection_pool();
+            (p.size(), p.num_idle())
+        }
+        _ => (0, 0),
+    };
+    let in_use = (size as usize).saturating_sub(idle);
+    g.family(
+        "db_pool_connections",
+        "Database pool connections by state.",
+        [
+            (&[("state", "in_use")][..], in_use as f64),
+            (&[("state", "idle")][..], idle as f64),
+        ],
+    );
+    g.family(
+        "live_connections",
+        "Live connections (WebSocket, SSE) of signed-in users on this instance.",
+        [(&[][..], core.connections.open() as f64)],
+    );
+    let backend = core.db.get_database_backend();
+    let jobs = core
+        .db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT queue, status, COUNT(*) FROM jobs \
+             WHERE status IN ('pending', 'running', 'dead') GROUP BY queue, status",
+        ))
+        .await
+        .unwrap_or_default();
+    let jobs: Vec<(String, String, i64)> = jobs
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.try_get_by_index(0).ok()?,
+                r.try_get_by_index(1).ok()?,
+                r.try_get_by_index(2).ok()?,
+            ))
+        })
+        .collect();
+    let samples: Vec<[(&str, &str); 2]> = jobs
+        .iter()
+        .map(|(q, st, _)| [("queue", q.as_str()), ("status", st.as_str())])
+        .collect();
+    g.family(
+        "jobs",
+        "Jobs pending, running and dead, per queue.",
+        samples
+            .iter()
+            .zip(&jobs)
+            .map(|(labels, (_, _, n))| (&labels[..], *n as f64)),
+    );
+    let outbox = core
+        .db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT COUNT(*) FROM outbox",
+        ))
+        .await
+        .ok()
+        .flatten()
+        .and_then(|r| r.try_get_by_index::<i64>(0).ok());
+    if let Some(n) = outbox {
+        g.family(
+            "outbox_messages",
+            "Messages kept in the outbox.",
+            [(&[][..], n as f64)],
+        );
+    }
+    g.finish()
 }
 
 /// The published OpenAPI document: the product's operations and the kit's, with the error

@@ -11,6 +11,13 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use platform::{core::OperatorUser, product::Mount};
 
+/// jemalloc, with its background threads purging freed pages: glibc's malloc kept argon2's
+/// 19 MiB per password hash after a burst of sign-ins (206 MB after 21) and never gave it back
+/// (figures in docs/observability.md).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "basalt",

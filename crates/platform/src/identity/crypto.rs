@@ -26,10 +26,29 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// Password hashes computed at once, at most: one per core. Each takes argon2's 19 MiB, so a
+/// burst of sign-ins queues here instead of holding 19 MiB per waiting request, and the
+/// extra hashes would only have shared the same cores anyway.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
+/// Runs one argon2 computation on the blocking pool, within [`hashing_permits`].
+async fn hashing<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    let _permit = hashing_permits().acquire().await?;
+    Ok(tokio::task::spawn_blocking(work).await?)
+}
+
 /// Hashes a password on the blocking pool (argon2 is deliberately slow).
 pub async fn hash_password(password: &str) -> anyhow::Result<String> {
     let password = password.to_owned();
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         argon2()
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
@@ -55,7 +74,7 @@ pub async fn verify_password(password: &str, hash: Option<&str>) -> bool {
             .clone(),
     };
     let password = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || {
+    let ok = hashing(move || {
         PasswordHash::new(&hash).is_ok_and(|parsed| {
             argon2()
                 .verify_password(password.as_bytes(), &parsed)

@@ -4,6 +4,7 @@
 //! on the wire.
 
 pub mod auth;
+pub mod cache;
 pub mod crypto;
 pub mod entities;
 pub mod google;
@@ -131,6 +132,10 @@ pub const SESSION_REVOKED: &str = "session_revoked";
 /// said (a password change keeps the current one): listeners re-read.
 pub const USER_SESSIONS_REVOKED: &str = "user_sessions_revoked";
 
+/// Bus topic announced after a user's row changed (profile, role, password, two-factor
+/// state); the payload is the user id. Instances drop what they cached about the user.
+pub const USER_CHANGED: &str = "user_changed";
+
 /// The identity service of one product.
 #[derive(Clone)]
 pub struct Identity {
@@ -145,6 +150,8 @@ pub struct Identity {
     /// Seals a rotated refresh token's successor for the reuse grace.
     successor_key: [u8; 32],
     throttle: SignInThrottle,
+    /// Live sessions read recently ([`cache`]); shared by clones.
+    sessions_cache: std::sync::Arc<cache::SessionCache>,
 }
 
 /// A page of security events, newest first.
@@ -173,7 +180,50 @@ impl Identity {
             keys,
             bus: Bus::local(),
             throttle,
+            sessions_cache: std::sync::Arc::default(),
         }
+    }
+
+    /// Keeps the session cache in step with the other instances: drops what a revocation or
+    /// user-change notice names, and everything when notices were missed. Runs until
+    /// `background` stops.
+    pub fn follow_changes(&self, background: &crate::lifecycle::Background) {
+        let mut notices = self.bus.subscribe();
+        let cache = self.sessions_cache.clone();
+        let stopping = background.stopping();
+        background.spawn(async move {
+            let follow = async {
+                loop {
+                    match notices.recv().await {
+                        Ok(n) => {
+                            let id = n.payload.parse::<Uuid>().ok();
+                            match (n.topic.as_str(), id) {
+                                (SESSION_REVOKED, Some(id)) => cache.forget_session(id),
+                                (USER_SESSIONS_REVOKED | USER_CHANGED, Some(id)) => {
+                                    cache.forget_user(id);
+                                }
+                                _ => {}
+                            }
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                            cache.forget_all();
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    }
+                }
+            };
+            tokio::select! {
+                () = follow => {}
+                () = stopping => {}
+            }
+        });
+    }
+
+    /// After a change to the user's row: this instance forgets the cached sessions of the
+    /// user at once, the others when the notice reaches them.
+    pub(crate) async fn user_changed(&self, user_id: Uuid) {
+        self.sessions_cache.forget_user(user_id);
+        self.bus.announce(USER_CHANGED, user_id.to_string()).await;
     }
 
     /// Announces revocations on `bus` (the product's, so every instance hears them) instead

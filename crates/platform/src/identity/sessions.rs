@@ -389,6 +389,15 @@ impl Identity {
     pub async fn authenticate(&self, access_token: &str) -> ApiResult<(User, Session, Claims)> {
         let unauth = || ApiError::unauthenticated("invalid or expired access token");
         let claims = self.keys.verify(access_token).ok_or_else(unauth)?;
+        // Impersonation tokens always re-check their admin in the database.
+        let cacheable = claims.imp.is_none();
+        if cacheable && let Some((user, s)) = self.sessions_cache.get(claims.sid) {
+            if s.expires_at <= now() || s.user_id != claims.sub {
+                return Err(unauth());
+            }
+            return Ok((user, s, claims));
+        }
+        let generation = self.sessions_cache.generation();
         let s = session::Entity::find_by_id(claims.sid)
             .one(&self.db)
             .await?
@@ -405,6 +414,10 @@ impl Identity {
             {
                 return Err(unauth());
             }
+        }
+        if cacheable {
+            self.sessions_cache
+                .insert(generation, user.clone(), s.clone());
         }
         Ok((user, s, claims))
     }
@@ -481,6 +494,7 @@ impl Identity {
             .filter(session::Column::RevokedAt.is_null())
             .exec(&self.db)
             .await?;
+        self.sessions_cache.forget_session(s.id);
         if revoked.rows_affected > 0 {
             self.bus.announce(SESSION_REVOKED, s.id.to_string()).await;
         }
@@ -505,7 +519,9 @@ impl Identity {
         if let Some(keep) = keep {
             q = q.filter(session::Column::Id.ne(keep));
         }
-        if q.exec(&self.db).await?.rows_affected > 0 {
+        let revoked = q.exec(&self.db).await?.rows_affected;
+        self.sessions_cache.forget_user(user_id);
+        if revoked > 0 {
             self.announce_user_sessions_revoked(user_id).await;
         }
         Ok(())
@@ -513,6 +529,7 @@ impl Identity {
 
     /// Tells every instance that sessions of `user_id` ended (after the change committed).
     pub(super) async fn announce_user_sessions_revoked(&self, user_id: Uuid) {
+        self.sessions_cache.forget_user(user_id);
         self.bus
             .announce(USER_SESSIONS_REVOKED, user_id.to_string())
             .await;
@@ -537,7 +554,8 @@ impl Identity {
         Ok(live)
     }
 
-    /// Records use of a session at most once a minute (a write per request would be waste).
+    /// Records use of a session at most once a minute (a write per request would be waste);
+    /// the cached session learns the new time, so the next minute's requests write nothing.
     pub async fn touch_session(&self, s: &Session) -> Result<(), sea_orm::DbErr> {
         let now = now();
         if now - s.last_used_at < chrono::Duration::seconds(60) {
@@ -547,8 +565,9 @@ impl Identity {
             .col_expr(session::Column::LastUsedAt, Expr::value(now))
             .filter(session::Column::Id.eq(s.id))
             .exec(&self.db)
-            .await
-            .map(|_| ())
+            .await?;
+        self.sessions_cache.touched(s.id, now);
+        Ok(())
     }
 
     /// An admin acting as another user: an access token only (≤ 15 minutes, no refresh)

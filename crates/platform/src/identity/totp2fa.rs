@@ -62,6 +62,7 @@ impl Identity {
         row.totp_pending_secret = Set(Some(secret.clone()));
         row.update(&txn).await?;
         txn.commit().await?;
+        self.user_changed(u.id).await;
         self.log_event(Some(u.id), None, "two_factor_setup", client, None)
             .await;
         Ok(TotpSetup {
@@ -90,6 +91,7 @@ impl Identity {
         row.totp_enabled = Set(true);
         row.totp_last_step = Set(Some(step));
         row.update(&self.db).await?;
+        self.user_changed(u.id).await;
         self.log_event(Some(u.id), None, "two_factor_enabled", client, None)
             .await;
         Ok(())
@@ -116,6 +118,7 @@ impl Identity {
                 )
                 .exec(&self.db)
                 .await?;
+            self.user_changed(u.id).await;
             return Ok(res.rows_affected == 1);
         }
         let hash = crypto::token_hash(&crypto::normalize_recovery_code(code));

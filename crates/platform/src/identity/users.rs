@@ -224,13 +224,15 @@ impl Identity {
         }
         row.profile = Set(profile);
         row.updated_at = Set(Utc::now());
-        row.update(conn).await.map_err(|e| {
+        let updated = row.update(conn).await.map_err(|e| {
             if is_unique_violation(&e) {
                 ApiError::conflict("a user with this email already exists")
             } else {
-                e.into()
+                ApiError::from(e)
             }
-        })
+        })?;
+        self.user_changed(updated.id).await;
+        Ok(updated)
     }
 
     /// Deletes a user; their sessions, tokens and log go with them (foreign keys cascade), and
@@ -279,7 +281,9 @@ impl Identity {
     pub(super) async fn touch_login(&self, user: User) -> Result<User, sea_orm::DbErr> {
         let mut row = user.into_active_model();
         row.last_login_at = Set(Some(Utc::now()));
-        row.update(&self.db).await
+        let user = row.update(&self.db).await?;
+        self.user_changed(user.id).await;
+        Ok(user)
     }
 
     /// Mails a fresh 24-hour verification link.
@@ -381,6 +385,7 @@ impl Identity {
         row.email_verified = Set(true);
         row.updated_at = Set(Utc::now());
         let user = row.update(&self.db).await?;
+        self.user_changed(user.id).await;
         self.log_event(Some(user.id), None, "email_verified", client, None)
             .await;
         Ok(user)
@@ -480,6 +485,7 @@ impl Identity {
         row.password_hash = Set(Some(hash));
         row.updated_at = Set(Utc::now());
         row.update(&self.db).await?;
+        self.user_changed(user.id).await;
         Ok(())
     }
 
@@ -540,6 +546,7 @@ impl Identity {
             let mut row = user.clone().into_active_model();
             row.email_verified = Set(true);
             row.update(&self.db).await?;
+            self.user_changed(user.id).await;
         }
         self.revoke_all_sessions(user.id, None, "password_reset")
             .await?;

@@ -141,7 +141,8 @@ impl Worker {
                 _ = stop_rx.wait_for(|s| *s) => {}
             }
         };
-        let task = tokio::spawn(self.run(stop));
+        // In the caller's span: job logs carry the product's name.
+        let task = tokio::spawn(tracing::Instrument::in_current_span(self.run(stop)));
         WorkerHandle {
             name,
             stop: stop_tx,
@@ -212,7 +213,12 @@ impl Worker {
                                 let _ = store::release(&run.db, &claim).await;
                                 continue;
                             };
-                            running.spawn(run_job(run.clone(), handler, claim, abandon_rx.clone()));
+                            running.spawn(tracing::Instrument::in_current_span(run_job(
+                                run.clone(),
+                                handler,
+                                claim,
+                                abandon_rx.clone(),
+                            )));
                         }
                         if round.contended && got < free {
                             deadline = started;

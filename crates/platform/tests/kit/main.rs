@@ -13,6 +13,8 @@
 
 mod console;
 mod data_mode;
+mod health;
+mod sessions;
 
 use std::{net::SocketAddr, time::Duration};
 
