@@ -36,7 +36,7 @@ fn state(s: VendorState) -> String {
 }
 
 /// `GET /api/health`: 200 when the database answers, 503 otherwise.
-#[utoipa::path(get, path = "/api/health", tag = "health",
+#[utoipa::path(get, operation_id = "getHealth", path = "/api/health", tag = "health",
     responses((status = 200, body = Data<Health>), (status = 503, body = Data<Health>)))]
 pub async fn health(State(ctx): State<Ctx>) -> (StatusCode, Json<Data<Health>>) {
     let db = platform::db::ping(&ctx.db).await.is_ok();

@@ -87,8 +87,8 @@ pub struct RegisterRequest {
 }
 
 /// `POST /auth/register`: a new `user` account, a verification mail, a first session.
-#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = AuthResponse)))]
+#[utoipa::path(post, operation_id = "register", path = "/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 409, description = "An account with this email exists"), (status = 201, body = AuthResponse)))]
 pub async fn register(
     State(ctx): State<Ctx>,
     Extension(client): Extension<Client>,
@@ -114,8 +114,8 @@ pub struct LoginRequest {
 
 /// `POST /auth/login`: email and password, through the sign-in throttle; on the web mount a
 /// device cookie on success (the mobile mount sets no cookies).
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = AuthResponse)))]
+#[utoipa::path(post, operation_id = "signIn", path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 401, description = "Wrong email or password"), (status = 200, body = AuthResponse)))]
 pub async fn login(
     State(ctx): State<Ctx>,
     Extension(client): Extension<Client>,
@@ -169,8 +169,8 @@ async fn presented_refresh(
 }
 
 /// `POST /auth/refresh`: rotates the refresh token (reuse revokes the session).
-#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body(content = Option<RefreshRequest>),
-    responses((status = 200, body = RefreshResponse)))]
+#[utoipa::path(post, operation_id = "refreshSession", path = "/auth/refresh", tag = "auth", request_body(content = Option<RefreshRequest>),
+    responses((status = 401, description = "The refresh token is unknown, expired or revoked"), (status = 403, description = "Web: the `X-CSRF-Token` header does not match the session"), (status = 200, body = RefreshResponse)))]
 pub async fn refresh(
     State(ctx): State<Ctx>,
     Extension(client): Extension<Client>,
@@ -196,9 +196,9 @@ pub async fn refresh(
 
 /// `POST /auth/logout`: ends the session of the Bearer token, or of the refresh token
 /// (cookie + CSRF on the web mount, body on the mobile mount); web cookies are cleared.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+#[utoipa::path(post, operation_id = "signOut", path = "/auth/logout", tag = "auth",
     extensions(("x-basalt-effect" = json!("ends-session"))), request_body(content = Option<RefreshRequest>),
-    security((), ("bearer" = [])), responses((status = 200, body = Success)))]
+    security((), ("bearer" = [])), responses((status = 403, description = "Web: the `X-CSRF-Token` header does not match the session"), (status = 200, body = Success)))]
 pub async fn logout(
     State(ctx): State<Ctx>,
     Extension(client): Extension<Client>,
@@ -235,7 +235,7 @@ pub async fn logout(
 }
 
 /// `GET /auth/me`: the caller.
-#[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getMe", path = "/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = UserView)))]
 pub async fn me(user: AuthUser) -> Json<UserView> {
     Json((&user.user).into())
@@ -249,7 +249,7 @@ pub struct ForgotPasswordRequest {
 }
 
 /// `POST /auth/forgot-password`: mails a reset link; the same answer for unknown addresses.
-#[utoipa::path(post, path = "/auth/forgot-password", tag = "auth", request_body = ForgotPasswordRequest,
+#[utoipa::path(post, operation_id = "requestPasswordReset", path = "/auth/forgot-password", tag = "auth", request_body = ForgotPasswordRequest,
     responses((status = 200, body = Success)))]
 pub async fn forgot_password(
     State(ctx): State<Ctx>,
@@ -271,7 +271,7 @@ pub struct ResetPasswordRequest {
 }
 
 /// `POST /auth/reset-password`: sets a new password with the mailed token; all sessions end.
-#[utoipa::path(post, path = "/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
+#[utoipa::path(post, operation_id = "resetPassword", path = "/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
     responses((status = 200, body = Success)))]
 pub async fn reset_password(
     State(ctx): State<Ctx>,
@@ -292,7 +292,7 @@ pub struct VerifyEmailRequest {
 }
 
 /// `POST /auth/verify-email`: `{ token }` verifies; authenticated without a token resends.
-#[utoipa::path(post, path = "/auth/verify-email", tag = "auth", request_body(content = Option<VerifyEmailRequest>),
+#[utoipa::path(post, operation_id = "verifyEmail", path = "/auth/verify-email", tag = "auth", request_body(content = Option<VerifyEmailRequest>),
     security((), ("bearer" = [])), responses((status = 200, body = Success)))]
 pub async fn verify_email(
     State(ctx): State<Ctx>,

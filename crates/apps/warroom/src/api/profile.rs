@@ -38,7 +38,7 @@ pub struct ProfileUpdateRequest {
 }
 
 /// `PATCH /api/v1/auth/profile`: name, phone, timezone, avatar.
-#[utoipa::path(patch, path = "/auth/profile", tag = "auth", request_body = ProfileUpdateRequest,
+#[utoipa::path(patch, operation_id = "updateProfile", path = "/auth/profile", tag = "auth", request_body = ProfileUpdateRequest,
     security(("bearer" = [])), responses((status = 200, body = UserProfile)))]
 pub async fn update(
     State(ctx): State<Ctx>,

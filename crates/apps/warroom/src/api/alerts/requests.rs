@@ -30,7 +30,7 @@ pub struct ListAlertsQuery {
     /// The alert center's lifecycle.
     #[param(value_type = Option<Lifecycle>)]
     pub status: Option<String>,
-    /// The seed's delivery status.
+    /// The delivery status.
     #[param(value_type = Option<AlertStatus>)]
     pub delivery_status: Option<String>,
     #[param(value_type = Option<Severity>)]
@@ -177,8 +177,9 @@ impl TryFrom<CrisisAlertRequest> for CrisisAlert {
     }
 }
 
-/// Seed 001 `sendAlert`'s body. `campaignId` is Basalt's: the seed takes the "current
-/// campaign", which a War Room request has no notion of.
+// Seed 001 `sendAlert`'s body. `campaignId` is ours: the seed takes the "current
+// campaign", which a War Room request has no notion of.
+/// A `MEDIUM` alert for a campaign, sent over SMS to the given numbers.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendAlertRequest {

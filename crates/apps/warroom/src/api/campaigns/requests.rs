@@ -47,7 +47,9 @@ impl TryFrom<(PageQuery, ListCampaignsQuery)> for CampaignQuery {
     }
 }
 
-/// Seed 001 `CreateCampaignRequest` (also the body of `PUT`), plus optional `keywords`.
+// Seed 001 `CreateCampaignRequest`, plus optional `keywords`.
+/// A campaign to create, or its new fields (the body of `PUT` too), with optional `keywords`.
+/// `endDate` must be after `startDate`.
 /// The read-only fields of a `Campaign` (`id`, `metrics`, `createdAt`, …) are accepted and
 /// ignored, so a fetched campaign can be sent back whole; its `status`, when sent, must be
 /// the campaign's current one.

@@ -59,9 +59,10 @@ impl TryFrom<(PageQuery, ListConfigsQuery)> for ConfigQuery {
     }
 }
 
-/// Seed 001 `MonitoringConfig`. Only `campaignId` is required: missing `keywords` are the
+// Seed 001 `MonitoringConfig`; missing thresholds take the seed's examples.
+/// A monitoring config. Only `campaignId` is required: missing `keywords` are the
 /// campaign's, missing `competitors`/`influencers` none, missing `platforms` every platform,
-/// missing thresholds the seed's examples, a missing `refreshInterval` 60 s. The read-only
+/// missing thresholds their defaults, a missing `refreshInterval` 60 s. The read-only
 /// fields of a `MonitoringConfigView` are accepted and ignored, so a fetched config can be
 /// edited and sent back whole.
 #[derive(Deserialize, ToSchema)]
@@ -88,7 +89,7 @@ pub struct MonitoringConfigRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Vec<MonitoredPlatform>)]
     pub platforms: Option<Vec<String>>,
-    /// Missing fields take the seed's examples.
+    /// Missing fields take their defaults.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = AlertThresholdsRequest)]
     pub alert_thresholds: Option<AlertThresholdsRequest>,
@@ -131,7 +132,8 @@ pub struct MonitoringConfigRequest {
     pub mentions_ingested: Option<IgnoredAny>,
 }
 
-/// Seed 001 `AlertThresholds`; each missing field takes the seed's example.
+// Seed 001 `AlertThresholds`; each missing field takes the seed's example.
+/// When monitoring raises an alert; each missing field takes its default.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AlertThresholdsRequest {

@@ -21,7 +21,9 @@ use crate::domain::{
     },
 };
 
-/// Seed 001 `sendSMSAlert`'s body, also `/notifications/sms` and `/notifications/whatsapp`.
+// Seed 001 `sendSMSAlert`'s body.
+/// One message to one phone number (`/integrations/sms`, `/notifications/sms`,
+/// `/notifications/whatsapp`).
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendMessageRequest {
