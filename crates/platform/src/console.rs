@@ -376,6 +376,7 @@ pub async fn data_mode(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"dataMode": "MOCK"}))]
 pub struct SwitchDataMode {
     /// `MOCK` or `LIVE`, in any case.
     #[schema(value_type = String, example = "LIVE")]

@@ -240,8 +240,9 @@ fn finish_response(response: &mut Response, code: Option<StatusCode>, error_ref:
     }
 }
 
-/// What an error status means, in every product's document.
-fn error_description(status: StatusCode) -> &'static str {
+/// What an error status means, in every product's document, unless the operation's annotation
+/// says more.
+pub fn error_description(status: StatusCode) -> &'static str {
     match status.as_u16() {
         400 => "The request is malformed or a value is invalid (`details` names the fields)",
         401 => "Credentials are missing, invalid, expired or revoked",
@@ -282,14 +283,16 @@ fn add_error_response(
 }
 
 /// Documents one more error status on every operation that reads input (a body or
-/// parameters): a product's own validation status (Crenoir's 422).
-pub fn add_input_error_status(api: &mut OpenApi, status: &str, description: &str) {
+/// parameters): a product's own validation status (Crenoir's 422), described as
+/// [`error_description`] says.
+pub fn add_input_error_status(api: &mut OpenApi, status: StatusCode) {
+    let description = error_description(status);
     let error_ref = error_ref();
     for_each_operation(api, |_, _, op| {
         let takes_input =
             op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
         if takes_input {
-            add_error_response(op, &error_ref, status, description);
+            add_error_response(op, &error_ref, status.as_str(), description);
         }
     });
 }

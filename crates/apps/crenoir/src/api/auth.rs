@@ -154,7 +154,7 @@ pub async fn mock_authorize(
 /// redeems a mailed code for an ID token, so a client built around the `credential` flow
 /// works offline too.
 #[utoipa::path(post, operation_id = "exchangeMockGoogleCode", path = "/auth/google/mock/token", tag = "mock", request_body = MockTokenRequest,
-    responses((status = 200, body = Data<MockTokenResponse>)))]
+    responses((status = 401, description = "The code is unknown, already used or expired"), (status = 200, body = Data<MockTokenResponse>)))]
 pub async fn mock_token(
     State(ctx): State<Ctx>,
     Json(req): Json<MockTokenRequest>,

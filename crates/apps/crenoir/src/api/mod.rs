@@ -52,7 +52,7 @@ pub fn routes() -> OpenApiRouter<Ctx> {
 /// Crenoir's own parts of the published document: 422 for validation failures, and the
 /// cookie that carries the session.
 pub fn document(api: &mut OpenApi) {
-    docs::add_input_error_status(api, "422", "A value is invalid (`details.fields` names it)");
+    docs::add_input_error_status(api, axum::http::StatusCode::UNPROCESSABLE_ENTITY);
     if let Some(c) = api.components.as_mut() {
         c.add_security_scheme(
             "cookie",

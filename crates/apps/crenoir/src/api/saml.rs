@@ -96,6 +96,7 @@ pub struct AcsForm {
 /// A script's call: start a sign-in, or hand over a `SAMLResponse` it received.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"redirectTo": "http://localhost:5173/"}))]
 pub struct SamlLoginRequest {
     /// Start: the page to land on afterwards.
     #[schema(format = "uri")]

@@ -28,6 +28,7 @@ use crate::{
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"email": "new.seller@example.com", "password": "a-long-passphrase", "name": "Casey Morgan", "organizationName": "Morgan & Co"}))]
 pub struct RegisterRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -75,6 +76,7 @@ pub async fn register(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "robin@example.com", "password": "correct-horse-battery"}))]
 pub struct LoginRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -153,7 +155,7 @@ pub async fn google_mock_authorize(
 /// `POST /api/auth/google/mock/token` (MOCK mode only): redeems a mailed code for an ID token
 /// of the mock issuer, accepted as `credential` by `POST /api/auth/google`.
 #[utoipa::path(post, operation_id = "exchangeMockGoogleCode", path = "/auth/google/mock/token", tag = "mock", request_body = MockTokenRequest,
-    responses((status = 200, body = MockTokenResponse)))]
+    responses((status = 401, description = "The code is unknown, already used or expired"), (status = 200, body = MockTokenResponse)))]
 pub async fn google_mock_token(
     State(ctx): State<Ctx>,
     Json(req): Json<MockTokenRequest>,
@@ -163,6 +165,7 @@ pub async fn google_mock_token(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"refreshToken": "eyJhbGciOiJIUzI1NiJ9.refresh.example"}))]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
@@ -194,6 +197,7 @@ pub async fn refresh(
 /// `{ token }` verifies; `{ email }` mails a new link.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "mailed-verification-token"}))]
 pub struct VerifyRequest {
     pub token: Option<String>,
     #[schema(format = "email")]
@@ -227,6 +231,7 @@ pub async fn verify(
 /// Either half of the reset flow: `{ email }` requests a mail, `{ token, password }` completes.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "robin@example.com"}))]
 pub struct ResetPasswordRequest {
     #[schema(format = "email")]
     pub email: Option<String>,

@@ -77,6 +77,7 @@ fn hand_over(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "new.adopter@example.com", "password": "a-long-passphrase", "name": "Casey Morgan"}))]
 pub struct RegisterRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -106,6 +107,7 @@ pub async fn register(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "sam@example.com", "password": "correct-horse-battery"}))]
 pub struct LoginRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -141,6 +143,7 @@ pub async fn login(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"refreshToken": "eyJhbGciOiJIUzI1NiJ9.refresh.example"}))]
 pub struct RefreshRequest {
     /// Mobile only; the web mount reads the `refresh_token` cookie.
     pub refresh_token: Option<String>,
@@ -243,6 +246,7 @@ pub async fn me(user: AuthUser) -> Json<UserView> {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "sam@example.com"}))]
 pub struct ForgotPasswordRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -264,6 +268,7 @@ pub async fn forgot_password(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "mailed-reset-token", "password": "a-long-new-passphrase"}))]
 pub struct ResetPasswordRequest {
     pub token: String,
     #[schema(min_length = 8, max_length = 1024)]
@@ -286,6 +291,7 @@ pub async fn reset_password(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "mailed-verification-token"}))]
 pub struct VerifyEmailRequest {
     /// The mailed token; omit it (authenticated) to get a new mail.
     pub token: Option<String>,

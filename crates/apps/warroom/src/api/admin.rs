@@ -10,6 +10,7 @@ use crate::{Ctx, service::access::CONSOLE_UPDATE};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"mode": "mock"}))]
 pub struct ToggleModeRequest {
     /// The mode to set, `mock` or `live` in any case; omit to flip.
     #[schema(value_type = Option<String>, example = "live")]

@@ -84,7 +84,7 @@ impl From<AlertView> for AlertSent {
 
 /// `POST /api/v1/alerting/crisis`: raises a `CRISIS` alert and queues its deliveries.
 #[utoipa::path(post, operation_id = "raiseCrisisAlert", path = "/alerting/crisis", tag = "alerting", security(("bearer" = [])),
-    request_body = CrisisAlert, responses((status = 200, body = AlertSent)))]
+    request_body = CrisisAlert, responses((status = 404, description = "No campaign with this `campaignId`"), (status = 200, body = AlertSent)))]
 pub async fn crisis(
     State(ctx): State<Ctx>,
     actor: Actor,
@@ -110,7 +110,7 @@ pub async fn queue(State(ctx): State<Ctx>, actor: Actor) -> Result<Json<AlertQue
 
 /// `POST /api/v1/alerting/send`: a `MEDIUM` alert over SMS to the given numbers.
 #[utoipa::path(post, operation_id = "sendAlert", path = "/alerting/send", tag = "alerting", security(("bearer" = [])),
-    request_body = SendAlertRequest, responses((status = 503, description = "The SMS service is unavailable or not configured"), (status = 200, body = AlertSent)))]
+    request_body = SendAlertRequest, responses((status = 404, description = "No campaign with this `campaignId`"), (status = 503, description = "The SMS service is unavailable or not configured"), (status = 200, body = AlertSent)))]
 pub async fn send(
     State(ctx): State<Ctx>,
     actor: Actor,

@@ -21,6 +21,7 @@ use crate::{Ctx, service::access};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "new.analyst@example.com", "password": "a-long-passphrase", "name": "Casey Morgan"}))]
 pub struct RegisterRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -55,6 +56,7 @@ pub async fn register(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"email": "alex@example.com", "password": "correct-horse-battery"}))]
 pub struct LoginRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -90,6 +92,7 @@ pub async fn login(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"refreshToken": "eyJhbGciOiJIUzI1NiJ9.refresh.example"}))]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
@@ -151,6 +154,7 @@ pub async fn logout(State(ctx): State<Ctx>, user: AuthUser) -> Result<Json<Succe
 /// Either half of the reset flow: `{ email }` requests a mail, `{ token, password }` completes.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "alex@example.com"}))]
 pub struct ResetPasswordRequest {
     #[schema(format = "email")]
     pub email: Option<String>,
@@ -211,6 +215,7 @@ pub async fn reset_password(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "mailed-verification-token"}))]
 pub struct VerifyEmailRequest {
     /// The token from the verification mail. Omit it (authenticated) to get a new mail.
     pub token: Option<String>,
@@ -235,6 +240,7 @@ pub async fn verify_email(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"currentPassword": "current-passphrase", "newPassword": "a-longer-new-passphrase"}))]
 pub struct ChangePasswordRequest {
     pub current_password: String,
     #[schema(min_length = 8, max_length = 1024)]
@@ -243,7 +249,7 @@ pub struct ChangePasswordRequest {
 
 /// `POST /api/v1/auth/change-password`: needs the current password; other sessions end.
 #[utoipa::path(post, operation_id = "changePassword", path = "/auth/change-password", tag = "auth", request_body = ChangePasswordRequest,
-    security(("bearer" = [])), responses((status = 200, body = Success)))]
+    security(("bearer" = [])), responses((status = 400, description = "`currentPassword` is incorrect, or `newPassword` is not acceptable"), (status = 200, body = Success)))]
 pub async fn change_password(
     State(ctx): State<Ctx>,
     user: AuthUser,

@@ -42,7 +42,7 @@ pub struct CreateMonitoringConfigResponse {
 /// campaign; the first poll runs within a second.
 #[utoipa::path(post, operation_id = "createMonitoringConfig", path = "/monitoring/config", tag = "monitoring", security(("bearer" = [])),
     request_body = MonitoringConfigRequest,
-    responses((status = 409, description = "The campaign already has an active monitoring config"), (status = 201, body = CreateMonitoringConfigResponse)))]
+    responses((status = 404, description = "No campaign with this `campaignId`"), (status = 409, description = "The campaign already has an active monitoring config"), (status = 201, body = CreateMonitoringConfigResponse)))]
 pub async fn create(
     State(ctx): State<Ctx>,
     actor: Actor,

@@ -19,6 +19,7 @@ use crate::Ctx;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"code": "4/0AcvDMrB-example", "redirectUri": "http://localhost:5173/auth/callback"}))]
 pub struct OAuthCodeRequest {
     /// The authorization code the provider redirected back with.
     #[schema(min_length = 1)]
@@ -125,6 +126,7 @@ pub enum ProviderName {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"provider": "google", "email": "alex@example.com", "redirectUri": "http://localhost:5173/auth/callback", "state": "af0ifjsldkj"}))]
 pub struct MockAuthorizeRequest {
     pub provider: ProviderName,
     #[schema(format = "email")]

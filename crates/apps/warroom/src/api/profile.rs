@@ -20,6 +20,7 @@ use crate::{Ctx, domain::notifications::E164_RULE};
 /// The self-editable profile fields; anything else (role, email, flags) is refused.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"name": "Alex Rivera", "phone": "+14155550123", "timezone": "America/New_York", "avatarUrl": "https://cdn.example.com/avatars/alex.png"}))]
 pub struct ProfileUpdateRequest {
     #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,

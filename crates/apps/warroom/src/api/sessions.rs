@@ -148,6 +148,7 @@ pub async fn security_log(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"userId": "9d4e2a7b-1c3f-4b8e-a6d5-0f7c9e2b3a41"}))]
 pub struct ImpersonateRequest {
     pub user_id: Uuid,
 }
@@ -164,7 +165,7 @@ pub struct ImpersonateResponse {
 
 /// `POST /api/v1/auth/impersonate`: an admin signs in as a non-admin user.
 #[utoipa::path(post, operation_id = "impersonateUser", path = "/auth/impersonate", tag = "auth", request_body = ImpersonateRequest,
-    security(("bearer" = [])), responses((status = 200, body = ImpersonateResponse)))]
+    security(("bearer" = [])), responses((status = 404, description = "No user with this `userId`"), (status = 200, body = ImpersonateResponse)))]
 pub async fn impersonate(
     State(ctx): State<Ctx>,
     admin: AuthUser,

@@ -35,6 +35,7 @@ pub async fn setup(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "123456"}))]
 pub struct TwoFactorVerifyRequest {
     /// The 6-digit code from the authenticator app.
     pub code: String,

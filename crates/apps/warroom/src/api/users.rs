@@ -46,6 +46,7 @@ pub async fn list(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "jordan.lee@example.com", "password": "a-long-passphrase", "name": "Jordan Lee", "role": "analyst"}))]
 pub struct CreateUserRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -94,6 +95,7 @@ pub async fn get(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Jordan Lee", "role": "manager"}))]
 pub struct UpdateUserRequest {
     #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,

@@ -384,6 +384,7 @@ pub fn not_found() -> ApiError {
 /// A crisis: the body of `POST /alerting/crisis`, and the `data` of every `CRISIS` alert.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"campaignId": "3f2b9c1e-7a4d-4e8f-9b6a-2c5d8e1f4a70", "crisisScore": 0.82, "triggers": ["negative sentiment spike", "viral post"], "affectedPlatforms": ["twitter", "facebook"], "estimatedReach": 150000, "sentimentImpact": -0.6, "recommendedActions": ["Publish a statement within the hour"]}))]
 pub struct CrisisAlert {
     pub campaign_id: Uuid,
     /// 0 to 1; above 0.8 the alert is `CRITICAL`, else `HIGH`.

@@ -67,6 +67,7 @@ impl TryFrom<(PageQuery, ListConfigsQuery)> for ConfigQuery {
 /// edited and sent back whole.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"campaignId": "3f2b9c1e-7a4d-4e8f-9b6a-2c5d8e1f4a70", "keywords": ["voter turnout", "early voting"], "competitors": ["Rival Campaign"], "platforms": ["twitter", "news"], "refreshInterval": 300, "alertThresholds": {"crisisScore": 0.7, "sentimentDrop": -0.3, "mentionSpike": 3, "engagementDrop": -0.5}}))]
 pub struct MonitoringConfigRequest {
     /// The campaign to monitor; on `PUT`, the config's own campaign.
     #[serde(default, deserialize_with = "present")]
