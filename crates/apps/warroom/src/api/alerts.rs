@@ -50,7 +50,8 @@ pub async fn get(
     Ok(Json(ctx.alerts().get(&actor, id).await?))
 }
 
-/// `POST /api/v1/alerts/{id}/actions`: `read`, `acknowledge`, `resolve` or `dismiss`.
+/// `POST /api/v1/alerts/{id}/actions`: moves an alert on: `read`, `acknowledge`, `resolve` or
+/// `dismiss`.
 #[utoipa::path(post, operation_id = "actOnAlert", path = "/alerts/{id}/actions", tag = "alerts", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Alert id")),
     request_body = AlertActionRequest, responses((status = 200, body = AlertView)))]

@@ -221,7 +221,8 @@ pub struct VerifyEmailRequest {
     pub token: Option<String>,
 }
 
-/// `POST /api/v1/auth/verify-email`: `{ token }` verifies; authenticated without a token resends.
+/// `POST /api/v1/auth/verify-email`: verifies an email address with the mailed `{ token }`;
+/// signed in without a token, it mails a new one.
 #[utoipa::path(post, operation_id = "verifyEmail", path = "/auth/verify-email", tag = "auth", request_body(content = Option<VerifyEmailRequest>),
     security((), ("bearer" = [])), responses((status = 200, body = Success)))]
 pub async fn verify_email(

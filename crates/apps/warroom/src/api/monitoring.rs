@@ -108,7 +108,7 @@ pub async fn delete(
     stop(id, ctx, actor).await
 }
 
-/// `POST /api/v1/monitoring/config/{configId}/stop` (Basalt's): no more polls.
+/// `POST /api/v1/monitoring/config/{configId}/stop` (Basalt's): stops polling for the config.
 #[utoipa::path(post, operation_id = "stopMonitoring", path = "/monitoring/config/{configId}/stop", tag = "monitoring",
     security(("bearer" = [])), params(("configId" = uuid::Uuid, Path)),
     responses((status = 200, body = MonitoringConfigView)))]
@@ -133,7 +133,8 @@ pub async fn start(
     Ok(Json(ctx.monitoring().start(&actor, id).await?))
 }
 
-/// `GET /api/v1/monitoring/status` (seed 000 "Monitoring system status").
+/// `GET /api/v1/monitoring/status` (seed 000 "Monitoring system status"): the monitoring
+/// system's state.
 #[utoipa::path(get, operation_id = "getMonitoringStatus", path = "/monitoring/status", tag = "monitoring", security(("bearer" = [])),
     responses((status = 200, body = MonitoringStatus)))]
 pub async fn monitoring_status(

@@ -73,8 +73,8 @@ pub async fn whatsapp(
     send_message(ctx, actor, Channel::Whatsapp, req).await
 }
 
-/// `POST /api/v1/integrations/sms` (seed 001 `sendSMSAlert`): `/notifications/sms` by its
-/// other name.
+/// `POST /api/v1/integrations/sms` (seed 001 `sendSMSAlert`): sends one SMS now, as
+/// `/notifications/sms` does.
 #[utoipa::path(post, operation_id = "sendSmsAlert", path = "/integrations/sms", tag = "notifications", security(("bearer" = [])),
     request_body = SendMessageRequest, responses((status = 503, description = "The SMS service is unavailable or not configured"), (status = 200, body = SendMessageResponse)))]
 pub async fn integrations_sms(
@@ -125,7 +125,8 @@ pub async fn patch_preferences(
     ))
 }
 
-/// `PATCH /api/v1/settings/notifications` (seed 000): `PATCH /notifications/preferences`.
+/// `PATCH /api/v1/settings/notifications` (seed 000): changes the caller's notification
+/// preferences given, as `PATCH /notifications/preferences` does.
 #[utoipa::path(patch, operation_id = "updateNotificationSettings", path = "/settings/notifications", tag = "notifications", security(("bearer" = [])),
     request_body = PreferencesRequest, responses((status = 200, body = NotificationPreferences)))]
 pub async fn patch_settings(
@@ -147,7 +148,8 @@ pub async fn get_contacts(
     Ok(Json(ctx.notifications().contacts(&actor, id).await?))
 }
 
-/// `PUT /api/v1/campaigns/{id}/crisis-contacts` (Basalt's): replaces the list.
+/// `PUT /api/v1/campaigns/{id}/crisis-contacts` (Basalt's): replaces the campaign's crisis
+/// contacts.
 #[utoipa::path(put, operation_id = "replaceCrisisContacts", path = "/campaigns/{id}/crisis-contacts", tag = "alerting", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Campaign id")),
     request_body = CrisisContactsRequest, responses((status = 200, body = CrisisContacts)))]

@@ -115,7 +115,7 @@ impl From<UpdateUserRequest> for UserUpdate {
     }
 }
 
-/// `PUT /api/v1/users/{id}`: name, email, role. Changing someone's role ends their sessions.
+/// `PUT /api/v1/users/{id}`: changes a user's name, email or role. Changing someone's role ends their sessions.
 #[utoipa::path(put, operation_id = "updateUser", path = "/users/{id}", tag = "users", security(("bearer" = [])), request_body = UpdateUserRequest,
     params(("id" = Uuid, Path, description = "User id")), responses((status = 409, description = "A user with this email exists"), (status = 200, body = UserEnvelope)))]
 pub async fn update(
