@@ -19,7 +19,7 @@ set_target_dir() {
 # build_basalt COPY PRODUCT: builds `basalt` ($BASALT_PROFILE: debug, the default, or release)
 # into $CARGO_TARGET_DIR (the workspace's own when unset), installs it at COPY, so that a build
 # elsewhere into the same target directory cannot swap it mid-run, and fails (2) unless PRODUCT
-# is one `basalt products` lists.
+# (when given) is one `basalt products` lists.
 build_basalt() {
     local copy=$1 product=$2 profile=${BASALT_PROFILE:-debug} known
     set_target_dir
@@ -31,7 +31,7 @@ build_basalt() {
     fi
     install -m 755 "$CARGO_TARGET_DIR/$profile/basalt" "$copy"
     known=$("$copy" products)
-    if ! grep -qx "$product" <<<"$known"; then
+    if [ -n "$product" ] && ! grep -qx "$product" <<<"$known"; then
         echo "unknown product '$product' (basalt products: $(tr '\n' ' ' <<<"$known"))" >&2
         return 2
     fi

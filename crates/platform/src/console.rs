@@ -42,7 +42,7 @@ pub fn routes() -> OpenApiRouter<Core> {
 
 /// `GET /admin/api/outbox`: messages recorded by the outbox (mail, SMS, … in MOCK mode),
 /// newest first.
-#[utoipa::path(get, path = "/admin/api/outbox", tag = "console", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "adminListOutbox", path = "/admin/api/outbox", tag = "console", security(("bearer" = [])),
     params(PageQuery), responses((status = 200, description = "A page of messages", body = Page<OutboxMessageView>)))]
 pub async fn outbox(
     State(core): State<Core>,
@@ -71,7 +71,7 @@ pub struct JobsQuery {
 }
 
 /// `GET /admin/api/jobs`: the job queue, newest first.
-#[utoipa::path(get, path = "/admin/api/jobs", tag = "console", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "adminListJobs", path = "/admin/api/jobs", tag = "console", security(("bearer" = [])),
     params(JobsQuery), responses((status = 200, description = "A page of jobs", body = Page<JobView>)))]
 pub async fn jobs(
     State(core): State<Core>,
@@ -94,7 +94,7 @@ pub async fn jobs(
 
 /// `GET /admin/api/jobs/dead`: the dead letters (jobs that used up their attempts or failed
 /// for good), newest first; `POST /admin/api/jobs/{id}/retry` revives one.
-#[utoipa::path(get, path = "/admin/api/jobs/dead", tag = "console", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "adminListDeadJobs", path = "/admin/api/jobs/dead", tag = "console", security(("bearer" = [])),
     params(PageQuery), responses((status = 200, description = "A page of dead jobs", body = Page<JobView>)))]
 pub async fn dead_letters(
     State(core): State<Core>,
@@ -117,7 +117,7 @@ pub struct JobDetail {
 }
 
 /// `GET /admin/api/jobs/{id}`: a job with its attempts, oldest first.
-#[utoipa::path(get, path = "/admin/api/jobs/{id}", tag = "console", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "adminGetJob", path = "/admin/api/jobs/{id}", tag = "console", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Job id")),
     responses((status = 200, description = "The job and its attempts", body = JobDetail)))]
 pub async fn job(
@@ -134,7 +134,7 @@ pub async fn job(
 
 /// `POST /admin/api/jobs/{id}/retry`: a dead (or cancelled) job back to pending, due now,
 /// attempts reset; any other state is 400 `failed_precondition`.
-#[utoipa::path(post, path = "/admin/api/jobs/{id}/retry", tag = "console", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "adminRetryJob", path = "/admin/api/jobs/{id}/retry", tag = "console", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Job id")),
     responses((status = 200, description = "The job, pending again", body = JobView)))]
 pub async fn retry_job(
@@ -220,7 +220,7 @@ pub struct UsersQuery {
 }
 
 /// `GET /admin/api/users`: the product's users, oldest first.
-#[utoipa::path(get, path = "/admin/api/users", tag = "console", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "adminListUsers", path = "/admin/api/users", tag = "console", security(("bearer" = [])),
     params(UsersQuery), responses((status = 200, description = "A page of users", body = Page<ConsoleUser>)))]
 pub async fn users(
     State(core): State<Core>,
@@ -297,7 +297,7 @@ pub struct UserDetail {
 }
 
 /// `GET /admin/api/users/{id}`: a user and their live sessions.
-#[utoipa::path(get, path = "/admin/api/users/{id}", tag = "console", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "adminGetUser", path = "/admin/api/users/{id}", tag = "console", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "User id")),
     responses((status = 200, description = "The user and their sessions", body = UserDetail)))]
 pub async fn user(
@@ -324,7 +324,7 @@ pub struct Done {
 
 /// `DELETE /admin/api/sessions/{id}`: ends any user's session (its refresh token stops
 /// working, its access tokens are refused at once, its open live streams close).
-#[utoipa::path(delete, path = "/admin/api/sessions/{id}", tag = "console", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "adminRevokeSession", path = "/admin/api/sessions/{id}", tag = "console", security(("bearer" = [])),
     extensions(("x-basalt-effect" = json!("ends-session"))),
     params(("id" = Uuid, Path, description = "Session id")),
     responses((status = 200, description = "The session is ended", body = Done)))]
@@ -362,7 +362,7 @@ pub struct DataModeView {
 }
 
 /// `GET /admin/api/data-mode`: MOCK or LIVE, as every instance of the product answers.
-#[utoipa::path(get, path = "/admin/api/data-mode", tag = "console", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "adminGetDataMode", path = "/admin/api/data-mode", tag = "console", security(("bearer" = [])),
     responses((status = 200, description = "The current mode", body = DataModeView)))]
 pub async fn data_mode(
     State(core): State<Core>,
@@ -376,6 +376,7 @@ pub async fn data_mode(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"dataMode": "MOCK"}))]
 pub struct SwitchDataMode {
     /// `MOCK` or `LIVE`, in any case.
     #[schema(value_type = String, example = "LIVE")]
@@ -384,7 +385,7 @@ pub struct SwitchDataMode {
 
 /// `PUT /admin/api/data-mode`: switches every instance of the product to MOCK or LIVE; the
 /// switch is kept across restarts.
-#[utoipa::path(put, path = "/admin/api/data-mode", tag = "console", security(("bearer" = [])),
+#[utoipa::path(put, operation_id = "adminSwitchDataMode", path = "/admin/api/data-mode", tag = "console", security(("bearer" = [])),
     extensions(("x-basalt-effect" = json!("switches-data-mode"))),
     request_body = SwitchDataMode,
     responses((status = 200, description = "The mode now in effect", body = DataModeView)))]
@@ -425,7 +426,7 @@ pub struct LogLines {
 
 /// `GET /admin/api/logs`: the last log lines of this product on the instance that answers
 /// (each instance keeps its own last 500).
-#[utoipa::path(get, path = "/admin/api/logs", tag = "console", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "adminGetLogs", path = "/admin/api/logs", tag = "console", security(("bearer" = [])),
     params(LogsQuery), responses((status = 200, description = "Recent log lines", body = LogLines)))]
 pub async fn logs(
     State(core): State<Core>,

@@ -16,7 +16,8 @@ use uuid::Uuid;
 
 pub use crate::validate::FieldError;
 
-/// Stable error codes (Encore's vocabulary, which the other contracts map onto).
+// Encore's vocabulary, which the other contracts map onto.
+/// Stable error codes; each answers with one HTTP status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -385,7 +386,8 @@ impl ErrorFormat {
     }
 }
 
-/// War Room's (Encore) and PawfectMatch's error body: `{ code, message, details }`.
+// War Room's (Encore) and PawfectMatch's error body.
+/// The error body: `{ code, message, details }`.
 #[derive(Serialize, ToSchema)]
 pub struct FlatError {
     pub code: ErrorCode,
@@ -394,7 +396,8 @@ pub struct FlatError {
     pub details: Option<ErrorDetails>,
 }
 
-/// Crenoir X MAP's error body: `{ "error": { code, message, details? } }`.
+// Crenoir X MAP's error body.
+/// The error body: `{ "error": { code, message, details? } }`.
 #[derive(Serialize, ToSchema)]
 pub struct NestedError {
     #[schema(inline)]
@@ -410,7 +413,8 @@ pub struct NestedErrorBody {
     pub details: Option<ErrorDetails>,
 }
 
-/// LeadGen's error body: `{ "error": { code, message, details, requestId } }`.
+// LeadGen's error body.
+/// The error body: `{ "error": { code, message, details, requestId } }`.
 #[derive(Serialize, ToSchema)]
 pub struct NestedErrorWithRequestId {
     #[schema(inline)]
@@ -422,7 +426,8 @@ pub struct NestedErrorWithRequestId {
 pub struct NestedErrorDetail {
     pub code: ErrorCode,
     pub message: String,
-    /// Always an object; `{}` when the error has no details (seed 004).
+    // As seed 004 has it.
+    /// Always an object; `{}` when the error has no details.
     pub details: ErrorDetails,
     /// The request's `X-Request-Id`.
     pub request_id: Option<String>,

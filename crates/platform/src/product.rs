@@ -160,7 +160,7 @@ pub async fn build<P: Product>(settings: &ProductSettings) -> anyhow::Result<Bui
             ctx.core().background.shutdown().await;
             return Err(e);
         }
-        let router = router::<P>(&ctx, &http);
+        let router = router::<P>(&ctx, &http, &settings.public_url);
         Ok(Built { ctx, router })
     }
     .instrument(tracing::info_span!("product", product = P::NAME))
@@ -212,7 +212,7 @@ fn kit_routes() -> OpenApiRouter<Core> {
 }
 
 /// The product's routes, the kit's and the docs, in the shared HTTP stack.
-fn router<P: Product>(ctx: &P::Ctx, http: &HttpOptions) -> Router {
+fn router<P: Product>(ctx: &P::Ctx, http: &HttpOptions, public_url: &str) -> Router {
     let (routes, _) = P::routes().split_for_parts();
     let (kit, _) = kit_routes().split_for_parts();
     let routes = ratelimit::routes::layer(routes, ctx.core(), P::RATE_LIMITS);
@@ -226,7 +226,7 @@ fn router<P: Product>(ctx: &P::Ctx, http: &HttpOptions) -> Router {
         .with_state(ctx.clone())
         .merge(kit.with_state(ctx.core().clone()))
         .merge(crate::landing::routes().with_state(ctx.core().clone()))
-        .merge(docs::routes(openapi::<P>()))
+        .merge(docs::routes(openapi_at::<P>(public_url)))
         .route("/metrics", get(serve_metrics).with_state(Arc::new(scrape)));
     serve_stack(app, http, metrics)
 }
@@ -366,12 +366,25 @@ async fn gauges(core: &Core) -> String {
     g.finish()
 }
 
-/// The published OpenAPI document: the product's operations and the kit's, with the error
-/// catalogue in the product's format.
+/// The published OpenAPI document of a product served on its default port on this machine
+/// (`basalt openapi`): see [`openapi_at`].
 pub fn openapi<P: Product>() -> OpenApi {
+    openapi_at::<P>(&format!("http://localhost:{}", P::DEFAULT_PORT))
+}
+
+/// The published OpenAPI document: the product's operations and the kit's, served at
+/// `server_url`, finished by [`docs::finish`] (access, error responses in the product's
+/// format, summaries), then by the product's own touches.
+pub fn openapi_at<P: Product>(server_url: &str) -> OpenApi {
     let mut api = P::routes().into_openapi();
     api.merge(kit_routes().into_openapi());
-    let mut api = docs::finish(api, P::ERROR_FORMAT);
+    let publish = docs::Publish {
+        format: P::ERROR_FORMAT,
+        server_url,
+        display_name: P::DISPLAY_NAME,
+        rate_limits: P::RATE_LIMITS,
+    };
+    let mut api = docs::finish(api, &publish);
     P::document(&mut api);
     api
 }

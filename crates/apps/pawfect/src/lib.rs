@@ -57,6 +57,10 @@ impl Product for Pawfect {
     fn routes() -> OpenApiRouter<Ctx> {
         api::routes()
     }
+
+    fn document(api: &mut utoipa::openapi::OpenApi) {
+        api::document(api);
+    }
 }
 
 /// Everything a handler can reach. Cheap to clone.

@@ -254,6 +254,7 @@ pub enum GoogleSignInBody {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
+#[schema(example = json!({"credential": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"}))]
 pub struct CredentialSignIn {
     #[schema(min_length = 1, pattern = r"\S")]
     credential: String,
@@ -263,6 +264,7 @@ pub struct CredentialSignIn {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
+#[schema(example = json!({"code": "4/0AcvDMrB-example", "redirectUri": "http://localhost:5173/auth/callback"}))]
 pub struct CodeSignIn {
     #[schema(min_length = 1, pattern = r"\S")]
     code: String,
@@ -324,6 +326,7 @@ impl GoogleSignIn {
 /// The mock Google provider's consent step (MOCK mode): the address to mail a sign-in link to.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"email": "alex@example.com", "name": "Alex Rivera", "redirectUri": "http://localhost:5173/auth/callback", "state": "af0ifjsldkj"}))]
 pub struct MockAuthorizeRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -346,6 +349,7 @@ pub struct MockAuthorizeRequest {
 /// The mock Google token endpoint's request: a mailed code for an ID token.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"code": "mailed-code", "redirectUri": "http://localhost:5173/auth/callback"}))]
 pub struct MockTokenRequest {
     #[schema(min_length = 1)]
     pub code: String,

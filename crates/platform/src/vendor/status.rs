@@ -9,9 +9,10 @@ use utoipa::ToSchema;
 use super::breaker::{BreakerState, CircuitBreaker};
 use crate::datamode::{DataMode, Mode, VendorState};
 
-/// One vendor's state. A superset of `datamode::VendorState` (which the breaker-less
-/// services, mail and OAuth, report): adding `CircuitOpen` there would make every match on
-/// it handle a state those services cannot be in.
+// A superset of `datamode::VendorState` (which the breaker-less services, mail and OAuth,
+// report): adding `CircuitOpen` there would make every match on it handle a state those
+// services cannot be in.
+/// One outside service's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VendorStatusState {

@@ -226,6 +226,51 @@ async fn the_document_has_the_products_and_the_kits_operations_and_the_error_cat
     );
 }
 
+/// `docs::finish`: the server, public operations marked so, and only the errors an operation
+/// can answer.
+#[tokio::test]
+async fn each_operation_lists_the_errors_it_can_answer_and_public_ones_say_so() {
+    let doc = serde_json::to_value(platform::product::openapi_at::<Demo>(
+        "https://demo.example.org",
+    ))
+    .unwrap();
+    assert_eq!(doc["servers"][0]["url"], "https://demo.example.org");
+    let statuses = |path: &str, method: &str| -> Vec<String> {
+        doc["paths"][path][method]["responses"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let healthz = &doc["paths"]["/healthz"]["get"];
+    assert_eq!(healthz["security"], json!([]), "{healthz}");
+    assert_eq!(statuses("/healthz", "get"), ["200", "500"]);
+    // A session, a path id, no body: 400 (the id), 401, 403, 404, 500.
+    assert_eq!(
+        statuses("/admin/api/sessions/{id}", "delete"),
+        ["200", "400", "401", "403", "404", "500"]
+    );
+    // A body: 413 too; no 404 without a path id.
+    assert_eq!(
+        statuses("/admin/api/data-mode", "put"),
+        ["200", "400", "401", "403", "413", "500"]
+    );
+    let mut ids = std::collections::BTreeSet::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let id = op["operationId"].as_str().unwrap();
+            assert!(ids.insert(id.to_owned()), "operationId {id} twice");
+            let summary = op["summary"].as_str().unwrap();
+            assert!(
+                !summary.is_empty() && !summary.starts_with('`'),
+                "{summary}"
+            );
+            assert!(op["description"].as_str().is_some_and(|d| !d.is_empty()));
+        }
+    }
+}
+
 #[tokio::test]
 async fn an_unknown_role_for_a_new_user_names_the_products_roles() {
     let app = spawn().await;

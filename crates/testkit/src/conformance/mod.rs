@@ -7,6 +7,7 @@
 //! | table | generated from | checks |
 //! |---|---|---|
 //! | [`error_shapes`] | the OpenAPI document (`/openapi.json`) | every JSON body: malformed JSON, not UTF-8, a top-level array, string or null (where the schema does not admit one), a wrong, missing or form content type, an empty or missing body (where it is required), an unknown field (where the schema refuses them, named in the refusal), each field of a type its schema does not admit (named), a body over the limit; every UUID, number, date or enumerated path and query parameter: a malformed value; every path: each undocumented method (405), an extra segment (404); unknown routes (404); a body just under the limit is read, one over it sent in chunks is 413. Each answer is the product's error shape (`ErrorShape`) with the catalogue's status and code, `invalid_argument` at the product's validation status when it names fields, nothing internal in it, never a 5xx or plain text |
+//! | [`request_examples`] | the OpenAPI document | every JSON request body has an example; sent by an admin (path ids of nothing), it succeeds or fails only with a status the operation documents, never a validation failure naming fields or a 5xx |
 //! | [`rate_limits`] | `Product::RATE_LIMITS` | per rule: the N-th request passes (with `X-RateLimit-*` saying so), the N+1-th is 429 `resource_exhausted` with `Retry-After` (also in the details) and `X-RateLimit-*`, on every route of the rule (they share one count); another key of the same kind passes; the key is what the rule says and nothing else (the normalised email, the user across sessions, the client address behind an address it prepends to `X-Forwarded-For`); a per-user rule does not count the anonymous; `X-Forwarded-For` from an untrusted peer is ignored; a route of no rule carries no `X-RateLimit-*`. In memory, and again on Redis when `TEST_REDIS_URL` is set |
 //! | [`cookies`] | the cookies a browser sign-in sets, the product's `CookiePolicy` and its [`SessionRoutes`] | attributes (HttpOnly except the CSRF cookie, `Secure` exactly when `cookie_secure`, `SameSite` Strict or Lax, a path, the refresh cookie on the policy's path, a positive life); for cookie sessions: refresh and logout by cookie need the CSRF token of their own session (missing, empty, wrong, another session's — the same user's too —, a planted cookie/header pair → 403, nothing spent or cleared), refresh needs a live refresh cookie (401), rotates, and a rotated cookie replayed within the grace gets the one successor and after it ends the session; logout clears every session cookie on its own path and a spent cookie is 401; a Bearer logout needs no token and ends only its session; the CORS preflight lets the allowed origin send the token; a state change by access cookie needs it too |
 //!
@@ -17,6 +18,7 @@
 mod cookies;
 pub mod document;
 mod errors;
+mod examples;
 mod limits;
 
 use std::{
@@ -36,6 +38,7 @@ use platform::{
 pub use cookies::{SessionRoutes, cookies};
 pub use document::{Document, Operation, Param};
 pub use errors::error_shapes;
+pub use examples::{EXAMPLE_APP_URL, request_examples};
 pub use limits::rate_limits;
 
 use crate::{PASSWORD, outbox::unique_email, resp::Resp, server::TestServer};
@@ -48,6 +51,11 @@ macro_rules! conformance_tests {
         #[tokio::test]
         async fn bad_input_is_refused_in_the_error_shape() {
             $crate::conformance::error_shapes::<$suite>().await;
+        }
+
+        #[tokio::test]
+        async fn every_request_body_example_is_accepted() {
+            $crate::conformance::request_examples::<$suite>().await;
         }
 
         #[tokio::test]

@@ -52,8 +52,8 @@ pub(super) fn signed_in(
 /// `POST /auth/google/login`: signs in with Google and sets the session cookies. A new
 /// person is provisioned as a `member`; an existing account with the same verified address
 /// is linked.
-#[utoipa::path(post, path = "/auth/google/login", tag = "auth", request_body = GoogleSignInBody,
-    responses((status = 200, body = Data<SessionView>)))]
+#[utoipa::path(post, operation_id = "signInWithGoogle", path = "/auth/google/login", tag = "auth", request_body = GoogleSignInBody,
+    responses((status = 401, description = "Google refused the credential or code"), (status = 409, description = "The Google account's email belongs to another account"), (status = 503, description = "Google is unreachable or not configured"), (status = 200, body = Data<SessionView>)))]
 pub async fn google_login(
     State(ctx): State<Ctx>,
     info: ClientInfo,
@@ -66,7 +66,7 @@ pub async fn google_login(
 }
 
 /// `GET /auth/user/profile`: the signed-in person.
-#[utoipa::path(get, path = "/auth/user/profile", tag = "auth", security(("cookie" = [])),
+#[utoipa::path(get, operation_id = "getProfile", path = "/auth/user/profile", tag = "auth", security(("cookie" = [])),
     responses((status = 200, body = Data<UserView>)))]
 pub async fn profile(user: AuthUser) -> Json<Data<UserView>> {
     data((&user.user).into())
@@ -74,7 +74,7 @@ pub async fn profile(user: AuthUser) -> Json<Data<UserView>> {
 
 /// `POST /auth/refresh`: rotates the refresh cookie and renews the access cookie (a reused
 /// refresh token ends the session). Needs `X-CSRF-Token`.
-#[utoipa::path(post, path = "/auth/refresh", tag = "auth", security(("cookie" = [])),
+#[utoipa::path(post, operation_id = "refreshSession", path = "/auth/refresh", tag = "auth", security(("cookie" = [])),
     responses((status = 200, body = Data<SessionView>)))]
 pub async fn refresh(
     State(ctx): State<Ctx>,
@@ -92,7 +92,7 @@ pub async fn refresh(
 
 /// `POST /auth/logout`: ends the session (found by the access cookie, or the refresh cookie
 /// once the access token has expired) and clears the cookies. Needs `X-CSRF-Token`.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+#[utoipa::path(post, operation_id = "signOut", path = "/auth/logout", tag = "auth",
     extensions(("x-basalt-effect" = json!("ends-session"))), security(("cookie" = [])),
     responses((status = 200, body = Data<LoggedOut>)))]
 pub async fn logout(
@@ -140,7 +140,7 @@ pub struct LoggedOut {
 /// `POST /auth/google/mock/authorize` (MOCK mode only): the mock Google consent step. It
 /// mails a sign-in link with a single-use `code` to the address (see the outbox); knowing an
 /// address is not enough to sign in.
-#[utoipa::path(post, path = "/auth/google/mock/authorize", tag = "mock", request_body = MockAuthorizeRequest,
+#[utoipa::path(post, operation_id = "authorizeMockGoogle", path = "/auth/google/mock/authorize", tag = "mock", request_body = MockAuthorizeRequest,
     responses((status = 202, body = Data<Sent>)))]
 pub async fn mock_authorize(
     State(ctx): State<Ctx>,
@@ -153,8 +153,8 @@ pub async fn mock_authorize(
 /// `POST /auth/google/mock/token` (MOCK mode only): the mock Google token endpoint. It
 /// redeems a mailed code for an ID token, so a client built around the `credential` flow
 /// works offline too.
-#[utoipa::path(post, path = "/auth/google/mock/token", tag = "mock", request_body = MockTokenRequest,
-    responses((status = 200, body = Data<MockTokenResponse>)))]
+#[utoipa::path(post, operation_id = "exchangeMockGoogleCode", path = "/auth/google/mock/token", tag = "mock", request_body = MockTokenRequest,
+    responses((status = 401, description = "The code is unknown, already used or expired"), (status = 200, body = Data<MockTokenResponse>)))]
 pub async fn mock_token(
     State(ctx): State<Ctx>,
     Json(req): Json<MockTokenRequest>,

@@ -35,9 +35,9 @@ fn state(s: VendorState) -> String {
     .into()
 }
 
-/// `GET /api/health`: 200 when the database answers, 503 otherwise; from memory (the last
-/// ping's answer, at most a second old: `platform::health::DbHealth`).
-#[utoipa::path(get, path = "/api/health", tag = "health",
+/// `GET /api/health`: 200 when the database answers, 503 otherwise; answered from memory (the
+/// last database ping's result, at most a second old).
+#[utoipa::path(get, operation_id = "getHealth", path = "/api/health", tag = "health",
     responses((status = 200, body = Data<Health>), (status = 503, body = Data<Health>)))]
 pub async fn health(State(ctx): State<Ctx>) -> (StatusCode, Json<Data<Health>>) {
     let db = ctx.db_health.status().up;

@@ -22,7 +22,7 @@ use crate::Ctx;
 #[derive(utoipa::OpenApi)]
 #[openapi(info(
     title = "Crenoir X MAP API",
-    description = "Creative-agency workspace (seed 002), served by Basalt. Sign in with Google \
+    description = "Creative-agency workspace. Sign in with Google \
     (`POST /auth/google/login` with a Sign in with Google `credential`, or an authorization `code` with PKCE) or \
     with your company's SAML identity provider (`GET /auth/saml/login`). The session lives in httpOnly cookies: \
     `access_token` (15 minutes, every path) and `refresh_token` (7 days, `/auth` only, rotated by `POST /auth/refresh`). \
@@ -52,7 +52,7 @@ pub fn routes() -> OpenApiRouter<Ctx> {
 /// Crenoir's own parts of the published document: 422 for validation failures, and the
 /// cookie that carries the session.
 pub fn document(api: &mut OpenApi) {
-    docs::add_error_status(api, "422", "Validation failed; see details.fields");
+    docs::add_input_error_status(api, axum::http::StatusCode::UNPROCESSABLE_ENTITY);
     if let Some(c) = api.components.as_mut() {
         c.add_security_scheme(
             "cookie",

@@ -43,7 +43,7 @@ pub struct StartQuery {
 }
 
 /// `GET /auth/saml/login`: sends the browser to the identity provider.
-#[utoipa::path(get, path = "/auth/saml/login", tag = "saml", params(StartQuery),
+#[utoipa::path(get, operation_id = "startSamlSignIn", path = "/auth/saml/login", tag = "saml", params(StartQuery),
     responses((status = 303, description = "To the identity provider's sign-on URL")))]
 pub async fn start(
     State(ctx): State<Ctx>,
@@ -96,6 +96,7 @@ pub struct AcsForm {
 /// A script's call: start a sign-in, or hand over a `SAMLResponse` it received.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"redirectTo": "http://localhost:5173/"}))]
 pub struct SamlLoginRequest {
     /// Start: the page to land on afterwards.
     #[schema(format = "uri")]
@@ -122,12 +123,12 @@ pub enum SamlLoginAnswer {
 
 /// `POST /auth/saml/login`: the assertion consumer (form post from the IdP), or a script's
 /// start/finish (JSON).
-#[utoipa::path(post, path = "/auth/saml/login", tag = "saml",
+#[utoipa::path(post, operation_id = "completeSamlSignIn", path = "/auth/saml/login", tag = "saml",
     request_body(content(
         (AcsForm = "application/x-www-form-urlencoded"),
         (SamlLoginRequest = "application/json"),
     )),
-    responses(
+    responses((status = 401, description = "The SAML response is not valid for this service"), 
         (status = 303, description = "Signed in (form post): session cookies set, on to the app"),
         (status = 200, description = "JSON: the IdP URL to start at, or the new session", body = Data<SamlLoginAnswer>),
     ))]
@@ -216,7 +217,7 @@ fn acs_form(body: &[u8]) -> Result<AcsForm, ApiError> {
 }
 
 /// `GET /auth/saml/metadata`: the service provider's SAML metadata (XML).
-#[utoipa::path(get, path = "/auth/saml/metadata", tag = "saml",
+#[utoipa::path(get, operation_id = "getSamlMetadata", path = "/auth/saml/metadata", tag = "saml",
     responses((status = 200, description = "SAML 2.0 EntityDescriptor", content_type = "application/samlmetadata+xml", body = String)))]
 pub async fn metadata(State(ctx): State<Ctx>) -> Response {
     (
@@ -237,7 +238,7 @@ pub struct MockSsoQuery {
 }
 
 /// `GET /auth/saml/mock/sso` (MOCK mode): the mock IdP's sign-on page, asking who you are.
-#[utoipa::path(get, path = "/auth/saml/mock/sso", tag = "mock", params(MockSsoQuery),
+#[utoipa::path(get, operation_id = "getMockSamlSignInPage", path = "/auth/saml/mock/sso", tag = "mock", params(MockSsoQuery),
     responses((status = 200, description = "HTML form", content_type = "text/html", body = String)))]
 pub async fn mock_sso_page(
     State(ctx): State<Ctx>,
@@ -274,7 +275,7 @@ pub struct MockSsoForm {
 }
 
 /// `POST /auth/saml/mock/sso` (MOCK mode): mails the sign-in link.
-#[utoipa::path(post, path = "/auth/saml/mock/sso", tag = "mock",
+#[utoipa::path(post, operation_id = "submitMockSamlSignIn", path = "/auth/saml/mock/sso", tag = "mock",
     request_body(content = MockSsoForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "HTML: check your mail", content_type = "text/html", body = String)))]
 pub async fn mock_sso_submit(
@@ -337,7 +338,7 @@ pub struct ContinueQuery {
 
 /// `GET /auth/saml/mock/continue` (MOCK mode): the mailed link. Answers a page that posts
 /// the signed assertion to the assertion consumer, as a real IdP does.
-#[utoipa::path(get, path = "/auth/saml/mock/continue", tag = "mock", params(ContinueQuery),
+#[utoipa::path(get, operation_id = "continueMockSamlSignIn", path = "/auth/saml/mock/continue", tag = "mock", params(ContinueQuery),
     responses((status = 200, description = "HTML auto-submitting form", content_type = "text/html", body = String)))]
 pub async fn mock_continue(
     State(ctx): State<Ctx>,

@@ -28,6 +28,7 @@ use crate::{
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"email": "new.seller@example.com", "password": "a-long-passphrase", "name": "Casey Morgan", "organizationName": "Morgan & Co"}))]
 pub struct RegisterRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -51,8 +52,8 @@ pub struct RegisterResponse {
 
 /// `POST /api/auth/register`: user, organization and profile, and a verification mail; the
 /// same answer for an address that already has an account (its owner is mailed instead).
-#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 202, body = RegisterResponse)))]
+#[utoipa::path(post, operation_id = "register", path = "/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 503, description = "Mail cannot be sent (LIVE mode without a mail service)"), (status = 202, body = RegisterResponse)))]
 pub async fn register(
     State(ctx): State<Ctx>,
     client: ClientInfo,
@@ -75,6 +76,7 @@ pub async fn register(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "robin@example.com", "password": "correct-horse-battery"}))]
 pub struct LoginRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -93,8 +95,8 @@ pub struct LoginResponse {
 
 /// `POST /api/auth/login`: email and password (sign-in throttle; a device cookie on
 /// success); unverified accounts get 403.
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse)))]
+#[utoipa::path(post, operation_id = "signIn", path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 401, description = "Wrong email or password"), (status = 200, body = LoginResponse)))]
 pub async fn login(
     State(ctx): State<Ctx>,
     client: ClientInfo,
@@ -126,8 +128,8 @@ fn login_response(user: &User, t: IssuedTokens, org: &Organization) -> Json<Logi
 /// `POST /api/auth/google`: signs in with Google, `{ credential }` (an ID token from Sign in
 /// with Google) or `{ code, redirectUri?, codeVerifier? }`. A new person gets an organization
 /// as at registration; Google must have verified the address.
-#[utoipa::path(post, path = "/auth/google", tag = "auth", request_body = GoogleSignInBody,
-    responses((status = 200, body = LoginResponse)))]
+#[utoipa::path(post, operation_id = "signInWithGoogle", path = "/auth/google", tag = "auth", request_body = GoogleSignInBody,
+    responses((status = 401, description = "Google refused the credential or code"), (status = 409, description = "The Google account's email belongs to another account"), (status = 503, description = "Google is unreachable or not configured"), (status = 200, body = LoginResponse)))]
 pub async fn google(
     State(ctx): State<Ctx>,
     client: ClientInfo,
@@ -140,7 +142,7 @@ pub async fn google(
 /// `POST /api/auth/google/mock/authorize` (MOCK mode only): the mock Google consent step. It
 /// mails a sign-in link with a single-use `code` to the address (see the outbox); knowing an
 /// address is not enough to sign in.
-#[utoipa::path(post, path = "/auth/google/mock/authorize", tag = "mock", request_body = MockAuthorizeRequest,
+#[utoipa::path(post, operation_id = "authorizeMockGoogle", path = "/auth/google/mock/authorize", tag = "mock", request_body = MockAuthorizeRequest,
     responses((status = 202, body = Success)))]
 pub async fn google_mock_authorize(
     State(ctx): State<Ctx>,
@@ -152,8 +154,8 @@ pub async fn google_mock_authorize(
 
 /// `POST /api/auth/google/mock/token` (MOCK mode only): redeems a mailed code for an ID token
 /// of the mock issuer, accepted as `credential` by `POST /api/auth/google`.
-#[utoipa::path(post, path = "/auth/google/mock/token", tag = "mock", request_body = MockTokenRequest,
-    responses((status = 200, body = MockTokenResponse)))]
+#[utoipa::path(post, operation_id = "exchangeMockGoogleCode", path = "/auth/google/mock/token", tag = "mock", request_body = MockTokenRequest,
+    responses((status = 401, description = "The code is unknown, already used or expired"), (status = 200, body = MockTokenResponse)))]
 pub async fn google_mock_token(
     State(ctx): State<Ctx>,
     Json(req): Json<MockTokenRequest>,
@@ -163,6 +165,7 @@ pub async fn google_mock_token(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"refreshToken": "eyJhbGciOiJIUzI1NiJ9.refresh.example"}))]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
@@ -176,8 +179,8 @@ pub struct RefreshResponse {
 }
 
 /// `POST /api/auth/refresh`: rotates the refresh token (reuse revokes the session).
-#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = RefreshResponse)))]
+#[utoipa::path(post, operation_id = "refreshSession", path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 401, description = "The refresh token is unknown, expired or revoked"), (status = 200, body = RefreshResponse)))]
 pub async fn refresh(
     State(ctx): State<Ctx>,
     client: ClientInfo,
@@ -194,6 +197,7 @@ pub async fn refresh(
 /// `{ token }` verifies; `{ email }` mails a new link.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "mailed-verification-token"}))]
 pub struct VerifyRequest {
     pub token: Option<String>,
     #[schema(format = "email")]
@@ -201,7 +205,7 @@ pub struct VerifyRequest {
 }
 
 /// `POST /api/auth/verify`: activates the account with the mailed token, or resends it.
-#[utoipa::path(post, path = "/auth/verify", tag = "auth", request_body = VerifyRequest,
+#[utoipa::path(post, operation_id = "verifyEmail", path = "/auth/verify", tag = "auth", request_body = VerifyRequest,
     responses((status = 200, body = Success)))]
 pub async fn verify(
     State(ctx): State<Ctx>,
@@ -227,6 +231,7 @@ pub async fn verify(
 /// Either half of the reset flow: `{ email }` requests a mail, `{ token, password }` completes.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "robin@example.com"}))]
 pub struct ResetPasswordRequest {
     #[schema(format = "email")]
     pub email: Option<String>,
@@ -236,7 +241,7 @@ pub struct ResetPasswordRequest {
 }
 
 /// `POST /api/auth/reset-password`: request (same answer for unknown addresses) or complete.
-#[utoipa::path(post, path = "/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
+#[utoipa::path(post, operation_id = "resetPassword", path = "/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
     responses((status = 200, body = Success)))]
 pub async fn reset_password(
     State(ctx): State<Ctx>,
@@ -274,7 +279,7 @@ pub struct MeResponse {
 }
 
 /// `GET /api/auth/me`: the caller and their organization.
-#[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getMe", path = "/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = MeResponse)))]
 pub async fn me(State(ctx): State<Ctx>, user: AuthUser) -> Result<Json<MeResponse>, ApiError> {
     let org = accounts::organization_of(&ctx, &user.user).await?;
@@ -285,7 +290,7 @@ pub async fn me(State(ctx): State<Ctx>, user: AuthUser) -> Result<Json<MeRespons
 }
 
 /// `POST /api/auth/logout`: ends the current session.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+#[utoipa::path(post, operation_id = "signOut", path = "/auth/logout", tag = "auth",
     extensions(("x-basalt-effect" = json!("ends-session"))), security(("bearer" = [])),
     responses((status = 200, body = Success)))]
 pub async fn logout(State(ctx): State<Ctx>, user: AuthUser) -> Result<Json<Success>, ApiError> {

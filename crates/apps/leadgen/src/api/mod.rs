@@ -12,7 +12,7 @@ use crate::Ctx;
 #[derive(utoipa::OpenApi)]
 #[openapi(info(
     title = "LeadGen API",
-    description = "AI lead generation (seed 004), served by Basalt. \
+    description = "AI lead generation. \
     Errors are `{ \"error\": { code, message, details, requestId } }`. Rate-limited routes answer with \
     `X-RateLimit-Limit/Remaining/Reset` and, when exceeded, 429 with `Retry-After`. Authenticate with \
     `Authorization: Bearer <accessToken>` from `/api/auth/login` or `/api/auth/google`; accounts must verify their \

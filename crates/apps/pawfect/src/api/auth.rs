@@ -77,6 +77,7 @@ fn hand_over(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "new.adopter@example.com", "password": "a-long-passphrase", "name": "Casey Morgan"}))]
 pub struct RegisterRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -87,8 +88,8 @@ pub struct RegisterRequest {
 }
 
 /// `POST /auth/register`: a new `user` account, a verification mail, a first session.
-#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = AuthResponse)))]
+#[utoipa::path(post, operation_id = "register", path = "/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 409, description = "An account with this email exists"), (status = 201, body = AuthResponse)))]
 pub async fn register(
     State(ctx): State<Ctx>,
     Extension(client): Extension<Client>,
@@ -106,6 +107,7 @@ pub async fn register(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "sam@example.com", "password": "correct-horse-battery"}))]
 pub struct LoginRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -114,8 +116,8 @@ pub struct LoginRequest {
 
 /// `POST /auth/login`: email and password, through the sign-in throttle; on the web mount a
 /// device cookie on success (the mobile mount sets no cookies).
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = AuthResponse)))]
+#[utoipa::path(post, operation_id = "signIn", path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 401, description = "Wrong email or password"), (status = 200, body = AuthResponse)))]
 pub async fn login(
     State(ctx): State<Ctx>,
     Extension(client): Extension<Client>,
@@ -141,6 +143,7 @@ pub async fn login(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"refreshToken": "eyJhbGciOiJIUzI1NiJ9.refresh.example"}))]
 pub struct RefreshRequest {
     /// Mobile only; the web mount reads the `refresh_token` cookie.
     pub refresh_token: Option<String>,
@@ -169,8 +172,8 @@ async fn presented_refresh(
 }
 
 /// `POST /auth/refresh`: rotates the refresh token (reuse revokes the session).
-#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body(content = Option<RefreshRequest>),
-    responses((status = 200, body = RefreshResponse)))]
+#[utoipa::path(post, operation_id = "refreshSession", path = "/auth/refresh", tag = "auth", request_body(content = Option<RefreshRequest>),
+    responses((status = 401, description = "The refresh token is unknown, expired or revoked"), (status = 403, description = "Web: the `X-CSRF-Token` header does not match the session"), (status = 200, body = RefreshResponse)))]
 pub async fn refresh(
     State(ctx): State<Ctx>,
     Extension(client): Extension<Client>,
@@ -196,9 +199,9 @@ pub async fn refresh(
 
 /// `POST /auth/logout`: ends the session of the Bearer token, or of the refresh token
 /// (cookie + CSRF on the web mount, body on the mobile mount); web cookies are cleared.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+#[utoipa::path(post, operation_id = "signOut", path = "/auth/logout", tag = "auth",
     extensions(("x-basalt-effect" = json!("ends-session"))), request_body(content = Option<RefreshRequest>),
-    security((), ("bearer" = [])), responses((status = 200, body = Success)))]
+    security((), ("bearer" = [])), responses((status = 403, description = "Web: the `X-CSRF-Token` header does not match the session"), (status = 200, body = Success)))]
 pub async fn logout(
     State(ctx): State<Ctx>,
     Extension(client): Extension<Client>,
@@ -235,7 +238,7 @@ pub async fn logout(
 }
 
 /// `GET /auth/me`: the caller.
-#[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getMe", path = "/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = UserView)))]
 pub async fn me(user: AuthUser) -> Json<UserView> {
     Json((&user.user).into())
@@ -243,13 +246,14 @@ pub async fn me(user: AuthUser) -> Json<UserView> {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "sam@example.com"}))]
 pub struct ForgotPasswordRequest {
     #[schema(format = "email")]
     pub email: String,
 }
 
 /// `POST /auth/forgot-password`: mails a reset link; the same answer for unknown addresses.
-#[utoipa::path(post, path = "/auth/forgot-password", tag = "auth", request_body = ForgotPasswordRequest,
+#[utoipa::path(post, operation_id = "requestPasswordReset", path = "/auth/forgot-password", tag = "auth", request_body = ForgotPasswordRequest,
     responses((status = 200, body = Success)))]
 pub async fn forgot_password(
     State(ctx): State<Ctx>,
@@ -264,6 +268,7 @@ pub async fn forgot_password(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "mailed-reset-token", "password": "a-long-new-passphrase"}))]
 pub struct ResetPasswordRequest {
     pub token: String,
     #[schema(min_length = 8, max_length = 1024)]
@@ -271,7 +276,7 @@ pub struct ResetPasswordRequest {
 }
 
 /// `POST /auth/reset-password`: sets a new password with the mailed token; all sessions end.
-#[utoipa::path(post, path = "/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
+#[utoipa::path(post, operation_id = "resetPassword", path = "/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
     responses((status = 200, body = Success)))]
 pub async fn reset_password(
     State(ctx): State<Ctx>,
@@ -286,13 +291,15 @@ pub async fn reset_password(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "mailed-verification-token"}))]
 pub struct VerifyEmailRequest {
     /// The mailed token; omit it (authenticated) to get a new mail.
     pub token: Option<String>,
 }
 
-/// `POST /auth/verify-email`: `{ token }` verifies; authenticated without a token resends.
-#[utoipa::path(post, path = "/auth/verify-email", tag = "auth", request_body(content = Option<VerifyEmailRequest>),
+/// `POST /auth/verify-email`: verifies an email address with the mailed `{ token }`; signed in
+/// without a token, it mails a new one.
+#[utoipa::path(post, operation_id = "verifyEmail", path = "/auth/verify-email", tag = "auth", request_body(content = Option<VerifyEmailRequest>),
     security((), ("bearer" = [])), responses((status = 200, body = Success)))]
 pub async fn verify_email(
     State(ctx): State<Ctx>,

@@ -12,7 +12,7 @@ pub struct Version {
 }
 
 /// `GET /api/version`.
-#[utoipa::path(get, path = "/api/version", tag = "health", responses((status = 200, body = Version)))]
+#[utoipa::path(get, operation_id = "getVersion", path = "/api/version", tag = "health", responses((status = 200, body = Version)))]
 pub async fn version() -> Json<Version> {
     Json(Version {
         name: crate::PRODUCT.into(),

@@ -10,6 +10,7 @@ use crate::{Ctx, service::access::CONSOLE_UPDATE};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"mode": "mock"}))]
 pub struct ToggleModeRequest {
     /// The mode to set, `mock` or `live` in any case; omit to flip.
     #[schema(value_type = Option<String>, example = "live")]
@@ -23,7 +24,7 @@ pub struct ToggleModeResponse {
 }
 
 /// `POST /admin/toggle-mode`: switches `DATA_MODE` for every instance, kept across restarts.
-#[utoipa::path(post, path = "/admin/toggle-mode", tag = "admin",
+#[utoipa::path(post, operation_id = "toggleDataMode", path = "/admin/toggle-mode", tag = "admin",
     extensions(("x-basalt-effect" = json!("switches-data-mode"))), security(("bearer" = [])),
     request_body(content = Option<ToggleModeRequest>),
     responses((status = 200, description = "The mode now in effect", body = ToggleModeResponse)))]

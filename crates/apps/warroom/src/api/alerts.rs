@@ -28,7 +28,7 @@ impl Listed for AlertView {
 }
 
 /// `GET /api/v1/alerts`: alerts with filters, newest first (`{ alerts, total, page, limit }`).
-#[utoipa::path(get, path = "/alerts", tag = "alerts", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listAlerts", path = "/alerts", tag = "alerts", security(("bearer" = [])),
     params(PageQuery, ListAlertsQuery), responses((status = 200, body = Page<AlertView>)))]
 pub async fn list(
     State(ctx): State<Ctx>,
@@ -40,7 +40,7 @@ pub async fn list(
 }
 
 /// `GET /api/v1/alerts/{id}` (Basalt's): one alert with each delivery's outcome.
-#[utoipa::path(get, path = "/alerts/{id}", tag = "alerts", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getAlert", path = "/alerts/{id}", tag = "alerts", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Alert id")), responses((status = 200, body = AlertDetail)))]
 pub async fn get(
     Id(id): Id<Uuid>,
@@ -50,8 +50,9 @@ pub async fn get(
     Ok(Json(ctx.alerts().get(&actor, id).await?))
 }
 
-/// `POST /api/v1/alerts/{id}/actions`: `read`, `acknowledge`, `resolve` or `dismiss`.
-#[utoipa::path(post, path = "/alerts/{id}/actions", tag = "alerts", security(("bearer" = [])),
+/// `POST /api/v1/alerts/{id}/actions`: moves an alert on: `read`, `acknowledge`, `resolve` or
+/// `dismiss`.
+#[utoipa::path(post, operation_id = "actOnAlert", path = "/alerts/{id}/actions", tag = "alerts", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Alert id")),
     request_body = AlertActionRequest, responses((status = 200, body = AlertView)))]
 pub async fn actions(
@@ -63,8 +64,8 @@ pub async fn actions(
     Ok(Json(ctx.alerts().act(&actor, id, req.action).await?))
 }
 
-/// Seed 001 `sendCrisisAlert`'s and `sendAlert`'s answer (the latter with the alert's id,
-/// Basalt's).
+// Seed 001 `sendCrisisAlert`'s and `sendAlert`'s answer (the alert's id is ours).
+/// What was sent: the alert's id (on `send`) and each delivery.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertSent {
@@ -83,8 +84,8 @@ impl From<AlertView> for AlertSent {
 }
 
 /// `POST /api/v1/alerting/crisis`: raises a `CRISIS` alert and queues its deliveries.
-#[utoipa::path(post, path = "/alerting/crisis", tag = "alerting", security(("bearer" = [])),
-    request_body = CrisisAlert, responses((status = 200, body = AlertSent)))]
+#[utoipa::path(post, operation_id = "raiseCrisisAlert", path = "/alerting/crisis", tag = "alerting", security(("bearer" = [])),
+    request_body = CrisisAlert, responses((status = 404, description = "No campaign with this `campaignId`"), (status = 200, body = AlertSent)))]
 pub async fn crisis(
     State(ctx): State<Ctx>,
     actor: Actor,
@@ -93,14 +94,15 @@ pub async fn crisis(
     Ok(Json(ctx.alerts().crisis(&actor, req).await?.into()))
 }
 
-/// Seed 001 `getAlertQueue`'s answer.
+// Seed 001 `getAlertQueue`'s answer.
+/// New alerts still being delivered or unread.
 #[derive(Serialize, ToSchema)]
 pub struct AlertQueue {
     pub alerts: Vec<AlertView>,
 }
 
 /// `GET /api/v1/alerting/queue`: new alerts still being delivered or unread.
-#[utoipa::path(get, path = "/alerting/queue", tag = "alerting", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listAlertQueue", path = "/alerting/queue", tag = "alerting", security(("bearer" = [])),
     responses((status = 200, body = AlertQueue)))]
 pub async fn queue(State(ctx): State<Ctx>, actor: Actor) -> Result<Json<AlertQueue>, ApiError> {
     let alerts = ctx.alerts().queue(&actor).await?;
@@ -108,8 +110,8 @@ pub async fn queue(State(ctx): State<Ctx>, actor: Actor) -> Result<Json<AlertQue
 }
 
 /// `POST /api/v1/alerting/send`: a `MEDIUM` alert over SMS to the given numbers.
-#[utoipa::path(post, path = "/alerting/send", tag = "alerting", security(("bearer" = [])),
-    request_body = SendAlertRequest, responses((status = 200, body = AlertSent)))]
+#[utoipa::path(post, operation_id = "sendAlert", path = "/alerting/send", tag = "alerting", security(("bearer" = [])),
+    request_body = SendAlertRequest, responses((status = 404, description = "No campaign with this `campaignId`"), (status = 503, description = "The SMS service is unavailable or not configured"), (status = 200, body = AlertSent)))]
 pub async fn send(
     State(ctx): State<Ctx>,
     actor: Actor,

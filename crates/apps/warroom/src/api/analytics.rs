@@ -39,7 +39,8 @@ impl Listed for Influencer {
     const KEY: &'static str = "influencers";
 }
 
-/// Seed 001 getCurrentSentiment: `{ sentiment }`.
+// Seed 001 getCurrentSentiment.
+/// The window's sentiment: `{ sentiment }`.
 #[derive(Serialize, ToSchema)]
 pub struct SentimentResponse {
     pub sentiment: SentimentAnalysis,
@@ -47,7 +48,7 @@ pub struct SentimentResponse {
 
 /// `GET /api/v1/mentionlytics/mentions`: recent mentions with sentiment, newest first (seed
 /// 000): `{ mentions, total, page, limit }`.
-#[utoipa::path(get, path = "/mentionlytics/mentions", tag = "mentionlytics", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listMentions", path = "/mentionlytics/mentions", tag = "mentionlytics", security(("bearer" = [])),
     params(CampaignParams, WindowParams, PageParams, MentionFilterParams),
     responses((status = 200, body = Page<MentionItem>)))]
 pub async fn mentions(
@@ -61,9 +62,9 @@ pub async fn mentions(
     Ok(Json(ctx.analytics().mentions(&actor, (c, w, p, f)).await?))
 }
 
-/// `GET /api/v1/monitoring/mentions`: seed 001 getMentionsMetrics (`?keyword&hours`), the
-/// same list as `/mentionlytics/mentions`.
-#[utoipa::path(get, path = "/monitoring/mentions", tag = "monitoring", security(("bearer" = [])),
+/// `GET /api/v1/monitoring/mentions` (seed 001 getMentionsMetrics): recent mentions, the same
+/// list as `/mentionlytics/mentions` (`?keyword&hours`).
+#[utoipa::path(get, operation_id = "getMentionMetrics", path = "/monitoring/mentions", tag = "monitoring", security(("bearer" = [])),
     params(CampaignParams, WindowParams, PageParams, MentionFilterParams),
     responses((status = 200, body = Page<MentionItem>)))]
 pub async fn monitoring_mentions(
@@ -78,7 +79,7 @@ pub async fn monitoring_mentions(
 }
 
 /// `GET /api/v1/mentionlytics/sentiment`: sentiment counts, shares, mean and series (seed 000).
-#[utoipa::path(get, path = "/mentionlytics/sentiment", tag = "mentionlytics", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getSentiment", path = "/mentionlytics/sentiment", tag = "mentionlytics", security(("bearer" = [])),
     params(CampaignParams, WindowParams, IntervalParams),
     responses((status = 200, body = SentimentAnalysis)))]
 pub async fn sentiment(
@@ -91,9 +92,9 @@ pub async fn sentiment(
     Ok(Json(ctx.analytics().sentiment(&actor, (c, w, i)).await?))
 }
 
-/// `GET /api/v1/monitoring/sentiment`: seed 001 getCurrentSentiment (`?start&end`) →
-/// `{ sentiment }`.
-#[utoipa::path(get, path = "/monitoring/sentiment", tag = "monitoring", security(("bearer" = [])),
+/// `GET /api/v1/monitoring/sentiment` (seed 001 getCurrentSentiment): the sentiment of a
+/// window (`?start&end`) → `{ sentiment }`.
+#[utoipa::path(get, operation_id = "getCurrentSentiment", path = "/monitoring/sentiment", tag = "monitoring", security(("bearer" = [])),
     params(CampaignParams, WindowParams, IntervalParams),
     responses((status = 200, body = SentimentResponse)))]
 pub async fn monitoring_sentiment(
@@ -108,7 +109,7 @@ pub async fn monitoring_sentiment(
 }
 
 /// `GET /api/v1/mentionlytics/trending`: trending terms and hashtags (seed 000).
-#[utoipa::path(get, path = "/mentionlytics/trending", tag = "mentionlytics", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listTrending", path = "/mentionlytics/trending", tag = "mentionlytics", security(("bearer" = [])),
     params(CampaignParams, WindowParams, LimitParams), responses((status = 200, body = Trending)))]
 pub async fn trending(
     State(ctx): State<Ctx>,
@@ -120,9 +121,9 @@ pub async fn trending(
     Ok(Json(ctx.analytics().trending(&actor, (c, w, l)).await?))
 }
 
-/// `GET /api/v1/monitoring/trending`: seed 001 getTrendingTopics (`?limit`, default 10) →
-/// `{ trending }`.
-#[utoipa::path(get, path = "/monitoring/trending", tag = "monitoring", security(("bearer" = [])),
+/// `GET /api/v1/monitoring/trending` (seed 001 getTrendingTopics): trending topics (`?limit`,
+/// default 10) → `{ trending }`.
+#[utoipa::path(get, operation_id = "listTrendingTopics", path = "/monitoring/trending", tag = "monitoring", security(("bearer" = [])),
     params(CampaignParams, WindowParams, LimitParams), responses((status = 200, body = Trending)))]
 pub async fn monitoring_trending(
     state: State<Ctx>,
@@ -135,7 +136,7 @@ pub async fn monitoring_trending(
 }
 
 /// `GET /api/v1/mentionlytics/share-of-voice`: each keyword's and competitor's share (seed 000).
-#[utoipa::path(get, path = "/mentionlytics/share-of-voice", tag = "mentionlytics",
+#[utoipa::path(get, operation_id = "getShareOfVoice", path = "/mentionlytics/share-of-voice", tag = "mentionlytics",
     security(("bearer" = [])), params(CampaignParams, WindowParams),
     responses((status = 200, body = ShareOfVoice)))]
 pub async fn share_of_voice(
@@ -148,7 +149,7 @@ pub async fn share_of_voice(
 }
 
 /// `GET /api/v1/mentionlytics/feed`: the real-time feed for polling clients (seed 000).
-#[utoipa::path(get, path = "/mentionlytics/feed", tag = "mentionlytics", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getMentionFeed", path = "/mentionlytics/feed", tag = "mentionlytics", security(("bearer" = [])),
     params(CampaignParams, FeedParams), responses((status = 200, body = MentionFeed)))]
 pub async fn feed(
     State(ctx): State<Ctx>,
@@ -161,7 +162,7 @@ pub async fn feed(
 
 /// `GET /api/v1/mentionlytics/influencers`: top authors by reach (seed 000):
 /// `{ influencers, total, page, limit }`.
-#[utoipa::path(get, path = "/mentionlytics/influencers", tag = "mentionlytics",
+#[utoipa::path(get, operation_id = "listInfluencers", path = "/mentionlytics/influencers", tag = "mentionlytics",
     security(("bearer" = [])), params(CampaignParams, WindowParams, PageParams),
     responses((status = 200, body = Page<Influencer>)))]
 pub async fn influencers(
@@ -176,7 +177,7 @@ pub async fn influencers(
 }
 
 /// `GET /api/v1/mentionlytics/geo`: mentions and sentiment by location (seed 000).
-#[utoipa::path(get, path = "/mentionlytics/geo", tag = "mentionlytics", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getMentionsByLocation", path = "/mentionlytics/geo", tag = "mentionlytics", security(("bearer" = [])),
     params(CampaignParams, WindowParams, PageParams), responses((status = 200, body = GeoBreakdown)))]
 pub async fn geo(
     State(ctx): State<Ctx>,
@@ -189,8 +190,9 @@ pub async fn geo(
     Ok(Json(ctx.analytics().geo(&actor, params).await?))
 }
 
-/// `GET /api/v1/monitoring/trends`: seed 001 getTrends → `{ trends }`, per platform.
-#[utoipa::path(get, path = "/monitoring/trends", tag = "monitoring", security(("bearer" = [])),
+/// `GET /api/v1/monitoring/trends` (seed 001 getTrends): mention trends per platform →
+/// `{ trends }`.
+#[utoipa::path(get, operation_id = "getTrends", path = "/monitoring/trends", tag = "monitoring", security(("bearer" = [])),
     params(CampaignParams, WindowParams), responses((status = 200, body = PlatformTrends)))]
 pub async fn monitoring_trends(
     State(ctx): State<Ctx>,
@@ -201,12 +203,12 @@ pub async fn monitoring_trends(
     Ok(Json(ctx.analytics().trends(&actor, (c, w)).await?))
 }
 
-/// `GET /api/v1/integrations/mentionlytics/{campaignId}`: seed 001 fetchMentionlyticsData,
-/// computed from the campaign's stored mentions; 404 "Campaign not found".
-#[utoipa::path(get, path = "/integrations/mentionlytics/{campaignId}", tag = "integrations",
+/// `GET /api/v1/integrations/mentionlytics/{campaignId}` (seed 001 fetchMentionlyticsData):
+/// one campaign's mention figures, computed from the campaign's stored mentions; 404 "Campaign not found".
+#[utoipa::path(get, operation_id = "getCampaignMentionData", path = "/integrations/mentionlytics/{campaignId}", tag = "integrations",
     security(("bearer" = [])),
     params(("campaignId" = uuid::Uuid, Path, description = "Campaign id"), WindowParams),
-    responses((status = 200, body = MentionlyticsData)))]
+    responses((status = 503, description = "The mention-monitoring service is unavailable or not configured"), (status = 200, body = MentionlyticsData)))]
 pub async fn mentionlytics_data(
     Id(campaign): Id<CampaignId>,
     State(ctx): State<Ctx>,

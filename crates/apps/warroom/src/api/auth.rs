@@ -21,6 +21,7 @@ use crate::{Ctx, service::access};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "new.analyst@example.com", "password": "a-long-passphrase", "name": "Casey Morgan"}))]
 pub struct RegisterRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -31,8 +32,8 @@ pub struct RegisterRequest {
 }
 
 /// `POST /api/v1/auth/register`: new account (role `viewer`), verification mail, first session.
-#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = LoginResponse)))]
+#[utoipa::path(post, operation_id = "register", path = "/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 503, description = "Mail cannot be sent (LIVE mode without a mail service)"), (status = 201, body = LoginResponse)))]
 pub async fn register(
     State(ctx): State<Ctx>,
     client: ClientInfo,
@@ -55,6 +56,7 @@ pub async fn register(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"email": "alex@example.com", "password": "correct-horse-battery"}))]
 pub struct LoginRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -66,8 +68,8 @@ pub struct LoginRequest {
 
 /// `POST /api/v1/auth/login`: email and password (and `totpCode` when 2FA is on), through the
 /// sign-in throttle; a device cookie on success.
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse)))]
+#[utoipa::path(post, operation_id = "signIn", path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 401, description = "Wrong email or password, or a missing or wrong `totpCode`"), (status = 200, body = LoginResponse)))]
 pub async fn login(
     State(ctx): State<Ctx>,
     client: ClientInfo,
@@ -90,6 +92,7 @@ pub async fn login(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"refreshToken": "eyJhbGciOiJIUzI1NiJ9.refresh.example"}))]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
@@ -106,8 +109,8 @@ pub struct RefreshResponse {
 
 /// `POST /api/v1/auth/refresh`: rotates the refresh token (reuse revokes the session), or
 /// with `WARROOM_REFRESH_ROTATION=reuse` answers the same one.
-#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = RefreshResponse)))]
+#[utoipa::path(post, operation_id = "refreshSession", path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 401, description = "The refresh token is unknown, expired or revoked"), (status = 200, body = RefreshResponse)))]
 pub async fn refresh(
     State(ctx): State<Ctx>,
     client: ClientInfo,
@@ -122,14 +125,14 @@ pub async fn refresh(
 }
 
 /// `GET /api/v1/auth/me`: the caller's profile.
-#[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getMe", path = "/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = UserProfile)))]
 pub async fn me(user: AuthUser) -> Json<UserProfile> {
     Json((&user.user).into())
 }
 
 /// `POST /api/v1/auth/logout`: revokes the current session.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+#[utoipa::path(post, operation_id = "signOut", path = "/auth/logout", tag = "auth",
     extensions(("x-basalt-effect" = json!("ends-session"))), security(("bearer" = [])),
     responses((status = 200, body = Success)))]
 pub async fn logout(State(ctx): State<Ctx>, user: AuthUser) -> Result<Json<Success>, ApiError> {
@@ -151,6 +154,7 @@ pub async fn logout(State(ctx): State<Ctx>, user: AuthUser) -> Result<Json<Succe
 /// Either half of the reset flow: `{ email }` requests a mail, `{ token, password }` completes.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "alex@example.com"}))]
 pub struct ResetPasswordRequest {
     #[schema(format = "email")]
     pub email: Option<String>,
@@ -188,7 +192,7 @@ impl TryFrom<ResetPasswordRequest> for ResetStep {
 }
 
 /// `POST /api/v1/auth/reset-password`: request (same answer for unknown addresses) or complete.
-#[utoipa::path(post, path = "/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
+#[utoipa::path(post, operation_id = "resetPassword", path = "/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
     responses((status = 200, body = Success)))]
 pub async fn reset_password(
     State(ctx): State<Ctx>,
@@ -211,13 +215,15 @@ pub async fn reset_password(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "mailed-verification-token"}))]
 pub struct VerifyEmailRequest {
     /// The token from the verification mail. Omit it (authenticated) to get a new mail.
     pub token: Option<String>,
 }
 
-/// `POST /api/v1/auth/verify-email`: `{ token }` verifies; authenticated without a token resends.
-#[utoipa::path(post, path = "/auth/verify-email", tag = "auth", request_body(content = Option<VerifyEmailRequest>),
+/// `POST /api/v1/auth/verify-email`: verifies an email address with the mailed `{ token }`;
+/// signed in without a token, it mails a new one.
+#[utoipa::path(post, operation_id = "verifyEmail", path = "/auth/verify-email", tag = "auth", request_body(content = Option<VerifyEmailRequest>),
     security((), ("bearer" = [])), responses((status = 200, body = Success)))]
 pub async fn verify_email(
     State(ctx): State<Ctx>,
@@ -235,6 +241,7 @@ pub async fn verify_email(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"currentPassword": "current-passphrase", "newPassword": "a-longer-new-passphrase"}))]
 pub struct ChangePasswordRequest {
     pub current_password: String,
     #[schema(min_length = 8, max_length = 1024)]
@@ -242,8 +249,8 @@ pub struct ChangePasswordRequest {
 }
 
 /// `POST /api/v1/auth/change-password`: needs the current password; other sessions end.
-#[utoipa::path(post, path = "/auth/change-password", tag = "auth", request_body = ChangePasswordRequest,
-    security(("bearer" = [])), responses((status = 200, body = Success)))]
+#[utoipa::path(post, operation_id = "changePassword", path = "/auth/change-password", tag = "auth", request_body = ChangePasswordRequest,
+    security(("bearer" = [])), responses((status = 400, description = "`currentPassword` is incorrect, or `newPassword` is not acceptable"), (status = 200, body = Success)))]
 pub async fn change_password(
     State(ctx): State<Ctx>,
     user: AuthUser,
@@ -262,7 +269,7 @@ pub async fn change_password(
 }
 
 /// `GET /api/v1/auth/permissions`: the caller's `Permission[]`.
-#[utoipa::path(get, path = "/auth/permissions", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listMyPermissions", path = "/auth/permissions", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = Vec<Permission>)))]
 pub async fn permissions(user: AuthUser) -> Json<Vec<Permission>> {
     Json(access::ROLES.permissions(&user.user.role))

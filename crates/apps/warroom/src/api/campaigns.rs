@@ -29,7 +29,7 @@ impl Listed for AuditEntry {
 
 /// `GET /api/v1/campaigns`: every campaign of the deployment, newest first (seed 001's
 /// `getCampaigns`: `{ campaigns, total, page, limit }`).
-#[utoipa::path(get, path = "/campaigns", tag = "campaigns", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listCampaigns", path = "/campaigns", tag = "campaigns", security(("bearer" = [])),
     params(PageQuery, ListCampaignsQuery), responses((status = 200, body = Page<Campaign>)))]
 pub async fn list(
     State(ctx): State<Ctx>,
@@ -41,7 +41,7 @@ pub async fn list(
 }
 
 /// `POST /api/v1/campaigns`: a new `draft` campaign with empty metrics.
-#[utoipa::path(post, path = "/campaigns", tag = "campaigns", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "createCampaign", path = "/campaigns", tag = "campaigns", security(("bearer" = [])),
     request_body = CreateCampaignRequest, responses((status = 201, body = Campaign)))]
 pub async fn create(
     State(ctx): State<Ctx>,
@@ -53,7 +53,7 @@ pub async fn create(
 }
 
 /// `GET /api/v1/campaigns/{id}`: one campaign; 404 "Campaign not found".
-#[utoipa::path(get, path = "/campaigns/{id}", tag = "campaigns", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getCampaign", path = "/campaigns/{id}", tag = "campaigns", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Campaign id")), responses((status = 200, body = Campaign)))]
 pub async fn get(
     Id(id): Id<CampaignId>,
@@ -65,7 +65,7 @@ pub async fn get(
 
 /// `PUT /api/v1/campaigns/{id}`: replaces the editable fields, checked as on create (and the
 /// keywords when `keywords` is given). Status changes go through `/actions`.
-#[utoipa::path(put, path = "/campaigns/{id}", tag = "campaigns", security(("bearer" = [])),
+#[utoipa::path(put, operation_id = "updateCampaign", path = "/campaigns/{id}", tag = "campaigns", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Campaign id")),
     request_body = CreateCampaignRequest, responses((status = 200, body = Campaign)))]
 pub async fn update(
@@ -78,7 +78,7 @@ pub async fn update(
 }
 
 /// `POST /api/v1/campaigns/{id}/actions`: pause, resume/activate, complete, or a new budget.
-#[utoipa::path(post, path = "/campaigns/{id}/actions", tag = "campaigns", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "actOnCampaign", path = "/campaigns/{id}/actions", tag = "campaigns", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Campaign id")),
     request_body = CampaignActionRequest, responses((status = 200, body = Campaign)))]
 pub async fn actions(
@@ -92,7 +92,7 @@ pub async fn actions(
 
 /// `GET /api/v1/campaigns/{id}/audit` (Basalt's, not the seed's): who changed the campaign
 /// and how, newest first (`{ entries, total, page, limit }`); for those who may edit campaigns.
-#[utoipa::path(get, path = "/campaigns/{id}/audit", tag = "campaigns", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listCampaignAudit", path = "/campaigns/{id}/audit", tag = "campaigns", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Campaign id"), PageQuery),
     responses((status = 200, body = Page<AuditEntry>)))]
 pub async fn audit(

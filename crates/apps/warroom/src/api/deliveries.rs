@@ -76,7 +76,7 @@ impl<T: DeserializeOwned> FromRequest<Ctx> for TwilioForm<T> {
 
 /// `POST /api/v1/integrations/twilio/status`: Twilio's message status callback (form
 /// `MessageSid`, `MessageStatus`, `ErrorCode`, ...), signed with `X-Twilio-Signature`.
-#[utoipa::path(post, path = "/integrations/twilio/status", tag = "notifications",
+#[utoipa::path(post, operation_id = "receiveTwilioStatus", path = "/integrations/twilio/status", tag = "notifications",
     request_body(content_type = "application/x-www-form-urlencoded", content = Object),
     responses((status = 204, description = "Recorded"), (status = 403, description = "Bad or missing signature")))]
 pub async fn twilio_status(

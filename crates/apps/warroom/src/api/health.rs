@@ -46,7 +46,7 @@ fn database(ctx: &Ctx) -> DatabaseHealth {
 
 /// `GET /api/v1/health`: status, version, `data_mode`, database reachability (503 when down),
 /// from memory: the database state is the last ping's, at most a second old.
-#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, body = HealthResponse)))]
+#[utoipa::path(get, operation_id = "getHealth", path = "/health", tag = "health", responses((status = 200, body = HealthResponse)))]
 pub async fn health(State(ctx): State<Ctx>) -> (StatusCode, Json<HealthResponse>) {
     let db = database(&ctx);
     let up = db.status == "up";
@@ -94,7 +94,7 @@ fn vendor(name: &str, state: impl Into<VendorStatusState>) -> ServiceStatus {
 }
 
 /// `GET /api/v1/status`: overall and per-service state.
-#[utoipa::path(get, path = "/status", tag = "health", responses((status = 200, body = StatusResponse)))]
+#[utoipa::path(get, operation_id = "getStatus", path = "/status", tag = "health", responses((status = 200, body = StatusResponse)))]
 pub async fn status(State(ctx): State<Ctx>) -> Json<StatusResponse> {
     let db = database(&ctx);
     let mut services = vec![ServiceStatus {
@@ -125,7 +125,7 @@ pub struct IntegrationsStatus {
 }
 
 /// `GET /api/v1/integrations/status` (seed 000): each vendor's connection state.
-#[utoipa::path(get, path = "/integrations/status", tag = "integrations", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getIntegrationsStatus", path = "/integrations/status", tag = "integrations", security(("bearer" = [])),
     responses((status = 200, body = IntegrationsStatus)))]
 pub async fn integrations_status(
     State(ctx): State<Ctx>,

@@ -28,8 +28,8 @@ use crate::Ctx;
 #[derive(utoipa::OpenApi)]
 #[openapi(info(
     title = "War Room API",
-    description = "Political-campaign intelligence and crisis alerts \
-    (seeds 000 and 001), served by Basalt. Errors use Encore's shape `{ code, message, details }`. \
+    description = "Political-campaign intelligence and crisis alerts. \
+    Errors are `{ code, message, details }`. \
     Authenticate with `Authorization: Bearer <accessToken>` from `/api/v1/auth/login`."
 ))]
 struct ApiDoc;

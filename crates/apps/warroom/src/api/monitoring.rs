@@ -29,7 +29,8 @@ impl Listed for MonitoringConfigView {
     const KEY: &'static str = "configs";
 }
 
-/// Seed 001's `{ configId }`, plus the stored config.
+// Seed 001's `{ configId }`, plus the stored config.
+/// The new config's id, and the stored config.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateMonitoringConfigResponse {
@@ -39,9 +40,9 @@ pub struct CreateMonitoringConfigResponse {
 
 /// `POST /api/v1/monitoring/config` (seed 001 `createMonitoringConfig`): starts monitoring a
 /// campaign; the first poll runs within a second.
-#[utoipa::path(post, path = "/monitoring/config", tag = "monitoring", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "createMonitoringConfig", path = "/monitoring/config", tag = "monitoring", security(("bearer" = [])),
     request_body = MonitoringConfigRequest,
-    responses((status = 201, body = CreateMonitoringConfigResponse)))]
+    responses((status = 404, description = "No campaign with this `campaignId`"), (status = 409, description = "The campaign already has an active monitoring config"), (status = 201, body = CreateMonitoringConfigResponse)))]
 pub async fn create(
     State(ctx): State<Ctx>,
     actor: Actor,
@@ -57,7 +58,7 @@ pub async fn create(
 
 /// `GET /api/v1/monitoring/config` (Basalt's): configs, newest first
 /// (`{ configs, total, page, limit }`).
-#[utoipa::path(get, path = "/monitoring/config", tag = "monitoring", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listMonitoringConfigs", path = "/monitoring/config", tag = "monitoring", security(("bearer" = [])),
     params(PageQuery, ListConfigsQuery), responses((status = 200, body = Page<MonitoringConfigView>)))]
 pub async fn list(
     State(ctx): State<Ctx>,
@@ -69,7 +70,7 @@ pub async fn list(
 }
 
 /// `GET /api/v1/monitoring/config/{configId}` (Basalt's): one config and its polling record.
-#[utoipa::path(get, path = "/monitoring/config/{configId}", tag = "monitoring",
+#[utoipa::path(get, operation_id = "getMonitoringConfig", path = "/monitoring/config/{configId}", tag = "monitoring",
     security(("bearer" = [])), params(("configId" = uuid::Uuid, Path)),
     responses((status = 200, body = MonitoringConfigView)))]
 pub async fn get(
@@ -82,9 +83,9 @@ pub async fn get(
 
 /// `PUT /api/v1/monitoring/config/{configId}` (Basalt's): replaces the terms, thresholds and
 /// interval (create's body and rules); the next poll uses them.
-#[utoipa::path(put, path = "/monitoring/config/{configId}", tag = "monitoring",
+#[utoipa::path(put, operation_id = "updateMonitoringConfig", path = "/monitoring/config/{configId}", tag = "monitoring",
     security(("bearer" = [])), params(("configId" = uuid::Uuid, Path)),
-    request_body = MonitoringConfigRequest, responses((status = 200, body = MonitoringConfigView)))]
+    request_body = MonitoringConfigRequest, responses((status = 409, description = "The campaign already has an active monitoring config"), (status = 200, body = MonitoringConfigView)))]
 pub async fn update(
     Id(id): Id<ConfigId>,
     State(ctx): State<Ctx>,
@@ -96,7 +97,7 @@ pub async fn update(
 
 /// `DELETE /api/v1/monitoring/config/{configId}` (Basalt's): stops the config, as `/stop`
 /// does; the config and its mentions are kept.
-#[utoipa::path(delete, path = "/monitoring/config/{configId}", tag = "monitoring",
+#[utoipa::path(delete, operation_id = "deleteMonitoringConfig", path = "/monitoring/config/{configId}", tag = "monitoring",
     security(("bearer" = [])), params(("configId" = uuid::Uuid, Path)),
     responses((status = 200, body = MonitoringConfigView)))]
 pub async fn delete(
@@ -107,8 +108,8 @@ pub async fn delete(
     stop(id, ctx, actor).await
 }
 
-/// `POST /api/v1/monitoring/config/{configId}/stop` (Basalt's): no more polls.
-#[utoipa::path(post, path = "/monitoring/config/{configId}/stop", tag = "monitoring",
+/// `POST /api/v1/monitoring/config/{configId}/stop` (Basalt's): stops polling for the config.
+#[utoipa::path(post, operation_id = "stopMonitoring", path = "/monitoring/config/{configId}/stop", tag = "monitoring",
     security(("bearer" = [])), params(("configId" = uuid::Uuid, Path)),
     responses((status = 200, body = MonitoringConfigView)))]
 pub async fn stop(
@@ -121,9 +122,9 @@ pub async fn stop(
 
 /// `POST /api/v1/monitoring/config/{configId}/start` (Basalt's): polls a stopped config
 /// again; 409 when its campaign has another active config.
-#[utoipa::path(post, path = "/monitoring/config/{configId}/start", tag = "monitoring",
+#[utoipa::path(post, operation_id = "startMonitoring", path = "/monitoring/config/{configId}/start", tag = "monitoring",
     security(("bearer" = [])), params(("configId" = uuid::Uuid, Path)),
-    responses((status = 200, body = MonitoringConfigView)))]
+    responses((status = 409, description = "The campaign already has an active monitoring config"), (status = 200, body = MonitoringConfigView)))]
 pub async fn start(
     Id(id): Id<ConfigId>,
     State(ctx): State<Ctx>,
@@ -132,8 +133,9 @@ pub async fn start(
     Ok(Json(ctx.monitoring().start(&actor, id).await?))
 }
 
-/// `GET /api/v1/monitoring/status` (seed 000 "Monitoring system status").
-#[utoipa::path(get, path = "/monitoring/status", tag = "monitoring", security(("bearer" = [])),
+/// `GET /api/v1/monitoring/status` (seed 000 "Monitoring system status"): the monitoring
+/// system's state.
+#[utoipa::path(get, operation_id = "getMonitoringStatus", path = "/monitoring/status", tag = "monitoring", security(("bearer" = [])),
     responses((status = 200, body = MonitoringStatus)))]
 pub async fn monitoring_status(
     State(ctx): State<Ctx>,
@@ -143,7 +145,7 @@ pub async fn monitoring_status(
 }
 
 /// `GET /api/v1/monitoring/metrics` (seed 000 "Performance metrics"): ingestion figures.
-#[utoipa::path(get, path = "/monitoring/metrics", tag = "monitoring", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getMonitoringMetrics", path = "/monitoring/metrics", tag = "monitoring", security(("bearer" = [])),
     responses((status = 200, body = MonitoringMetrics)))]
 pub async fn monitoring_metrics(
     State(ctx): State<Ctx>,

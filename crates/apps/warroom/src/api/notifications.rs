@@ -24,7 +24,8 @@ use crate::{
     service::actor::Actor,
 };
 
-/// Seed 001 `sendSMSAlert`'s answer: Twilio's message sid, and its first status.
+// Seed 001 `sendSMSAlert`'s answer.
+/// The message's id at the carrier (Twilio's sid) and its first status.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SendMessageResponse {
@@ -51,8 +52,8 @@ async fn send_message(
 }
 
 /// `POST /api/v1/notifications/sms`: sends one SMS now.
-#[utoipa::path(post, path = "/notifications/sms", tag = "notifications", security(("bearer" = [])),
-    request_body = SendMessageRequest, responses((status = 200, body = SendMessageResponse)))]
+#[utoipa::path(post, operation_id = "sendSms", path = "/notifications/sms", tag = "notifications", security(("bearer" = [])),
+    request_body = SendMessageRequest, responses((status = 503, description = "The SMS service is unavailable or not configured"), (status = 200, body = SendMessageResponse)))]
 pub async fn sms(
     State(ctx): State<Ctx>,
     actor: Actor,
@@ -62,8 +63,8 @@ pub async fn sms(
 }
 
 /// `POST /api/v1/notifications/whatsapp`: sends one WhatsApp message now.
-#[utoipa::path(post, path = "/notifications/whatsapp", tag = "notifications", security(("bearer" = [])),
-    request_body = SendMessageRequest, responses((status = 200, body = SendMessageResponse)))]
+#[utoipa::path(post, operation_id = "sendWhatsApp", path = "/notifications/whatsapp", tag = "notifications", security(("bearer" = [])),
+    request_body = SendMessageRequest, responses((status = 503, description = "The WhatsApp service is unavailable or not configured"), (status = 200, body = SendMessageResponse)))]
 pub async fn whatsapp(
     State(ctx): State<Ctx>,
     actor: Actor,
@@ -72,10 +73,10 @@ pub async fn whatsapp(
     send_message(ctx, actor, Channel::Whatsapp, req).await
 }
 
-/// `POST /api/v1/integrations/sms` (seed 001 `sendSMSAlert`): `/notifications/sms` by its
-/// other name.
-#[utoipa::path(post, path = "/integrations/sms", tag = "notifications", security(("bearer" = [])),
-    request_body = SendMessageRequest, responses((status = 200, body = SendMessageResponse)))]
+/// `POST /api/v1/integrations/sms` (seed 001 `sendSMSAlert`): sends one SMS now, as
+/// `/notifications/sms` does.
+#[utoipa::path(post, operation_id = "sendSmsAlert", path = "/integrations/sms", tag = "notifications", security(("bearer" = [])),
+    request_body = SendMessageRequest, responses((status = 503, description = "The SMS service is unavailable or not configured"), (status = 200, body = SendMessageResponse)))]
 pub async fn integrations_sms(
     State(ctx): State<Ctx>,
     actor: Actor,
@@ -85,7 +86,7 @@ pub async fn integrations_sms(
 }
 
 /// `GET /api/v1/notifications/preferences`: the caller's (the defaults until saved).
-#[utoipa::path(get, path = "/notifications/preferences", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getNotificationPreferences", path = "/notifications/preferences", tag = "notifications", security(("bearer" = [])),
     responses((status = 200, body = NotificationPreferences)))]
 pub async fn get_preferences(
     State(ctx): State<Ctx>,
@@ -95,7 +96,7 @@ pub async fn get_preferences(
 }
 
 /// `PUT /api/v1/notifications/preferences`: replaces them (absent fields take defaults).
-#[utoipa::path(put, path = "/notifications/preferences", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(put, operation_id = "replaceNotificationPreferences", path = "/notifications/preferences", tag = "notifications", security(("bearer" = [])),
     request_body = PreferencesRequest, responses((status = 200, body = NotificationPreferences)))]
 pub async fn put_preferences(
     State(ctx): State<Ctx>,
@@ -111,7 +112,7 @@ pub async fn put_preferences(
 }
 
 /// `PATCH /api/v1/notifications/preferences`: changes the fields given.
-#[utoipa::path(patch, path = "/notifications/preferences", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(patch, operation_id = "updateNotificationPreferences", path = "/notifications/preferences", tag = "notifications", security(("bearer" = [])),
     request_body = PreferencesRequest, responses((status = 200, body = NotificationPreferences)))]
 pub async fn patch_preferences(
     State(ctx): State<Ctx>,
@@ -124,8 +125,9 @@ pub async fn patch_preferences(
     ))
 }
 
-/// `PATCH /api/v1/settings/notifications` (seed 000): `PATCH /notifications/preferences`.
-#[utoipa::path(patch, path = "/settings/notifications", tag = "notifications", security(("bearer" = [])),
+/// `PATCH /api/v1/settings/notifications` (seed 000): changes the caller's notification
+/// preferences given, as `PATCH /notifications/preferences` does.
+#[utoipa::path(patch, operation_id = "updateNotificationSettings", path = "/settings/notifications", tag = "notifications", security(("bearer" = [])),
     request_body = PreferencesRequest, responses((status = 200, body = NotificationPreferences)))]
 pub async fn patch_settings(
     state: State<Ctx>,
@@ -136,7 +138,7 @@ pub async fn patch_settings(
 }
 
 /// `GET /api/v1/campaigns/{id}/crisis-contacts` (Basalt's): who crisis alerts go to.
-#[utoipa::path(get, path = "/campaigns/{id}/crisis-contacts", tag = "alerting", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getCrisisContacts", path = "/campaigns/{id}/crisis-contacts", tag = "alerting", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Campaign id")), responses((status = 200, body = CrisisContacts)))]
 pub async fn get_contacts(
     Id(id): Id<CampaignId>,
@@ -146,8 +148,9 @@ pub async fn get_contacts(
     Ok(Json(ctx.notifications().contacts(&actor, id).await?))
 }
 
-/// `PUT /api/v1/campaigns/{id}/crisis-contacts` (Basalt's): replaces the list.
-#[utoipa::path(put, path = "/campaigns/{id}/crisis-contacts", tag = "alerting", security(("bearer" = [])),
+/// `PUT /api/v1/campaigns/{id}/crisis-contacts` (Basalt's): replaces the campaign's crisis
+/// contacts.
+#[utoipa::path(put, operation_id = "replaceCrisisContacts", path = "/campaigns/{id}/crisis-contacts", tag = "alerting", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Campaign id")),
     request_body = CrisisContactsRequest, responses((status = 200, body = CrisisContacts)))]
 pub async fn put_contacts(

@@ -19,6 +19,7 @@ use crate::Ctx;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"code": "4/0AcvDMrB-example", "redirectUri": "http://localhost:5173/auth/callback"}))]
 pub struct OAuthCodeRequest {
     /// The authorization code the provider redirected back with.
     #[schema(min_length = 1)]
@@ -56,8 +57,8 @@ async fn exchange(
 
 /// `POST /api/v1/auth/oauth/google`: exchanges a Google authorization code for a session
 /// (with a Bearer token: links Google to the caller).
-#[utoipa::path(post, path = "/auth/oauth/google", tag = "oauth", request_body = OAuthCodeRequest,
-    security((), ("bearer" = [])), responses((status = 200, body = LoginResponse)))]
+#[utoipa::path(post, operation_id = "signInWithGoogle", path = "/auth/oauth/google", tag = "oauth", request_body = OAuthCodeRequest,
+    security((), ("bearer" = [])), responses((status = 409, description = "The Google account is linked to another user, or its email belongs to another account"), (status = 503, description = "Google is unreachable or not configured"), (status = 200, body = LoginResponse)))]
 pub async fn google(
     State(ctx): State<Ctx>,
     client: ClientInfo,
@@ -68,8 +69,8 @@ pub async fn google(
 }
 
 /// `POST /api/v1/auth/oauth/meta`: the same for Meta (Facebook Login).
-#[utoipa::path(post, path = "/auth/oauth/meta", tag = "oauth", request_body = OAuthCodeRequest,
-    security((), ("bearer" = [])), responses((status = 200, body = LoginResponse)))]
+#[utoipa::path(post, operation_id = "signInWithMeta", path = "/auth/oauth/meta", tag = "oauth", request_body = OAuthCodeRequest,
+    security((), ("bearer" = [])), responses((status = 409, description = "The Meta account is linked to another user, or its email belongs to another account"), (status = 503, description = "Meta is unreachable or not configured"), (status = 200, body = LoginResponse)))]
 pub async fn meta(
     State(ctx): State<Ctx>,
     client: ClientInfo,
@@ -96,7 +97,7 @@ pub struct OAuthStatus {
 }
 
 /// `GET /api/v1/auth/oauth/status`: which providers the caller has linked.
-#[utoipa::path(get, path = "/auth/oauth/status", tag = "oauth", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getLinkedProviders", path = "/auth/oauth/status", tag = "oauth", security(("bearer" = [])),
     responses((status = 200, body = OAuthStatus)))]
 pub async fn status(State(ctx): State<Ctx>, user: AuthUser) -> Result<Json<OAuthStatus>, ApiError> {
     let linked = ctx.identity.external_identities(user.id()).await?;
@@ -125,6 +126,7 @@ pub enum ProviderName {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"provider": "google", "email": "alex@example.com", "redirectUri": "http://localhost:5173/auth/callback", "state": "af0ifjsldkj"}))]
 pub struct MockAuthorizeRequest {
     pub provider: ProviderName,
     #[schema(format = "email")]
@@ -168,7 +170,7 @@ pub struct MockAuthorizeResponse {
 /// `POST /api/v1/auth/oauth/mock/authorize` (MOCK mode only): the mock provider's consent
 /// step. It mails a sign-in link with a single-use `code` to the address (see the outbox);
 /// post that code to `/auth/oauth/{provider}`. Knowing an address is not enough to sign in.
-#[utoipa::path(post, path = "/auth/oauth/mock/authorize", tag = "oauth", request_body = MockAuthorizeRequest,
+#[utoipa::path(post, operation_id = "authorizeMockProvider", path = "/auth/oauth/mock/authorize", tag = "oauth", request_body = MockAuthorizeRequest,
     responses((status = 202, body = MockAuthorizeResponse)))]
 pub async fn mock_authorize(
     State(ctx): State<Ctx>,

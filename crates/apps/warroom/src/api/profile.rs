@@ -20,6 +20,7 @@ use crate::{Ctx, domain::notifications::E164_RULE};
 /// The self-editable profile fields; anything else (role, email, flags) is refused.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"name": "Alex Rivera", "phone": "+14155550123", "timezone": "America/New_York", "avatarUrl": "https://cdn.example.com/avatars/alex.png"}))]
 pub struct ProfileUpdateRequest {
     #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
@@ -38,7 +39,7 @@ pub struct ProfileUpdateRequest {
 }
 
 /// `PATCH /api/v1/auth/profile`: name, phone, timezone, avatar.
-#[utoipa::path(patch, path = "/auth/profile", tag = "auth", request_body = ProfileUpdateRequest,
+#[utoipa::path(patch, operation_id = "updateProfile", path = "/auth/profile", tag = "auth", request_body = ProfileUpdateRequest,
     security(("bearer" = [])), responses((status = 200, body = UserProfile)))]
 pub async fn update(
     State(ctx): State<Ctx>,

@@ -52,7 +52,7 @@ pub struct SessionList {
 }
 
 /// `GET /api/v1/auth/sessions`: the caller's live sessions.
-#[utoipa::path(get, path = "/auth/sessions", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listSessions", path = "/auth/sessions", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = SessionList)))]
 pub async fn list(State(ctx): State<Ctx>, user: AuthUser) -> Result<Json<SessionList>, ApiError> {
     let sessions = ctx.identity.sessions(user.id()).await?;
@@ -65,7 +65,7 @@ pub async fn list(State(ctx): State<Ctx>, user: AuthUser) -> Result<Json<Session
 }
 
 /// `DELETE /api/v1/auth/sessions/{id}`: revokes one of the caller's sessions.
-#[utoipa::path(delete, path = "/auth/sessions/{id}", tag = "auth",
+#[utoipa::path(delete, operation_id = "revokeSession", path = "/auth/sessions/{id}", tag = "auth",
     extensions(("x-basalt-effect" = json!("ends-session"))), security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Session id")), responses((status = 200, body = Success)))]
 pub async fn revoke(
@@ -130,7 +130,7 @@ impl Listed for SecurityEventView {
 
 /// `GET /api/v1/auth/security-log`: the caller's auth events, newest first
 /// (`{ events, total, page, limit }`).
-#[utoipa::path(get, path = "/auth/security-log", tag = "auth", security(("bearer" = [])), params(PageQuery),
+#[utoipa::path(get, operation_id = "listSecurityLog", path = "/auth/security-log", tag = "auth", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, body = Page<SecurityEventView>)))]
 pub async fn security_log(
     State(ctx): State<Ctx>,
@@ -148,6 +148,7 @@ pub async fn security_log(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"userId": "9d4e2a7b-1c3f-4b8e-a6d5-0f7c9e2b3a41"}))]
 pub struct ImpersonateRequest {
     pub user_id: Uuid,
 }
@@ -163,8 +164,8 @@ pub struct ImpersonateResponse {
 }
 
 /// `POST /api/v1/auth/impersonate`: an admin signs in as a non-admin user.
-#[utoipa::path(post, path = "/auth/impersonate", tag = "auth", request_body = ImpersonateRequest,
-    security(("bearer" = [])), responses((status = 200, body = ImpersonateResponse)))]
+#[utoipa::path(post, operation_id = "impersonateUser", path = "/auth/impersonate", tag = "auth", request_body = ImpersonateRequest,
+    security(("bearer" = [])), responses((status = 404, description = "No user with this `userId`"), (status = 200, body = ImpersonateResponse)))]
 pub async fn impersonate(
     State(ctx): State<Ctx>,
     admin: AuthUser,

@@ -52,7 +52,7 @@ pub struct StreamQuery {
 /// `GET /api/monitoring/stream` (seed 000): the WebSocket of every campaign's events
 /// (`live_post`, `trend_update`, `crisis_alert`, `HEARTBEAT`; `PING` → `PONG`), or one
 /// campaign's with `?campaignId=`. More topics can be followed with `subscribe` messages.
-#[utoipa::path(get, path = "/api/monitoring/stream", tag = "monitoring", params(StreamQuery),
+#[utoipa::path(get, operation_id = "streamMonitoringEvents", path = "/api/monitoring/stream", tag = "monitoring", params(StreamQuery),
     security(("bearer" = [])),
     responses((status = 101, description = "WebSocket stream (see docs/warroom.md, \"Live streams\")")))]
 pub async fn monitoring_ws(
@@ -70,7 +70,7 @@ pub async fn monitoring_ws(
 }
 
 /// `GET /ws/campaigns/{campaignId}/stream` (seed 001): one campaign's WebSocket stream.
-#[utoipa::path(get, path = "/ws/campaigns/{campaignId}/stream", tag = "monitoring",
+#[utoipa::path(get, operation_id = "streamCampaignEvents", path = "/ws/campaigns/{campaignId}/stream", tag = "monitoring",
     params(("campaignId" = Uuid, Path), StreamQuery), security(("bearer" = [])),
     responses((status = 101, description = "WebSocket stream of the campaign's events")))]
 pub async fn campaign_ws(
@@ -130,7 +130,7 @@ async fn authorize(ctx: &Ctx, user: &AuthUser, topic: &str) -> Result<(), ApiErr
 
 /// `GET /api/v1/monitoring/stream` (seed 000): the same events as Server-Sent Events,
 /// resumable with `Last-Event-ID` (the browser's automatic reconnect sends it).
-#[utoipa::path(get, path = "/monitoring/stream", tag = "monitoring",
+#[utoipa::path(get, operation_id = "streamMonitoringEventsSse", path = "/monitoring/stream", tag = "monitoring",
     extensions(("x-basalt-effect" = json!("endless-stream"))), params(StreamQuery),
     security(("bearer" = [])),
     responses((status = 200, content_type = "text/event-stream", description = "SSE stream")))]
@@ -178,7 +178,7 @@ pub struct StreamInfo {
 
 /// `GET /api/v1/monitoring/stream/{campaignId}` (seed 001 `streamCampaignData`): where the
 /// campaign's live stream is.
-#[utoipa::path(get, path = "/monitoring/stream/{campaignId}", tag = "monitoring",
+#[utoipa::path(get, operation_id = "getCampaignStreamInfo", path = "/monitoring/stream/{campaignId}", tag = "monitoring",
     params(("campaignId" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = StreamInfo)))]
 pub async fn stream_info(

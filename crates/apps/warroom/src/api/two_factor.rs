@@ -19,7 +19,7 @@ pub struct TwoFactorSetupResponse {
 }
 
 /// `POST /api/v1/auth/2fa/setup`: a new secret and recovery codes (not active until verified).
-#[utoipa::path(post, path = "/auth/2fa/setup", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "setUpTwoFactor", path = "/auth/2fa/setup", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = TwoFactorSetupResponse)))]
 pub async fn setup(
     State(ctx): State<Ctx>,
@@ -35,6 +35,7 @@ pub async fn setup(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "123456"}))]
 pub struct TwoFactorVerifyRequest {
     /// The 6-digit code from the authenticator app.
     pub code: String,
@@ -47,7 +48,7 @@ pub struct TwoFactorVerifyResponse {
 }
 
 /// `POST /api/v1/auth/2fa/verify`: activates 2FA with a current code.
-#[utoipa::path(post, path = "/auth/2fa/verify", tag = "auth", request_body = TwoFactorVerifyRequest,
+#[utoipa::path(post, operation_id = "verifyTwoFactor", path = "/auth/2fa/verify", tag = "auth", request_body = TwoFactorVerifyRequest,
     security(("bearer" = [])), responses((status = 200, body = TwoFactorVerifyResponse)))]
 pub async fn verify(
     State(ctx): State<Ctx>,

@@ -32,7 +32,8 @@ impl Role {
     }
 }
 
-/// Seed 001 `UserProfile`, plus the account-state flags a settings screen needs.
+// Seed 001 `UserProfile`, plus account-state flags.
+/// A user, with the account-state flags a settings screen needs.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserProfile {
@@ -71,7 +72,8 @@ impl From<&User> for UserProfile {
     }
 }
 
-/// Seed 001 `LoginResponse`.
+// Seed 001 `LoginResponse`.
+/// A new session: the tokens and the signed-in user.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginResponse {

@@ -33,7 +33,7 @@ impl From<&platform::identity::User> for UserEnvelope {
 }
 
 /// `GET /api/v1/users`: every user, oldest first (`{ users, total, page, limit }`).
-#[utoipa::path(get, path = "/users", tag = "users", security(("bearer" = [])), params(PageQuery),
+#[utoipa::path(get, operation_id = "listUsers", path = "/users", tag = "users", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, body = Page<UserProfile>)))]
 pub async fn list(
     State(ctx): State<Ctx>,
@@ -46,6 +46,7 @@ pub async fn list(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "jordan.lee@example.com", "password": "a-long-passphrase", "name": "Jordan Lee", "role": "analyst"}))]
 pub struct CreateUserRequest {
     #[schema(format = "email")]
     pub email: String,
@@ -70,8 +71,8 @@ impl From<CreateUserRequest> for NewUser {
 }
 
 /// `POST /api/v1/users`: creates a user with a role (admins only).
-#[utoipa::path(post, path = "/users", tag = "users", security(("bearer" = [])), request_body = CreateUserRequest,
-    responses((status = 201, body = UserEnvelope)))]
+#[utoipa::path(post, operation_id = "createUser", path = "/users", tag = "users", security(("bearer" = [])), request_body = CreateUserRequest,
+    responses((status = 409, description = "A user with this email exists"), (status = 201, body = UserEnvelope)))]
 pub async fn create(
     State(ctx): State<Ctx>,
     actor: Actor,
@@ -82,7 +83,7 @@ pub async fn create(
 }
 
 /// `GET /api/v1/users/{id}`.
-#[utoipa::path(get, path = "/users/{id}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getUser", path = "/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "User id")), responses((status = 200, body = UserEnvelope)))]
 pub async fn get(
     State(ctx): State<Ctx>,
@@ -94,6 +95,7 @@ pub async fn get(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Jordan Lee", "role": "manager"}))]
 pub struct UpdateUserRequest {
     #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
@@ -113,9 +115,9 @@ impl From<UpdateUserRequest> for UserUpdate {
     }
 }
 
-/// `PUT /api/v1/users/{id}`: name, email, role. Changing someone's role ends their sessions.
-#[utoipa::path(put, path = "/users/{id}", tag = "users", security(("bearer" = [])), request_body = UpdateUserRequest,
-    params(("id" = Uuid, Path, description = "User id")), responses((status = 200, body = UserEnvelope)))]
+/// `PUT /api/v1/users/{id}`: changes a user's name, email or role. Changing someone's role ends their sessions.
+#[utoipa::path(put, operation_id = "updateUser", path = "/users/{id}", tag = "users", security(("bearer" = [])), request_body = UpdateUserRequest,
+    params(("id" = Uuid, Path, description = "User id")), responses((status = 409, description = "A user with this email exists"), (status = 200, body = UserEnvelope)))]
 pub async fn update(
     State(ctx): State<Ctx>,
     actor: Actor,
@@ -127,7 +129,7 @@ pub async fn update(
 }
 
 /// `DELETE /api/v1/users/{id}`: removes the user and everything tied to them.
-#[utoipa::path(delete, path = "/users/{id}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "deleteUser", path = "/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "User id")), responses((status = 200, body = Success)))]
 pub async fn delete(
     State(ctx): State<Ctx>,

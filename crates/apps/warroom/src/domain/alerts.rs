@@ -22,7 +22,8 @@ use super::{deliveries::DeliveryView, notifications::Recipient, stream::Priority
 /// the one the seed posts to.
 pub const CRISIS_ROOM: &str = "#crisis-room";
 
-/// Seed 001 `AlertPayload.type`.
+// Seed 001 `AlertPayload.type`.
+/// What raised the alert.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AlertType {
@@ -41,7 +42,8 @@ names!(AlertType {
     Competitor => "COMPETITOR",
 });
 
-/// Seed 001 `AlertPayload.severity`, least to most severe.
+// Seed 001 `AlertPayload.severity`.
+/// How severe an alert is, least to most severe.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
 )]
@@ -98,7 +100,8 @@ names!(Lifecycle {
     Dismissed => "dismissed",
 });
 
-/// Seed 001 `alerts.status`: how far delivery has got, rolled up from the deliveries.
+// Seed 001 `alerts.status`.
+/// How far delivery has got, rolled up from the deliveries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertStatus {
@@ -131,7 +134,8 @@ impl AlertStatus {
     }
 }
 
-/// Seed 001 `AlertChannel.type`.
+// Seed 001 `AlertChannel.type`.
+/// A delivery channel.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
 )]
@@ -169,7 +173,8 @@ impl ChannelType {
     }
 }
 
-/// Seed 001 `AlertChannel`: a channel, its recipients and the template used.
+// Seed 001 `AlertChannel`.
+/// A channel, its recipients and the template used.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertChannel {
@@ -194,8 +199,9 @@ names!(AlertSource {
     Manual => "manual",
 });
 
-/// An alert: seed 001's `AlertPayload` (`id`, `type`, `severity`, `campaignId`, `title`,
-/// `message`, `data`, `channels`, `timestamp`) plus its delivery `status` and the alert
+// Seed 001's `AlertPayload`, plus our delivery status and lifecycle.
+/// An alert (`id`, `type`, `severity`, `campaignId`, `title`, `message`, `data`, `channels`,
+/// `timestamp`) with its delivery `status` and the alert
 /// center's `lifecycle` with who moved it and when.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -213,7 +219,7 @@ pub struct AlertView {
     #[schema(value_type = Object)]
     pub data: Value,
     pub channels: Vec<AlertChannel>,
-    /// When the alert was raised (the seed's name; `createdAt` is the same instant).
+    /// When the alert was raised (`createdAt` is the same instant).
     pub timestamp: DateTime<Utc>,
     pub status: AlertStatus,
     pub lifecycle: Lifecycle,
@@ -374,10 +380,11 @@ pub fn not_found() -> ApiError {
     ApiError::not_found("Alert not found")
 }
 
-/// Seed 001 `CrisisAlert`: the body of `POST /alerting/crisis`, and the `data` of every
-/// `CRISIS` alert.
+// Seed 001 `CrisisAlert`.
+/// A crisis: the body of `POST /alerting/crisis`, and the `data` of every `CRISIS` alert.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"campaignId": "3f2b9c1e-7a4d-4e8f-9b6a-2c5d8e1f4a70", "crisisScore": 0.82, "triggers": ["negative sentiment spike", "viral post"], "affectedPlatforms": ["twitter", "facebook"], "estimatedReach": 150000, "sentimentImpact": -0.6, "recommendedActions": ["Publish a statement within the hour"]}))]
 pub struct CrisisAlert {
     pub campaign_id: Uuid,
     /// 0 to 1; above 0.8 the alert is `CRITICAL`, else `HIGH`.

@@ -242,7 +242,8 @@ pub struct TrendingTerm {
     pub growth: Option<f64>,
 }
 
-/// `{ trending }` (seed 001 getTrendingTopics), most used first, with the windows compared.
+// Seed 001 getTrendingTopics.
+/// `{ trending }`, most used first, with the windows compared.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Trending {
@@ -292,8 +293,8 @@ pub struct ShareOfVoice {
     pub terms: Vec<VoiceShare>,
 }
 
-/// An author (on one platform) and what their mentions in the window amount to (seed 001
-/// `InfluencerData`).
+// Seed 001 `InfluencerData`.
+/// An author (on one platform) and what their mentions in the window amount to.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Influencer {
@@ -318,7 +319,8 @@ pub struct GeoBreakdown {
     pub unlocated: u64,
 }
 
-/// Seed 001 getTrends: `{ trends }`, busiest platform first, with the windows compared.
+// Seed 001 getTrends.
+/// `{ trends }`, busiest platform first, with the windows compared.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = TrendsResponse)]
@@ -371,7 +373,8 @@ pub struct MentionFeed {
     pub has_more: bool,
 }
 
-/// Seed 001 `MentionlyticsData`, computed from the stored mentions of one campaign.
+// Seed 001 `MentionlyticsData`.
+/// One campaign's mention figures, computed from its stored mentions.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MentionlyticsData {

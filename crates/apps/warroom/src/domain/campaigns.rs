@@ -110,14 +110,16 @@ names!(Gender {
     All => "all",
 });
 
-/// Seed 001 `{ min, max }`.
+// Seed 001 `{ min, max }`.
+/// An age range, both ends included.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AgeRange {
     pub min: u32,
     pub max: u32,
 }
 
-/// Seed 001 `Demographics`.
+// Seed 001 `Demographics`.
+/// Who the campaign targets.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Demographics {
@@ -127,7 +129,8 @@ pub struct Demographics {
     pub education: String,
 }
 
-/// Seed 001 `TargetAudience`.
+// Seed 001 `TargetAudience`.
+/// Who the campaign is for.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetAudience {
@@ -137,8 +140,9 @@ pub struct TargetAudience {
     pub platforms: Vec<Platform>,
 }
 
-/// Seed 001 `CampaignMetrics`; all zeros at creation (the seed's `getEmptyMetrics()`),
-/// refreshed later by monitoring (`Campaigns::update_metrics`).
+// Seed 001 `CampaignMetrics` (zeros as the seed's `getEmptyMetrics()`), refreshed by
+// `Campaigns::update_metrics`.
+/// A campaign's figures: all zeros at creation, refreshed by monitoring.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CampaignMetrics {
@@ -152,7 +156,8 @@ pub struct CampaignMetrics {
     pub engagement_rate: f64,
 }
 
-/// Seed 001 `campaign_keywords`: a term monitoring tracks for the campaign, and its weight.
+// Seed 001 `campaign_keywords`.
+/// A term monitoring tracks for the campaign, and its weight.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Keyword {
     pub keyword: String,
@@ -160,7 +165,8 @@ pub struct Keyword {
     pub weight: f64,
 }
 
-/// Seed 001 `Campaign`, plus its `keywords` and `createdBy` (the creating user's id).
+// Seed 001 `Campaign`, plus `keywords` and `createdBy`.
+/// A campaign, with its `keywords` and `createdBy` (the creating user's id).
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Campaign {

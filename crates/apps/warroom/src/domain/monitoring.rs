@@ -66,7 +66,8 @@ names!(ConfigStatus {
     Stopped => "stopped",
 });
 
-/// Seed 001 `AlertThresholds`.
+// Seed 001 `AlertThresholds`.
+/// When monitoring raises an alert.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertThresholds {
@@ -160,7 +161,8 @@ pub fn campaign_terms(keywords: impl IntoIterator<Item = String>) -> Vec<String>
     terms(&usable, "keywords", 0, KEYWORDS_MAX, &mut Problems::new())
 }
 
-/// A stored config: seed 001 `MonitoringConfig` plus its id, state and polling record. The
+// Seed 001 `MonitoringConfig`, plus id, state and polling record.
+/// A stored config with its id, state and polling record. The
 /// `GET`/`PUT`/stop/start answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -198,8 +200,8 @@ impl MonitoringConfigView {
     }
 }
 
-/// A stored mention on the wire: seed 001 `Mention` (`id`, `text`, `author`, `platform`,
-/// `url`, `sentiment`, `reach`, `engagement`, `timestamp`, `location`, `language`) plus its
+// Seed 001 `Mention`, plus campaign, source id, label, scorer and matched term.
+/// A stored mention (`id`, `text`, `author`, `platform`, `url`, `sentiment`, `reach`, `engagement`, `timestamp`, `location`, `language`) plus its
 /// campaign, the source's id, the sentiment label and who scored it, and the term it matched.
 /// The `data` of a `live_post`, and the item of the mention lists.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -227,7 +227,7 @@ pub struct ChannelsChange {
     pub push: Option<bool>,
 }
 
-/// One crisis contact of a campaign (Basalt's `/campaigns/{id}/crisis-contacts`).
+/// One crisis contact of a campaign (`/campaigns/{id}/crisis-contacts`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CrisisContact {

@@ -30,7 +30,7 @@ pub struct ListAlertsQuery {
     /// The alert center's lifecycle.
     #[param(value_type = Option<Lifecycle>)]
     pub status: Option<String>,
-    /// The seed's delivery status.
+    /// The delivery status.
     #[param(value_type = Option<AlertStatus>)]
     pub delivery_status: Option<String>,
     #[param(value_type = Option<Severity>)]
@@ -100,6 +100,7 @@ impl TryFrom<(PageQuery, ListAlertsQuery)> for AlertQuery {
 /// `POST /alerts/{id}/actions`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"action": "acknowledge"}))]
 pub struct AlertActionRequest {
     pub action: AlertAction,
 }
@@ -177,10 +178,12 @@ impl TryFrom<CrisisAlertRequest> for CrisisAlert {
     }
 }
 
-/// Seed 001 `sendAlert`'s body. `campaignId` is Basalt's: the seed takes the "current
-/// campaign", which a War Room request has no notion of.
+// Seed 001 `sendAlert`'s body. `campaignId` is ours: the seed takes the "current
+// campaign", which a War Room request has no notion of.
+/// A `MEDIUM` alert for a campaign, sent over SMS to the given numbers.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"type": "SENTIMENT", "message": "Sentiment fell 30% in the last hour", "recipients": ["+14155550123"], "campaignId": "3f2b9c1e-7a4d-4e8f-9b6a-2c5d8e1f4a70"}))]
 pub struct SendAlertRequest {
     /// One of the alert types (`CRISIS`, `SENTIMENT`, `MENTION_SPIKE`, `ENGAGEMENT_DROP`,
     /// `COMPETITOR`); also the title.

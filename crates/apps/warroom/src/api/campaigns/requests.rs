@@ -66,12 +66,15 @@ impl TryFrom<(PageQuery, ListCampaignsQuery)> for CampaignQuery {
     }
 }
 
-/// Seed 001 `CreateCampaignRequest` (also the body of `PUT`), plus optional `keywords`.
+// Seed 001 `CreateCampaignRequest`, plus optional `keywords`.
+/// A campaign to create, or its new fields (the body of `PUT` too), with optional `keywords`.
+/// `endDate` must be after `startDate`.
 /// The read-only fields of a `Campaign` (`id`, `metrics`, `createdAt`, …) are accepted and
 /// ignored, so a fetched campaign can be sent back whole; its `status`, when sent, must be
 /// the campaign's current one.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"name": "Spring Voter Outreach", "description": "Turnout drive in the metro area.", "startDate": "2030-03-01T00:00:00Z", "endDate": "2030-06-30T23:59:59Z", "budget": 25000, "targetAudience": {"demographics": {"ageRange": {"min": 18, "max": 65}, "gender": ["all"]}, "interests": ["local politics"], "locations": ["Springfield"], "platforms": ["twitter", "facebook"]}, "keywords": ["voter turnout", {"keyword": "early voting", "weight": 2}]}))]
 pub struct CreateCampaignRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(required = true, value_type = String, min_length = 3, max_length = 100, pattern = r"\S")]
@@ -148,6 +151,7 @@ pub struct WeightedKeyword {
 /// `reason` is kept in the audit trail.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"action": "pause", "reason": "Waiting for the new creative"}))]
 pub struct CampaignActionRequest {
     pub action: ActionName,
     #[serde(default, deserialize_with = "present")]

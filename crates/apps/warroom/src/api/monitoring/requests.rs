@@ -59,13 +59,15 @@ impl TryFrom<(PageQuery, ListConfigsQuery)> for ConfigQuery {
     }
 }
 
-/// Seed 001 `MonitoringConfig`. Only `campaignId` is required: missing `keywords` are the
+// Seed 001 `MonitoringConfig`; missing thresholds take the seed's examples.
+/// A monitoring config. Only `campaignId` is required: missing `keywords` are the
 /// campaign's, missing `competitors`/`influencers` none, missing `platforms` every platform,
-/// missing thresholds the seed's examples, a missing `refreshInterval` 60 s. The read-only
+/// missing thresholds their defaults, a missing `refreshInterval` 60 s. The read-only
 /// fields of a `MonitoringConfigView` are accepted and ignored, so a fetched config can be
 /// edited and sent back whole.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"campaignId": "3f2b9c1e-7a4d-4e8f-9b6a-2c5d8e1f4a70", "keywords": ["voter turnout", "early voting"], "competitors": ["Rival Campaign"], "platforms": ["twitter", "news"], "refreshInterval": 300, "alertThresholds": {"crisisScore": 0.7, "sentimentDrop": -0.3, "mentionSpike": 3, "engagementDrop": -0.5}}))]
 pub struct MonitoringConfigRequest {
     /// The campaign to monitor; on `PUT`, the config's own campaign.
     #[serde(default, deserialize_with = "present")]
@@ -88,7 +90,7 @@ pub struct MonitoringConfigRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Vec<MonitoredPlatform>)]
     pub platforms: Option<Vec<String>>,
-    /// Missing fields take the seed's examples.
+    /// Missing fields take their defaults.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = AlertThresholdsRequest)]
     pub alert_thresholds: Option<AlertThresholdsRequest>,
@@ -131,7 +133,8 @@ pub struct MonitoringConfigRequest {
     pub mentions_ingested: Option<IgnoredAny>,
 }
 
-/// Seed 001 `AlertThresholds`; each missing field takes the seed's example.
+// Seed 001 `AlertThresholds`; each missing field takes the seed's example.
+/// When monitoring raises an alert; each missing field takes its default.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AlertThresholdsRequest {

@@ -21,9 +21,12 @@ use crate::domain::{
     },
 };
 
-/// Seed 001 `sendSMSAlert`'s body, also `/notifications/sms` and `/notifications/whatsapp`.
+// Seed 001 `sendSMSAlert`'s body.
+/// One message to one phone number (`/integrations/sms`, `/notifications/sms`,
+/// `/notifications/whatsapp`).
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"to": "+14155550123", "message": "Crisis room: join the call now."}))]
 pub struct SendMessageRequest {
     /// E.164, e.g. `+14155550100`.
     pub to: String,
@@ -68,6 +71,7 @@ pub struct ChannelsRequest {
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = PreferencesUpdate)]
+#[schema(example = json!({"minSeverity": "HIGH", "phone": "+14155550123"}))]
 pub struct PreferencesRequest {
     pub channels: Option<ChannelsRequest>,
     #[serde(default, deserialize_with = "present")]
@@ -103,6 +107,7 @@ impl From<PreferencesRequest> for PreferencesChange {
 /// `PUT /campaigns/{id}/crisis-contacts`: the whole list, in order.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"contacts": [{"name": "Dana Cruz", "channels": ["SMS", "EMAIL"], "phone": "+14155550123", "email": "dana@example.com"}]}))]
 pub struct CrisisContactsRequest {
     pub contacts: Vec<CrisisContact>,
 }

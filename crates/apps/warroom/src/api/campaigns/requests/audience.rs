@@ -11,7 +11,8 @@ use crate::{
     domain::campaigns::{self as rules, AgeRange, Demographics, Gender, Platform, TargetAudience},
 };
 
-/// Seed 001 `TargetAudience`.
+// Seed 001 `TargetAudience`.
+/// Who the campaign is for.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TargetAudienceRequest {
@@ -30,7 +31,8 @@ pub struct TargetAudienceRequest {
     pub platforms: Option<Vec<String>>,
 }
 
-/// Seed 001 `Demographics`.
+// Seed 001 `Demographics`.
+/// Who the campaign targets.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DemographicsRequest {
