@@ -7,9 +7,9 @@
 //! - an operation without a security requirement is public and says so (`security: []`);
 //! - each operation lists the error statuses it can answer, derived from what it declares (a
 //!   security scheme → 401 and, when a session is required, 403; a request body or parameters
-//!   → 400; a path parameter → 404; a body → 413; a rate-limit rule → 429; always 500), plus
-//!   any status its annotation names (`(status = 409, description = "...")`), all with the
-//!   product's error body;
+//!   → 400; a path parameter or a query parameter naming a resource (`campaignId`) → 404; a
+//!   body → 413; a rate-limit rule → 429; always 500), plus any status its annotation names
+//!   (`(status = 409, description = "...")`), all with the product's error body;
 //! - summaries and descriptions come from the handler's doc line, which by STYLE.md reads
 //!   "`METHOD /path`: what it does (where the contract comes from)": the published text keeps
 //!   what it does, without the method and path (shown beside it) and without the parenthesised
@@ -58,11 +58,19 @@ pub struct Publish<'a> {
     pub display_name: &'a str,
     /// The product's rate-limit rules: the operations they count document 429.
     pub rate_limits: &'a [RouteLimit],
+    /// Where the product's frontend is (`app_url`): examples of redirect URLs name it, since
+    /// the server accepts only its own app's URLs there.
+    pub app_url: &'a str,
 }
+
+/// The origin examples write for the product's frontend (a Vite app's, as a frontend
+/// developer would have it); [`finish`] puts the configured app's origin in its place.
+pub const EXAMPLE_APP_ORIGIN: &str = "http://localhost:5173";
 
 /// Declares the bearer scheme, the server and the error body of the product's `format` (and
 /// the schemas it refers to), and publishes every operation as the module doc says.
-pub fn finish(mut api: OpenApi, publish: &Publish<'_>) -> OpenApi {
+pub fn finish(api: OpenApi, publish: &Publish<'_>) -> OpenApi {
+    let mut api = with_app_origin(api, publish.app_url);
     let components = api.components.get_or_insert_with(Default::default);
     components
         .schemas
@@ -176,7 +184,14 @@ fn publish_operation(op: &mut Operation, limited: bool, error_ref: &RefOr<Schema
         RefOr::T(p) => Some(p),
         RefOr::Ref(_) => None,
     });
-    let has_path_param = params.clone().any(|p| p.parameter_in == ParameterIn::Path);
+    // A path parameter, or a query parameter naming another resource (`?campaignId=`), is
+    // answered 404 when nothing has that id.
+    let names_a_resource = |p: &&utoipa::openapi::path::Parameter| {
+        p.parameter_in == ParameterIn::Path
+            || (p.parameter_in == ParameterIn::Query
+                && (p.name == "id" || p.name.ends_with("Id") || p.name.ends_with("_id")))
+    };
+    let has_resource_param = params.clone().any(|p| names_a_resource(&p));
     let has_params = params.count() > 0;
     let has_body = op.request_body.is_some();
 
@@ -190,7 +205,7 @@ fn publish_operation(op: &mut Operation, limited: bool, error_ref: &RefOr<Schema
     if access == Access::Required {
         derived.push(StatusCode::FORBIDDEN);
     }
-    if has_path_param {
+    if has_resource_param {
         derived.push(StatusCode::NOT_FOUND);
     }
     if has_body {
@@ -458,9 +473,84 @@ fn words_of_identifier(id: &str) -> String {
     capitalised(&out)
 }
 
+/// The document with [`EXAMPLE_APP_ORIGIN`] replaced by `app_url`'s origin in the examples
+/// (those of the component schemas, where `#[schema(example = ...)]` puts them, and those of
+/// request bodies), so that the examples Swagger UI sends are accepted.
+fn with_app_origin(mut api: OpenApi, app_url: &str) -> OpenApi {
+    let Ok(origin) = url::Url::parse(app_url).map(|u| u.origin().ascii_serialization()) else {
+        return api;
+    };
+    if origin == EXAMPLE_APP_ORIGIN {
+        return api;
+    }
+    let place = |v: &mut serde_json::Value| replace_in_strings(v, EXAMPLE_APP_ORIGIN, &origin);
+    if let Some(components) = api.components.as_mut() {
+        for schema in components.schemas.values_mut() {
+            if let RefOr::T(Schema::Object(o)) = schema {
+                o.example
+                    .iter_mut()
+                    .chain(o.examples.iter_mut())
+                    .for_each(place);
+            }
+        }
+    }
+    for_each_operation(&mut api, |_, _, op| {
+        if let Some(RefOr::T(body)) = op.request_body.as_mut() {
+            for content in body.content.values_mut() {
+                if let RefOr::T(content) = content {
+                    content.example.iter_mut().for_each(place);
+                }
+            }
+        }
+    });
+    api
+}
+
+fn replace_in_strings(v: &mut serde_json::Value, from: &str, to: &str) {
+    match v {
+        serde_json::Value::String(s) if s.contains(from) => *s = s.replace(from, to),
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| replace_in_strings(i, from, to)),
+        serde_json::Value::Object(map) => map
+            .values_mut()
+            .for_each(|i| replace_in_strings(i, from, to)),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+    use utoipa::PartialSchema;
+
     use super::*;
+
+    #[test]
+    fn examples_name_the_configured_app() {
+        #[derive(utoipa::ToSchema)]
+        #[schema(example = json!({"redirectUri": "http://localhost:5173/auth/callback", "n": [1]}))]
+        #[allow(dead_code, reason = "only its schema is read")]
+        struct Sample {
+            redirect_uri: String,
+        }
+        let example = |app_url: &str| {
+            let mut api = OpenApi::default();
+            let components = api.components.get_or_insert_with(Default::default);
+            components.schemas.insert("Sample".into(), Sample::schema());
+            let api = with_app_origin(api, app_url);
+            let doc = serde_json::to_value(&api).unwrap();
+            doc["components"]["schemas"]["Sample"]["example"].clone()
+        };
+        assert_eq!(
+            example("https://app.example.org/some/path"),
+            json!({"redirectUri": "https://app.example.org/auth/callback", "n": [1]})
+        );
+        assert_eq!(
+            example("http://localhost:5173"),
+            json!({"redirectUri": "http://localhost:5173/auth/callback", "n": [1]})
+        );
+    }
 
     #[test]
     fn the_published_text_drops_the_route_and_the_source_references() {

@@ -160,7 +160,7 @@ pub async fn build<P: Product>(settings: &ProductSettings) -> anyhow::Result<Bui
             ctx.core().background.shutdown().await;
             return Err(e);
         }
-        let router = router::<P>(&ctx, &http, &settings.public_url);
+        let router = router::<P>(&ctx, &http, &settings.public_url, &settings.app_url);
         Ok(Built { ctx, router })
     }
     .instrument(tracing::info_span!("product", product = P::NAME))
@@ -212,7 +212,7 @@ fn kit_routes() -> OpenApiRouter<Core> {
 }
 
 /// The product's routes, the kit's and the docs, in the shared HTTP stack.
-fn router<P: Product>(ctx: &P::Ctx, http: &HttpOptions, public_url: &str) -> Router {
+fn router<P: Product>(ctx: &P::Ctx, http: &HttpOptions, public_url: &str, app_url: &str) -> Router {
     let (routes, _) = P::routes().split_for_parts();
     let (kit, _) = kit_routes().split_for_parts();
     let routes = ratelimit::routes::layer(routes, ctx.core(), P::RATE_LIMITS);
@@ -226,7 +226,7 @@ fn router<P: Product>(ctx: &P::Ctx, http: &HttpOptions, public_url: &str) -> Rou
         .with_state(ctx.clone())
         .merge(kit.with_state(ctx.core().clone()))
         .merge(crate::landing::routes().with_state(ctx.core().clone()))
-        .merge(docs::routes(openapi_at::<P>(public_url)))
+        .merge(docs::routes(openapi_for::<P>(public_url, app_url)))
         .route("/metrics", get(serve_metrics).with_state(Arc::new(scrape)));
     serve_stack(app, http, metrics)
 }
@@ -376,6 +376,12 @@ pub fn openapi<P: Product>() -> OpenApi {
 /// `server_url`, finished by [`docs::finish`] (access, error responses in the product's
 /// format, summaries), then by the product's own touches.
 pub fn openapi_at<P: Product>(server_url: &str) -> OpenApi {
+    openapi_for::<P>(server_url, server_url)
+}
+
+/// [`openapi_at`] for a product whose frontend is at `app_url` (by default the server itself):
+/// the redirect URLs of its examples name that app.
+pub fn openapi_for<P: Product>(server_url: &str, app_url: &str) -> OpenApi {
     let mut api = P::routes().into_openapi();
     api.merge(kit_routes().into_openapi());
     let publish = docs::Publish {
@@ -383,6 +389,7 @@ pub fn openapi_at<P: Product>(server_url: &str) -> OpenApi {
         server_url,
         display_name: P::DISPLAY_NAME,
         rate_limits: P::RATE_LIMITS,
+        app_url,
     };
     let mut api = docs::finish(api, &publish);
     P::document(&mut api);

@@ -703,6 +703,28 @@ async fn the_openapi_document_describes_the_monitoring_endpoints() {
             paths[p]
         );
     }
+    // A read whose query names a campaign answers 404 for an unknown one, and says so; a list
+    // filtered by plain values does not.
+    for p in ["/api/v1/monitoring/mentions", "/api/v1/mentionlytics/feed"] {
+        assert!(
+            paths[p]["get"]["responses"].get("404").is_some(),
+            "{p} does not document 404: {}",
+            paths[p]
+        );
+    }
+    assert!(
+        paths["/api/v1/campaigns"]["get"]["responses"]
+            .get("404")
+            .is_none()
+    );
+    let viewer = app.login_as("viewer@example.com", "viewer").await;
+    let unknown = app
+        .get(
+            &format!("/api/v1/monitoring/mentions?campaignId={}", Uuid::nil()),
+            Some(&viewer.access),
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
     let req = &r.body["components"]["schemas"]["MonitoringConfigRequest"];
     assert_eq!(req["required"], json!(["campaignId"]), "{req}");
     assert_eq!(req["properties"]["refreshInterval"]["minimum"], 10);
