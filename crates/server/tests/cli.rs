@@ -9,33 +9,12 @@
 
 use std::{
     io::{BufRead, BufReader},
-    net::TcpListener,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
-fn basalt(data_dir: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_basalt"));
-    c.arg("--data-dir").arg(data_dir);
-    // The suite may run with DATABASE_URL pointing elsewhere; these tests own their SQLite.
-    for v in [
-        "DATABASE_URL",
-        "WARROOM_DATABASE_URL",
-        "DATA_MODE",
-        "BASALT_DATA_DIR",
-    ] {
-        c.env_remove(v);
-    }
-    c
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+mod support;
+use support::{basalt, free_port};
 
 #[test]
 fn openapi_prints_the_products_document() {

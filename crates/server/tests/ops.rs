@@ -9,31 +9,15 @@
 )]
 
 use std::{
-    net::TcpListener,
     path::Path,
-    process::{Child, Command, Output, Stdio},
+    process::{Child, Output, Stdio},
     time::{Duration, Instant},
 };
 
-const PASSWORD: &str = "a long enough passphrase";
+mod support;
+use support::{basalt, free_port};
 
-fn basalt(data_dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_basalt"));
-    c.arg("--data-dir").arg(data_dir);
-    // The suite may run with DATABASE_URL pointing elsewhere; these tests own their SQLite.
-    for v in [
-        "DATABASE_URL",
-        "WARROOM_DATABASE_URL",
-        "PAWFECT_DATABASE_URL",
-        "CRENOIR_DATABASE_URL",
-        "LEADGEN_DATABASE_URL",
-        "DATA_MODE",
-        "BASALT_DATA_DIR",
-    ] {
-        c.env_remove(v);
-    }
-    c
-}
+const PASSWORD: &str = "a long enough passphrase";
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     basalt(dir).args(args).output().unwrap()
@@ -64,14 +48,6 @@ fn create(dir: &Path, email: &str, role: &str) {
             role,
         ],
     );
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 struct Served {
