@@ -415,10 +415,19 @@ pub async fn create_user<P: Product>(
         P::DISPLAY_NAME,
         P::ROLES.roles().collect::<Vec<_>>().join(", ")
     );
+    with_context::<P, _>(settings, async |ctx| P::create_user(ctx, user).await).await
+}
+
+/// Opens the product's context (nothing started), runs `f` on it, then stops the background
+/// work the context began, whatever `f` answered: the shape of every operator command.
+async fn with_context<P: Product, T>(
+    settings: &ProductSettings,
+    f: impl AsyncFnOnce(&P::Ctx) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     let (ctx, _) = context::<P>(settings).await?;
-    let created = P::create_user(&ctx, user).await;
+    let done = f(&ctx).await;
     ctx.core().background.shutdown().await;
-    created
+    done
 }
 
 /// `basalt user token`: an access token of a new session for the account at `email`.
@@ -426,18 +435,15 @@ pub async fn operator_token<P: Product>(
     settings: &ProductSettings,
     email: &str,
 ) -> anyhow::Result<String> {
-    let (ctx, _) = context::<P>(settings).await?;
-    let tokens = ctx.core().operator_session(email).await;
-    ctx.core().background.shutdown().await;
-    Ok(tokens?.access_token)
+    with_context::<P, _>(settings, async |ctx| {
+        Ok(ctx.core().operator_session(email).await?.access_token)
+    })
+    .await
 }
 
 /// `basalt user list`: every account, oldest first.
 pub async fn list_users<P: Product>(settings: &ProductSettings) -> anyhow::Result<Vec<User>> {
-    let (ctx, _) = context::<P>(settings).await?;
-    let users = ctx.core().all_users().await;
-    ctx.core().background.shutdown().await;
-    users
+    with_context::<P, _>(settings, async |ctx| ctx.core().all_users().await).await
 }
 
 /// `basalt user set-password`: a new password for the account at `email`; its sessions end.
@@ -446,19 +452,16 @@ pub async fn set_password<P: Product>(
     email: &str,
     password: &str,
 ) -> anyhow::Result<User> {
-    let (ctx, _) = context::<P>(settings).await?;
-    let core = ctx.core();
-    let done = async {
+    with_context::<P, _>(settings, async |ctx| {
+        let core = ctx.core();
         let user = core.operator_account(email).await?;
         core.identity
             .set_password_by_operator(&user, password)
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.message))?;
         Ok(user)
-    }
-    .await;
-    core.background.shutdown().await;
-    done
+    })
+    .await
 }
 
 /// `basalt user delete`: ends every session of the account at `email` (so a live access
@@ -468,19 +471,16 @@ pub async fn delete_user<P: Product>(
     settings: &ProductSettings,
     email: &str,
 ) -> anyhow::Result<User> {
-    let (ctx, _) = context::<P>(settings).await?;
-    let done = async {
+    with_context::<P, _>(settings, async |ctx| {
         let user = ctx.core().operator_account(email).await?;
         ctx.core()
             .identity
             .revoke_all_sessions(user.id, None, "user_deleted_by_operator")
             .await?;
-        P::delete_user(&ctx, &user).await?;
+        P::delete_user(ctx, &user).await?;
         Ok(user)
-    }
-    .await;
-    ctx.core().background.shutdown().await;
-    done
+    })
+    .await
 }
 
 /// What `basalt seed demo` reports while it works (a progress bar in the CLI).
@@ -509,10 +509,7 @@ pub async fn seed_demo<P: Product>(
     settings: &ProductSettings,
     progress: &dyn SeedProgress,
 ) -> anyhow::Result<DemoSeeded> {
-    let (ctx, _) = context::<P>(settings).await?;
-    let done = seed_demo_in::<P>(&ctx, progress).await;
-    ctx.core().background.shutdown().await;
-    done
+    with_context::<P, _>(settings, async |ctx| seed_demo_in::<P>(ctx, progress).await).await
 }
 
 async fn seed_demo_in<P: Product>(
