@@ -3,12 +3,14 @@
 
 pub mod api;
 pub mod db;
+pub mod domain;
 pub mod service;
 
 use platform::{
     core::{Core, OperatorUser},
     error::ErrorFormat,
     identity::User,
+    jobs::Worker,
     product::{Product, Setup},
     ratelimit::routes::RouteLimit,
     roles::RoleTable,
@@ -35,7 +37,10 @@ impl Product for LeadGen {
     const RATE_LIMITS: &'static [RouteLimit] = service::access::LIMITS;
 
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(db::organizations::migration::M0001Organizations)]
+        vec![
+            Box::new(db::organizations::migration::M0001Organizations),
+            Box::new(db::leads::migration::M0002Leads),
+        ]
     }
 
     fn setup(setup: &mut Setup, _: &ProductSettings) {
@@ -48,6 +53,19 @@ impl Product for LeadGen {
 
     fn routes() -> OpenApiRouter<Ctx> {
         api::routes()
+    }
+
+    /// The job worker: the mail that tells a lead's owner of a status change.
+    async fn start(ctx: &Ctx) -> anyhow::Result<()> {
+        let worker = Worker::new(ctx.jobs.clone())
+            .name(format!("{PRODUCT}-{}", uuid::Uuid::now_v7()))
+            .register(
+                service::leads::NOTIFY_STATUS,
+                service::leads::NotifyStatus::new(ctx.clone()),
+            )
+            .start(ctx.background.stopping());
+        ctx.background.set_worker(worker).await;
+        Ok(())
     }
 
     /// Every account belongs to an organization: the operator's user gets one of their own.

@@ -2,6 +2,8 @@
 //! applied to these routes by the platform (`LeadGen::RATE_LIMITS`).
 
 pub mod auth;
+pub mod extract;
+pub mod leads;
 pub mod types;
 
 use utoipa::OpenApi as _;
@@ -33,6 +35,8 @@ pub fn routes() -> OpenApiRouter<Ctx> {
         .routes(routes!(auth::verify))
         .routes(routes!(auth::reset_password))
         .routes(routes!(auth::me))
-        .routes(routes!(auth::logout));
+        .routes(routes!(auth::logout))
+        .routes(routes!(leads::list, leads::create))
+        .routes(routes!(leads::get, leads::update));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api", api)
 }

@@ -1,3 +1,4 @@
 //! LeadGen's own tables and their queries.
 
+pub mod leads;
 pub mod organizations;

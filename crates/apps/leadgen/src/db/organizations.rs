@@ -85,6 +85,21 @@ pub async fn of_user(
         .await
 }
 
+/// The id of the organization a user belongs to (one query: what every organization-scoped
+/// request asks first).
+pub async fn id_of_user(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> Result<Option<Uuid>, sea_orm::DbErr> {
+    use sea_orm::QuerySelect;
+    profile::Entity::find_by_id(user_id)
+        .select_only()
+        .column(profile::Column::OrganizationId)
+        .into_tuple()
+        .one(conn)
+        .await
+}
+
 /// The migration creating both tables.
 pub mod migration {
     use sea_orm_migration::{

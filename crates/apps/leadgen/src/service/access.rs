@@ -1,5 +1,5 @@
 //! LeadGen's roles and its per-route rate-limit table, exactly as seed 004 states them
-//! (limit, window, key). Later endpoints add their rows here (e.g. 100/day per user).
+//! (limit, window, key). Later endpoints add their rows here.
 
 use platform::{
     ratelimit::{KeyKind, Rule, routes::RouteLimit},
@@ -42,7 +42,13 @@ pub const RESET_EMAIL: Rule = Rule::new("reset_email", 5, HOUR, KeyKind::Email);
 pub const MOCK_GOOGLE_IP: Rule = Rule::new("mock_google_ip", 20, MINUTE, KeyKind::Ip);
 pub const MOCK_GOOGLE_EMAIL: Rule = Rule::new("mock_google_email", 5, 15 * MINUTE, KeyKind::Email);
 
-/// Seed 004, "Authentication Endpoints", applied by the platform before the handlers run.
+/// Seed 004 "Lead Management Endpoints", per user. Reading one lead (Basalt's
+/// `GET /api/leads/{id}`, not in the seed) counts with the list: both read leads.
+pub const LIST_LEADS: Rule = Rule::new("leads_list", 1000, HOUR, KeyKind::User);
+pub const CREATE_LEAD: Rule = Rule::new("leads_create", 500, HOUR, KeyKind::User);
+pub const UPDATE_LEAD: Rule = Rule::new("leads_update", 1000, HOUR, KeyKind::User);
+
+/// Seed 004, "Authentication Endpoints" and "Lead Management Endpoints", applied by the platform before the handlers run.
 /// Per-account password guessing is the sign-in throttle's (docs/leadgen.md), not a row here.
 pub const LIMITS: &[RouteLimit] = &[
     RouteLimit::post("/api/auth/register", REGISTER_IP),
@@ -53,6 +59,10 @@ pub const LIMITS: &[RouteLimit] = &[
     RouteLimit::post("/api/auth/google/mock/authorize", MOCK_GOOGLE_IP),
     RouteLimit::post("/api/auth/google/mock/authorize", MOCK_GOOGLE_EMAIL),
     RouteLimit::post("/api/auth/google/mock/token", MOCK_GOOGLE_IP),
+    RouteLimit::get("/api/leads", LIST_LEADS),
+    RouteLimit::get("/api/leads/{id}", LIST_LEADS),
+    RouteLimit::post("/api/leads", CREATE_LEAD),
+    RouteLimit::new("PUT", "/api/leads/{id}", UPDATE_LEAD),
 ];
 
 #[cfg(test)]

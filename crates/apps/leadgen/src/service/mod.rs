@@ -1,4 +1,6 @@
-//! LeadGen's rules: accounts with organizations, roles, and the rate-limit table.
+//! LeadGen's rules: accounts with organizations, roles, the rate-limit table, and leads.
 
 pub mod access;
 pub mod accounts;
+pub mod leads;
+pub mod member;

@@ -205,6 +205,31 @@ impl TestApp {
             .expect("a sign-in mail with a code")
     }
 
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call(reqwest::Method::PUT, path)
+            .bearer(token)
+            .json(body)
+            .send()
+            .await
+    }
+
+    /// `POST /api/leads` with `body`.
+    pub async fn create_lead(&self, token: &str, body: Value) -> Resp {
+        self.post("/api/leads", Some(token), body).await
+    }
+
+    /// Creates a lead (expecting 201) and returns it.
+    pub async fn lead_ok(&self, token: &str, body: Value) -> Value {
+        let r = self.create_lead(token, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "create lead: {}", r.text);
+        r.body
+    }
+
+    /// `GET /api/leads?<query>`.
+    pub async fn leads(&self, token: &str, query: &str) -> Resp {
+        self.get(&format!("/api/leads?{query}"), Some(token)).await
+    }
+
     /// Every organization row.
     pub async fn organizations(&self) -> Vec<organization::Model> {
         organization::Entity::find()
