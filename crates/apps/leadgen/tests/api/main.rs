@@ -15,6 +15,7 @@ mod errors;
 mod google;
 mod helpers;
 mod input;
+mod lead_limits;
 mod leads;
 mod rate_limits;
 mod sign_in_throttle;
