@@ -179,6 +179,43 @@ pub async fn insert(
     insert_tags(conn, id, org, tags).await
 }
 
+/// Inserts many leads and their tags in a few statements (imports, the benchmark's seed);
+/// no duplicate check beyond the unique index.
+pub async fn insert_many(
+    conn: &impl ConnectionTrait,
+    rows: Vec<(LeadRow, Vec<String>)>,
+) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let tags: Vec<tag::ActiveModel> = rows
+        .iter()
+        .flat_map(|(row, tags)| {
+            tags.iter().map(|t| {
+                tag::Model {
+                    lead_id: row.id,
+                    tag: t.clone(),
+                    organization_id: row.organization_id,
+                }
+                .into_active_model()
+                .reset_all()
+            })
+        })
+        .collect();
+    lead::Entity::insert_many(
+        rows.into_iter()
+            .map(|(r, _)| r.into_active_model().reset_all()),
+    )
+    .exec_without_returning(conn)
+    .await?;
+    if !tags.is_empty() {
+        tag::Entity::insert_many(tags)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 async fn insert_tags(
     conn: &impl ConnectionTrait,
     lead_id: Uuid,

@@ -133,6 +133,36 @@ fn interaction(
     })
 }
 
+/// The stored row of a new lead of `member`'s organization, owned by them and scored.
+pub fn new_row(member: &Member, input: NewLead, at: DateTime<Utc>) -> ApiResult<LeadRow> {
+    let c = input.contact;
+    let mut row = LeadRow {
+        id: Uuid::now_v7(),
+        organization_id: member.organization_id,
+        owner_id: Some(member.id),
+        created_by: Some(member.id),
+        email: input.email,
+        name: c.name,
+        title: c.title,
+        company: c.company,
+        website: c.website,
+        phone: c.phone,
+        location: c.location,
+        industry: c.industry,
+        status: input.status.as_str().to_owned(),
+        source: input.source.as_str().to_owned(),
+        tags: to_json(&input.tags)?,
+        notes: input.notes,
+        score: 0,
+        score_factors: Value::Array(Vec::new()),
+        search_text: String::new(),
+        created_at: at,
+        updated_at: at,
+    };
+    rescore(&mut row)?;
+    Ok(row)
+}
+
 /// What the status mail's job carries.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -188,37 +218,14 @@ impl Leads {
     ) -> ApiResult<Lead> {
         let input = member.admit(LEADS_CREATE, input)?;
         let at = now();
-        let c = input.contact;
-        let mut row = LeadRow {
-            id: Uuid::now_v7(),
-            organization_id: member.organization_id,
-            owner_id: Some(member.id),
-            created_by: Some(member.id),
-            email: input.email,
-            name: c.name,
-            title: c.title,
-            company: c.company,
-            website: c.website,
-            phone: c.phone,
-            location: c.location,
-            industry: c.industry,
-            status: input.status.as_str().to_owned(),
-            source: input.source.as_str().to_owned(),
-            tags: to_json(&input.tags)?,
-            notes: input.notes,
-            score: 0,
-            score_factors: Value::Array(Vec::new()),
-            search_text: String::new(),
-            created_at: at,
-            updated_at: at,
-        };
-        rescore(&mut row)?;
+        let tags = input.tags.clone();
+        let row = new_row(member, input, at)?;
         let entry = interaction(&row, member, "created", &[], None, at)?;
         let txn = begin_write(&self.writer).await?;
         if let Some(existing) = db::id_by_email(&txn, member.organization_id, &row.email).await? {
             return Err(duplicate(existing));
         }
-        match db::insert(&txn, row.clone(), &input.tags).await {
+        match db::insert(&txn, row.clone(), &tags).await {
             // A concurrent create of the same address won the unique index.
             Err(e) if platform::db::is_unique_violation(&e) => {
                 drop(txn);
