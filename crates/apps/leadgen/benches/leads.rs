@@ -62,11 +62,11 @@ fn lead(n: u64) -> NewLead {
         "source": SOURCES[(n % 4) as usize],
         "tags": [format!("t{}", n % 20), format!("batch{}", n % 7)],
     });
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         body["name"] = json!(format!("Person {n}"));
         body["company"] = json!(format!("Company {}", n % 5000));
     }
-    if n % 3 == 0 {
+    if n.is_multiple_of(3) {
         body["title"] = json!("Head of Sales");
         body["phone"] = json!("+14155550100");
     }

@@ -226,13 +226,13 @@ async fn cursors_walk_every_sort_without_repeats_or_gaps() {
     let app = spawn_app().await;
     let me = app.login_as("pages@example.com", "user").await;
     let mut made = Vec::new();
-    for i in 0..7 {
+    for i in 0..7u32 {
         // Scores repeat (ties are broken by id) and differ (title and company vary).
         let mut body = json!({ "email": format!("p{i}@corp.example") });
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             body["title"] = json!("VP");
         }
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             body["company"] = json!("Corp");
         }
         made.push(app.lead_ok(&me.access, body).await);
