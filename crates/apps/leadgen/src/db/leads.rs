@@ -5,7 +5,7 @@
 use platform::{ApiError, error::ApiResult};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    QueryFilter, QueryOrder, QuerySelect, Select,
     sea_query::{Expr, ExprTrait, LikeExpr, Query},
 };
 use uuid::Uuid;
@@ -352,7 +352,16 @@ pub async fn list(
     organization_id: Uuid,
     q: &LeadQuery,
 ) -> Result<(Vec<LeadRow>, u64, bool), DbErr> {
-    let total = filtered(organization_id, q).count(conn).await?;
+    // `COUNT(*)` over the filter itself, not over a subquery of every column (what
+    // `PaginatorTrait::count` writes), so an index answers it without reading rows.
+    let total: i64 = filtered(organization_id, q)
+        .select_only()
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .into_tuple()
+        .one(conn)
+        .await?
+        .unwrap_or(0);
+    let total = u64::try_from(total).unwrap_or(0);
     let (key, desc) = match q.sort {
         LeadSort::CreatedAt { desc } => (lead::Column::CreatedAt, desc),
         LeadSort::UpdatedAt { desc } => (lead::Column::UpdatedAt, desc),
