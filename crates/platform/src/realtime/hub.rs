@@ -607,6 +607,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_given_id_at_or_below_the_head_is_dropped_and_a_jump_makes_subscribers_resync() {
+        let hub = hub(10, 10);
+        let mut sub = hub.subscribe("a", None).await.unwrap();
+        let at = Utc::now();
+        let first = hub.publish_with_seq("a", 1, "k", json!(1), at).await;
+        assert!(matches!(first, Ok(Published::Accepted(_))));
+        let again = hub.publish_with_seq("a", 1, "k", json!(1), at).await;
+        assert!(matches!(again, Ok(Published::Duplicate)));
+        assert_eq!(seq_of(&next(&mut sub).await), 1);
+        // Ids 2 to 4 never reached this hub (its store lost them): the subscriber is told.
+        hub.publish_with_seq("a", 5, "k", json!(5), at)
+            .await
+            .unwrap();
+        assert!(matches!(
+            next(&mut sub).await,
+            Delivery::Resync { seq: 5, .. }
+        ));
+        hub.publish_with_seq("a", 6, "k", json!(6), at)
+            .await
+            .unwrap();
+        assert_eq!(seq_of(&next(&mut sub).await), 6);
+        assert_eq!(hub.head("a").await.unwrap(), 6);
+    }
+
+    #[tokio::test]
     async fn invalid_topics_and_reserved_types_are_refused() {
         let hub = hub(10, 10);
         assert!(matches!(
