@@ -1,4 +1,4 @@
-//! The platform's own tables (identity, outbox, jobs, run-time settings), as migrations every product's migrator runs
+//! The platform's own tables (identity, outbox, jobs, run-time settings, the realtime event log), as migrations every product's migrator runs
 //! before its own. Written with the schema builder so one definition runs on SQLite and PostgreSQL.
 
 use sea_orm_migration::{
@@ -17,6 +17,7 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(M0003Jobs),
         Box::new(M0004Settings),
         Box::new(M0005RefreshSuccessor),
+        Box::new(M0006RealtimeLog),
     ]
 }
 
@@ -322,5 +323,53 @@ impl MigrationTrait for M0005RefreshSuccessor {
                 .take(),
         )
         .await
+    }
+}
+
+/// The realtime event log (`realtime::EventLog`): each topic's last sequence id, and the
+/// events, written with the data they announce and marked once published.
+struct M0006RealtimeLog;
+
+impl MigrationName for M0006RealtimeLog {
+    fn name(&self) -> &str {
+        "m0006_platform_realtime_log"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0006RealtimeLog {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        use sea_orm_migration::schema::big_integer;
+        m.create_table(
+            Table::create()
+                .table(a("realtime_topics"))
+                .col(string(a("topic")).primary_key())
+                .col(big_integer(a("seq")))
+                .take(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(a("realtime_events"))
+                .col(string(a("topic")))
+                .col(big_integer(a("seq")))
+                .col(string(a("kind")))
+                .col(json_binary(a("data")))
+                .col(timestamp_with_time_zone(a("at")))
+                .col(timestamp_with_time_zone_null(a("published_at")))
+                .primary_key(Index::create().col(a("topic")).col(a("seq")))
+                .take(),
+        )
+        .await?;
+        // A topic's unpublished events, lowest first (publishing); the relay's and the
+        // pruning's scans by `published_at`.
+        m.create_index(index(
+            "realtime_events",
+            &["topic", "published_at", "seq"],
+            false,
+        ))
+        .await?;
+        m.create_index(index("realtime_events", &["published_at", "at"], false))
+            .await
     }
 }

@@ -40,7 +40,7 @@ impl Product for WarRoom {
     }
 
     async fn context(core: Core, settings: &ProductSettings) -> anyhow::Result<Ctx> {
-        let streams = service::stream::Streams::build(settings, core.db.clone()).await?;
+        let streams = service::stream::Streams::build(settings, &core).await?;
         let vendors = Arc::new(integrations::Vendors::build(settings, &core)?);
         let alerting = service::alerts::AlertingSettings::from_settings(settings)?;
         Ok(Ctx {
@@ -65,8 +65,10 @@ impl Product for WarRoom {
         demo::seed(ctx, admin, progress).await
     }
 
-    /// The job worker with every War Room job kind, and the monitoring scheduler.
+    /// The event log's relay, the job worker with every War Room job kind, and the
+    /// monitoring scheduler.
     async fn start(ctx: &Ctx) -> anyhow::Result<()> {
+        ctx.streams.log().start(&ctx.background).await?;
         let worker = Worker::new(ctx.jobs.clone())
             .name(format!("{PRODUCT}-{}", uuid::Uuid::now_v7()))
             .register(

@@ -129,6 +129,63 @@ impl Hub {
         Ok(event)
     }
 
+    /// Publishes the event `seq` of `topic`, whose id was given out elsewhere (the
+    /// [`EventLog`](super::EventLog)). An id at or below the topic's position is a duplicate
+    /// (another instance published it first): nothing happens and `Duplicate` comes back. A
+    /// higher id is accepted, even one that skips ids (the store lost its position: a restart
+    /// in memory, a flushed Redis); subscribers then fill the gap or are told to resync.
+    /// Never mix with [`Hub::publish`] on one topic: one gives out the ids, or the other.
+    pub async fn publish_with_seq(
+        &self,
+        topic: &str,
+        seq: u64,
+        kind: &str,
+        data: serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<Published, RealtimeError> {
+        if !valid_topic(topic) {
+            return Err(RealtimeError::InvalidTopic);
+        }
+        if !valid_type(kind) {
+            return Err(RealtimeError::InvalidType);
+        }
+        let topics = &self.inner.topics;
+        let published = match &self.inner.store {
+            Store::Memory => match topics.publish_with_seq(topic, seq, kind, data, at) {
+                Some(event) => Published::Accepted(event),
+                None => Published::Duplicate,
+            },
+            Store::Redis(redis) => {
+                if redis
+                    .publish_with_seq(topic, seq, kind, &data, at, topics.config())
+                    .await?
+                {
+                    let event = Event::new(seq, topic.into(), kind.into(), data, at);
+                    Published::Accepted(Arc::new(event))
+                } else {
+                    Published::Duplicate
+                }
+            }
+        };
+        match published {
+            Published::Accepted(_) => metrics::published(),
+            Published::Duplicate => metrics::duplicate(),
+        }
+        topics.maybe_sweep(self.uses_redis());
+        Ok(published)
+    }
+
+    /// In memory: starts `topic` at position `seq` if it is further on than the hub knows
+    /// (the event log tells a new process where its topics stand). With Redis: nothing, Redis
+    /// keeps positions.
+    pub fn prime(&self, topic: &str, seq: u64) {
+        if let Store::Memory = self.inner.store {
+            let entry = self.inner.topics.entry(topic);
+            let mut t = lock(&entry);
+            t.head = t.head.max(seq);
+        }
+    }
+
     /// The topic's current position: the sequence id of its last event, 0 if none yet.
     pub async fn head(&self, topic: &str) -> Result<u64, RealtimeError> {
         if !valid_topic(topic) {
@@ -207,9 +264,18 @@ impl Hub {
         })
     }
 
-    fn uses_redis(&self) -> bool {
+    pub(crate) fn uses_redis(&self) -> bool {
         matches!(self.inner.store, Store::Redis(_))
     }
+}
+
+/// What [`Hub::publish_with_seq`] did.
+#[derive(Clone, Debug)]
+pub enum Published {
+    /// The event is the topic's newest; subscribers get it.
+    Accepted(Arc<Event>),
+    /// The topic is already at or past this id: nothing was published.
+    Duplicate,
 }
 
 /// Where a subscription resuming from `since` starts, and what it delivers first.
@@ -229,7 +295,7 @@ fn start_after(topic: &str, since: u64, head: u64, replay: Replay) -> (u64, Vec<
 
 /// Event types are the product's names; the transports' control types are reserved so a
 /// client can always tell an event from a control message.
-fn valid_type(kind: &str) -> bool {
+pub(crate) fn valid_type(kind: &str) -> bool {
     (1..=100).contains(&kind.len())
         && !kind.chars().any(char::is_control)
         && !wire::RESERVED_TYPES.contains(&kind)
@@ -333,6 +399,27 @@ impl Topics {
         t.buffer.push(event.clone(), at);
         t.send(Signal::Event(event.clone()));
         event
+    }
+
+    /// Memory store: the event with the id it was given, unless the topic is already there.
+    fn publish_with_seq(
+        &self,
+        topic: &str,
+        seq: u64,
+        kind: &str,
+        data: serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Option<Arc<Event>> {
+        let entry = self.entry(topic);
+        let mut t = lock(&entry);
+        if seq <= t.head {
+            return None;
+        }
+        t.head = seq;
+        let event = Arc::new(Event::new(seq, topic.into(), kind.into(), data, at));
+        t.buffer.push(event.clone(), at);
+        t.send(Signal::Event(event.clone()));
+        Some(event)
     }
 
     /// Hands a signal to this instance's subscribers of `topic`, if it has any (the Redis
@@ -517,6 +604,31 @@ mod tests {
         ));
         hub.publish("a", "k", 100).await.unwrap();
         assert_eq!(seq_of(&next(&mut slow).await), 101);
+    }
+
+    #[tokio::test]
+    async fn a_given_id_at_or_below_the_head_is_dropped_and_a_jump_makes_subscribers_resync() {
+        let hub = hub(10, 10);
+        let mut sub = hub.subscribe("a", None).await.unwrap();
+        let at = Utc::now();
+        let first = hub.publish_with_seq("a", 1, "k", json!(1), at).await;
+        assert!(matches!(first, Ok(Published::Accepted(_))));
+        let again = hub.publish_with_seq("a", 1, "k", json!(1), at).await;
+        assert!(matches!(again, Ok(Published::Duplicate)));
+        assert_eq!(seq_of(&next(&mut sub).await), 1);
+        // Ids 2 to 4 never reached this hub (its store lost them): the subscriber is told.
+        hub.publish_with_seq("a", 5, "k", json!(5), at)
+            .await
+            .unwrap();
+        assert!(matches!(
+            next(&mut sub).await,
+            Delivery::Resync { seq: 5, .. }
+        ));
+        hub.publish_with_seq("a", 6, "k", json!(6), at)
+            .await
+            .unwrap();
+        assert_eq!(seq_of(&next(&mut sub).await), 6);
+        assert_eq!(hub.head("a").await.unwrap(), 6);
     }
 
     #[tokio::test]

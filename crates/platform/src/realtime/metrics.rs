@@ -5,6 +5,12 @@ pub(crate) fn published() {
     metrics::counter!("realtime_events_published_total").increment(1);
 }
 
+/// `realtime_events_duplicate_total`: an event the hub already had (two instances published
+/// it from the event log); nothing was sent.
+pub(crate) fn duplicate() {
+    metrics::counter!("realtime_events_duplicate_total").increment(1);
+}
+
 /// `realtime_events_delivered_total{transport}`: events written to a client.
 pub(crate) fn delivered(transport: &'static str) {
     metrics::counter!("realtime_events_delivered_total", "transport" => transport).increment(1);

@@ -5,24 +5,37 @@
 //!
 //! # Delivery guarantees
 //!
-//! * Every event of a topic gets the next sequence id of that topic (1, 2, 3, …), allocated by
-//!   the hub in memory, or by Redis (`INCR`) when several instances share `REDIS_URL`, so every
-//!   instance sees the same id for the same event.
+//! * An event announcing a change is written by the product to its database in the same
+//!   transaction as the change ([`EventLog`], [`Batch`]), and gets its topic's sequence id
+//!   (1, 2, 3, …, no holes) there. So an event exists if and only if its change committed, and
+//!   ids never restart (they live in the database, not in the process or in Redis).
+//! * Every logged event reaches the hub at least once, in id order per topic, whatever
+//!   instance dies when: the writing instance publishes right after its commit, and the relay
+//!   of every instance (every [`RELAY_EVERY`]) publishes what is still unpublished, e.g. the
+//!   events of an instance killed between its commit and its publish. The hub drops an id it
+//!   already has ([`Hub::publish_with_seq`]), so a run published twice reaches clients once.
+//!   Event-log rules, and the failpoints the crash test aborts at, are in [`EventLog`]'s
+//!   module.
 //! * A subscription delivers the events of its topic in sequence order, each at most once. A
 //!   subscription that starts `since` a position gets every event after it, then the live
 //!   stream, with no gap and no duplicate, as long as the replay buffer still holds the event
 //!   after `since` ([`HubConfig::replay_len`] events, none older than [`HubConfig::replay_age`]).
+//!   Together: a client that resumes from the last id it saw gets every event exactly once.
 //! * When it cannot keep that promise (the position is older than the buffer, the subscriber fell
-//!   further behind than the buffer, or the position is one the hub never gave out) it says so
-//!   with a [`Delivery::Resync`] carrying the current position, and continues live from there:
-//!   the client reloads its state and keeps the stream. Events are never dropped silently.
+//!   further behind than the buffer, the position is one the hub never gave out, or the hub
+//!   skipped ids because its store lost its position) it says so with a [`Delivery::Resync`]
+//!   carrying the current position, and continues live from there: the client reloads its
+//!   state and keeps the stream. Events are never dropped silently.
 //! * Publishing never waits for subscribers. A subscriber that does not keep up first catches up
 //!   from the replay buffer, then is told to resync; a transport whose socket stays blocked is
 //!   disconnected. Memory per subscriber is bounded.
 //! * Denied topics never deliver: the transports subscribe only through [`Gateway`], which asks
 //!   the product's [`Authorize`] hook for every topic.
+//! * [`Hub::publish`], which gives out the id itself (in memory, or `INCR` in Redis), stays
+//!   for topics whose events announce nothing stored; such an event is lost if its process
+//!   dies before the call returns. A topic is fed by one of the two, never both.
 //!
-//! # Connections follow their session
+//! //! # Connections follow their session
 //!
 //! A transport opened for a signed-in user holds a [`Lease`] from the product's
 //! [`Connections`] (`core.connections`): when the session ends (identity announces every
@@ -32,7 +45,10 @@
 //!
 //! # Redis
 //!
-//! With Redis, publishing runs one Lua script that allocates the id
+//! With Redis, publishing an event of the log runs one Lua script that, if the id is above the
+//! topic's position (`<prefix>:rt:seq:<topic>`), sets the position to it, appends the event
+//! and publishes it as below; otherwise it answers "duplicate" and changes nothing.
+//! [`Hub::publish`] runs one that allocates the id
 //! (`INCR <prefix>:rt:seq:<topic>`), appends the event to a capped stream
 //! (`XADD <prefix>:rt:log:<topic> MAXLEN <replay_len>`, entry id `<seq>-0`) and publishes it
 //! on one channel (`<prefix>:rt:events`). Because the script is atomic, every instance receives
@@ -42,15 +58,20 @@
 //! instance misses messages (its pub/sub connection dropped), its subscribers notice the gap in
 //! sequence ids, or get a recheck when the connection is back, and fill it from the stream.
 //!
-//! Without Redis everything is in memory and ids restart with the process. A client presenting
-//! a position beyond the current one is told to resync; one whose old position happens to be
-//! below the new head cannot be told apart and resumes in the new numbering (single-instance
-//! deployments accept this; Redis ids never restart).
+//! Without Redis the replay buffer and the fan-out are in memory; the log tells a new process
+//! where each topic stands, so ids continue, and a client resuming across a restart is told to
+//! resync (the buffer is gone). Ids [`Hub::publish`] gives out without Redis restart with the
+//! process.
+//!
+//! The hub's position in Redis must never be ahead of the log: after restoring a product's
+//! database from a backup, delete its `<prefix>:rt:*` keys (clients resync), or the hub would
+//! take the restored ids for duplicates until they pass the old position.
 
 mod buffer;
 mod event;
 mod gateway;
 mod hub;
+mod log;
 mod metrics;
 mod origin;
 mod redis_store;
@@ -62,7 +83,8 @@ mod ws;
 
 pub use event::{Delivery, Event};
 pub use gateway::{Authorize, Gateway, StreamConfig};
-pub use hub::{Hub, HubConfig};
+pub use hub::{Hub, HubConfig, Published};
+pub use log::{Batch, EventLog, KEEP_PUBLISHED, LogError, RELAY_EVERY, failpoint};
 pub use origin::origin_allowed;
 pub use sessions::{CloseReason, Connections, Lease, Owner, RECHECK_EVERY, SessionCheck};
 pub use sse::SseStream;

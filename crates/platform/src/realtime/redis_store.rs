@@ -1,5 +1,6 @@
 //! Redis as the hub's shared store: sequence ids (`INCR`), the replay log (a capped stream per
-//! topic) and the fan-out channel, written together by one script; plus the task relaying
+//! topic) and the fan-out channel, written together by one script (or, for an id the event log
+//! gave out, a script that publishes only ids above the position); plus the task relaying
 //! the channel to this instance's subscribers. Key layout (`P` = the product's prefix):
 //!
 //! * `P:rt:seq:<topic>`: the topic's last sequence id. Never expires, so ids never restart.
@@ -34,6 +35,26 @@ redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], id .. '-0', 'e', ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 redis.call('PUBLISH', ARGV[5], id .. ' ' .. ARGV[1] .. ' ' .. ARGV[2])
 return seq
+";
+
+/// Publishes an event whose id was given out by the event log: only when it is above the
+/// topic's position (ARGV[6] the id), else answers 0, "duplicate". The position check is the
+/// de-duplication; XADD, which refuses an id not above the stream's last, backs it up for a
+/// position key lost while its stream lived.
+const PUBLISH_WITH_SEQ: &str = r"
+local seq = tonumber(ARGV[6])
+local head = tonumber(redis.call('GET', KEYS[1]) or '0')
+if seq <= head then
+  return 0
+end
+local added = redis.pcall('XADD', KEYS[2], 'MAXLEN', ARGV[3], ARGV[6] .. '-0', 'e', ARGV[2])
+if type(added) == 'table' and added.err then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[6])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('PUBLISH', ARGV[5], ARGV[6] .. ' ' .. ARGV[1] .. ' ' .. ARGV[2])
+return 1
 ";
 
 /// The topic's position and the logged events from ARGV[1] on, flattened to
@@ -80,6 +101,7 @@ pub(crate) struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
     publish: Script,
+    publish_with_seq: Script,
     replay: Script,
     /// Dropping the store (with the hub) stops the relay task.
     _stop: oneshot::Sender<()>,
@@ -102,6 +124,7 @@ impl RedisStore {
             conn,
             prefix: prefix.to_owned(),
             publish: Script::new(PUBLISH),
+            publish_with_seq: Script::new(PUBLISH_WITH_SEQ),
             replay: Script::new(REPLAY),
             _stop: stop,
         })
@@ -137,6 +160,37 @@ impl RedisStore {
             .invoke_async(&mut self.conn.clone())
             .await?;
         Ok(seq)
+    }
+
+    /// Publishes the event `seq`; false when the topic is already there (a duplicate).
+    pub(crate) async fn publish_with_seq(
+        &self,
+        topic: &str,
+        seq: u64,
+        kind: &str,
+        data: &serde_json::Value,
+        at: DateTime<Utc>,
+        config: &HubConfig,
+    ) -> Result<bool, RealtimeError> {
+        let body = serde_json::to_string(&BodyRef {
+            kind,
+            topic,
+            data,
+            at,
+        })?;
+        let accepted: i64 = self
+            .publish_with_seq
+            .key(self.key("seq", topic))
+            .key(self.key("log", topic))
+            .arg(topic)
+            .arg(body)
+            .arg(config.replay_len)
+            .arg(config.replay_age.as_millis().max(1) as u64)
+            .arg(format!("{}:rt:events", self.prefix))
+            .arg(seq)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(accepted == 1)
     }
 
     pub(crate) async fn head(&self, topic: &str) -> RedisResult<u64> {

@@ -1,7 +1,8 @@
 //! The realtime hub over real sockets: an axum server on 127.0.0.1:0 with a tiny router that
 //! uses the WebSocket and SSE adapters, a tokio-tungstenite client and a streaming reqwest
 //! client. A connection that names a `session` holds a lease on the server's connection
-//! registry. Redis tests run when `TEST_REDIS_URL` is set (each under its own key prefix).
+//! registry. Redis tests run when `TEST_REDIS_URL` is set (each under its own key prefix). The
+//! event log's tests (`log.rs`) run on SQLite, or on PostgreSQL with `TEST_DATABASE_URL`.
 
 #![allow(
     clippy::unwrap_used,
@@ -11,6 +12,7 @@
 
 mod access;
 mod delivery;
+mod log;
 mod protocol;
 mod redis_instances;
 mod resume;

@@ -1,7 +1,7 @@
 //! Alerts (seed 001 AlertingService, seed 000 alert center): `Alerts` raises an alert (stored,
-//! its deliveries queued as jobs in the same transaction, then published as `crisis_alert`),
-//! answers the alert center's reads and actions, and the manual `/alerting/crisis` and
-//! `/alerting/send`. Delivery itself is `service::deliveries`; who an alert goes to is
+//! its deliveries queued as jobs and its `crisis_alert` logged in the same transaction, then
+//! published), answers the alert center's reads and actions, and the manual
+//! `/alerting/crisis` and `/alerting/send`. Delivery itself is `service::deliveries`; who an alert goes to is
 //! `service::notifications`.
 
 use std::time::Duration;
@@ -80,6 +80,19 @@ impl AlertingSettings {
     }
 }
 
+/// `crisis_alert` on the campaign's topic and the feed: `StreamingData { type: CRISIS,
+/// priority, data: Alert }`. Alerts without a campaign are not streamed (topics are per
+/// campaign).
+fn crisis_alert_message(alert: &AlertView) -> Option<StreamingData<&AlertView>> {
+    Some(StreamingData {
+        kind: StreamingKind::Crisis,
+        campaign_id: alert.campaign_id?,
+        timestamp: alert.created_at,
+        data: alert,
+        priority: alert.severity.priority(),
+    })
+}
+
 /// The alerts of this deployment: raising them, the alert center, the manual alerts.
 #[derive(Clone)]
 pub struct Alerts {
@@ -99,8 +112,8 @@ fn now() -> DateTime<Utc> {
 
 impl Alerts {
     /// Raises an alert: stores it with one delivery (and one `alert.deliver` job, keyed
-    /// `alert:<id>:<channel>:<recipient>`) per channel and recipient, all in one transaction,
-    /// then publishes it as `crisis_alert`. With `episode`, the episode is opened in the same
+    /// `alert:<id>:<channel>:<recipient>`) per channel and recipient, and its `crisis_alert`
+    /// event, all in one transaction, then publishes the event. With `episode`, the episode is opened in the same
     /// transaction and `None` comes back when another evaluation opened it first.
     pub async fn raise(
         &self,
@@ -190,31 +203,16 @@ impl Alerts {
             let enqueued = ctx.jobs.enqueue_in(&txn, job).await?;
             db::deliveries::set_delivery_job(&txn, delivery_id, enqueued.id).await?;
         }
+        let view = AlertView::try_from(row)?;
+        let mut events = ctx.streams.outgoing();
+        if let Some(message) = crisis_alert_message(&view) {
+            events.add(EventType::CrisisAlert, &message);
+        }
+        events.write(&txn).await?;
         txn.commit().await?;
         ctx.jobs.wake();
-        let view = AlertView::try_from(row)?;
-        self.publish(&view).await;
+        events.publish().await;
         Ok(Some(view))
-    }
-
-    /// `crisis_alert` on the campaign's topic and the feed: `StreamingData { type: CRISIS,
-    /// priority, data: Alert }`. Alerts without a campaign are not streamed (topics are per
-    /// campaign).
-    async fn publish(&self, alert: &AlertView) {
-        let Some(campaign_id) = alert.campaign_id else {
-            return;
-        };
-        let message = StreamingData {
-            kind: StreamingKind::Crisis,
-            campaign_id,
-            timestamp: alert.created_at,
-            data: alert,
-            priority: alert.severity.priority(),
-        };
-        self.ctx
-            .streams
-            .publish(EventType::CrisisAlert, &message)
-            .await;
     }
 
     /// One page of alerts, newest first, narrowed by the query's filters.

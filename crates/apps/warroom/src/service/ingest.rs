@@ -1,8 +1,9 @@
 //! Mention ingestion: the scheduler enqueues a durable `monitoring.poll` job for every active
 //! config whose poll is due; the job fetches the window since the last poll from Mentionlytics
 //! (Live or Mock by the data mode), stores the new mentions (deduplicated by source id, scored
-//! with VADER when the source gave no sentiment), publishes them to the live streams at once,
-//! asks the crisis detector to look, and refreshes the campaign's metrics. A process of War
+//! with VADER when the source gave no sentiment) with their live-stream events in the same
+//! transaction, publishes those at once, asks the crisis detector to look, and refreshes the
+//! campaign's metrics. A process of War
 //! Room's own (the scheduler and the job worker run it): it acts for no caller, so its
 //! functions take the context rather than an `Actor`.
 
@@ -339,9 +340,10 @@ pub struct Window {
 }
 
 /// Stores a fetched batch for `config` and does what follows: records the poll (moving
-/// `polled_until` to the window's end); when anything was new, runs the crisis detector;
-/// publishes a `live_post` per new mention (none for a backfill, at most
-/// [`LIVE_POSTS_PER_POLL`]) and one `trend_update`; and refreshes the campaign's metrics. Mentions already
+/// `polled_until` to the window's end) and logs a `live_post` per new mention (none for a
+/// backfill, at most [`LIVE_POSTS_PER_POLL`]) and one `trend_update`, all in one transaction;
+/// publishes those events; when anything was new, runs the crisis detector; and refreshes the
+/// campaign's metrics. Mentions already
 /// stored are skipped, so a batch may be ingested twice without duplicates.
 pub async fn ingest(
     ctx: &Ctx,
@@ -355,8 +357,10 @@ pub async fn ingest(
         .into_iter()
         .map(|m| mention_row(config, m, ingested_at))
         .collect();
-    // The batch and the poll that fetched it commit together, on the writer: one commit for
-    // the whole batch, and a failure leaves the window to be fetched again.
+    // The batch, the poll that fetched it and the events announcing it commit together, on
+    // the writer: one commit for the whole batch, a failure leaves the window to be fetched
+    // again, and an instance that dies after the commit leaves the events to the log's relay
+    // (a re-run finds the mentions stored and announces nothing twice).
     let txn = db::begin_write(&ctx.writer).await?;
     let mut stored: Vec<MentionView> = db::monitoring::insert_mentions(&txn, rows)
         .await?
@@ -365,7 +369,6 @@ pub async fn ingest(
         .collect();
     stored.sort_by_key(|m| (m.timestamp, m.id));
     db::monitoring::record_poll(&txn, config.id, window.until, now(), stored.len() as u64).await?;
-    txn.commit().await?;
     let mut report = PollReport {
         config_id: config.id,
         campaign_id: config.campaign_id,
@@ -376,17 +379,11 @@ pub async fn ingest(
         stored: stored.len(),
         published: 0,
     };
-    // The detector runs before the stream publishes (up to 200 events, each a Redis round trip
-    // with several instances), so an alert is not held up behind them.
-    if !stored.is_empty()
-        && let Err(e) = crisis::evaluate(ctx, config.campaign_id, &config.alert_thresholds).await
-    {
-        tracing::error!(campaign = %config.campaign_id, error = %e, "monitoring: crisis evaluation failed");
-    }
+    let mut events = ctx.streams.outgoing();
     if !window.backfill {
         let newest = &stored[stored.len().saturating_sub(LIVE_POSTS_PER_POLL)..];
         for m in newest {
-            publish_mention(ctx, m).await;
+            events.add(EventType::LivePost, &mention_message(m));
         }
         report.published = newest.len();
     }
@@ -398,7 +395,15 @@ pub async fn ingest(
         priority: trend.priority(),
         data: trend,
     };
-    ctx.streams.publish(EventType::TrendUpdate, &message).await;
+    events.add(EventType::TrendUpdate, &message);
+    events.write(&txn).await?;
+    txn.commit().await?;
+    events.publish().await;
+    if !stored.is_empty()
+        && let Err(e) = crisis::evaluate(ctx, config.campaign_id, &config.alert_thresholds).await
+    {
+        tracing::error!(campaign = %config.campaign_id, error = %e, "monitoring: crisis evaluation failed");
+    }
     if !stored.is_empty() {
         let campaign = CampaignId(config.campaign_id);
         if let Err(e) = refresh_campaign_metrics(ctx, campaign).await {
@@ -408,15 +413,15 @@ pub async fn ingest(
     Ok(report)
 }
 
-async fn publish_mention(ctx: &Ctx, m: &MentionView) {
-    let message = StreamingData {
+/// A mention's `live_post`.
+fn mention_message(m: &MentionView) -> StreamingData<&MentionView> {
+    StreamingData {
         kind: StreamingKind::Mention,
         campaign_id: m.campaign_id,
         timestamp: m.timestamp,
         priority: mention_priority(m.sentiment, m.reach),
         data: m,
-    };
-    ctx.streams.publish(EventType::LivePost, &message).await;
+    }
 }
 
 /// The row to store for a fetched mention: the source's sentiment when it gave one, else

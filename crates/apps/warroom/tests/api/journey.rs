@@ -126,29 +126,23 @@ async fn a_crisis_in_the_mentions_reaches_the_analysts_screen_and_the_contacts_p
         .unwrap();
     assert_eq!(report.stored, 200, "{report:?}");
 
-    // Everything the batch caused, up to its poll's trend update: the alerts go out first
-    // (the detector runs before the batch's live posts are published), then every mention.
-    let mut events = Vec::new();
-    loop {
-        let event = next_event(&mut ws).await;
-        let kind = event["type"].as_str().unwrap_or_default().to_owned();
-        events.push(event);
-        if kind == "trend_update" {
-            break;
-        }
+    // Everything the batch caused, in the campaign topic's order: the batch's live posts and
+    // trend update (logged with the mentions), then the CRISIS alert the detector raised
+    // once they were stored.
+    let mut events: Vec<Value> = Vec::new();
+    let is_crisis =
+        |e: &Value| e["type"] == "crisis_alert" && e["data"]["data"]["type"] == "CRISIS";
+    while !events.iter().any(is_crisis) {
+        events.push(next_event(&mut ws).await);
     }
     let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     let posts = kinds.iter().filter(|k| **k == "live_post").count();
     assert_eq!(posts, 200, "{kinds:?}");
-    let first_post = kinds.iter().position(|k| *k == "live_post").unwrap();
-    let crisis = events
-        .iter()
-        .position(|e| e["type"] == "crisis_alert" && e["data"]["data"]["type"] == "CRISIS")
-        .unwrap_or_else(|| panic!("no CRISIS alert among {kinds:?}"));
-    assert!(
-        crisis < first_post,
-        "the alert waits for no mention: {kinds:?}"
-    );
+    let trend = kinds.iter().position(|k| *k == "trend_update").unwrap();
+    let crisis = events.iter().position(is_crisis).unwrap();
+    assert!(trend < crisis, "the poll's events come first: {kinds:?}");
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
     let alert = &events[crisis];
     assert_eq!(alert["data"]["type"], "CRISIS");
     assert_eq!(alert["data"]["priority"], "critical");
