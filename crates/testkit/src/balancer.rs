@@ -36,6 +36,11 @@ use tokio::net::{TcpListener, TcpStream};
 
 type Body = BoxBody<Bytes, hyper::Error>;
 
+/// Headers a request may carry through the balancer (the product's limit is far lower).
+const MAX_HEADERS: usize = 4096;
+/// Bytes of a request's head the balancer reads (the product's limit is far lower).
+const MAX_BUF: usize = 4 * 1024 * 1024;
+
 /// The instances behind one address, and how many requests each has answered.
 pub struct Balancer {
     upstreams: Vec<SocketAddr>,
@@ -65,8 +70,12 @@ impl Balancer {
                         let b = b.clone();
                         async move { Ok::<_, hyper::Error>(b.forward(req).await) }
                     });
+                    // Limits far over the product's own, so that the product is the one to
+                    // refuse too many or too long headers, in its own error shape.
                     // A client that goes away mid-request is not the balancer's failure.
                     let _ = server_http1::Builder::new()
+                        .max_headers(MAX_HEADERS)
+                        .max_buf_size(MAX_BUF)
                         .serve_connection(TokioIo::new(stream), service)
                         .with_upgrades()
                         .await;
@@ -105,11 +114,14 @@ impl Balancer {
             Err(e) => return bad_gateway(&format!("connect {upstream}: {e}")),
         };
         let _ = stream.set_nodelay(true);
-        let (mut sender, conn) =
-            match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await {
-                Ok(pair) => pair,
-                Err(e) => return bad_gateway(&format!("handshake {upstream}: {e}")),
-            };
+        let handshake = hyper::client::conn::http1::Builder::new()
+            .max_headers(MAX_HEADERS)
+            .max_buf_size(MAX_BUF)
+            .handshake(TokioIo::new(stream));
+        let (mut sender, conn) = match handshake.await {
+            Ok(pair) => pair,
+            Err(e) => return bad_gateway(&format!("handshake {upstream}: {e}")),
+        };
         tokio::spawn(async move {
             let _ = conn.with_upgrades().await;
         });
