@@ -32,7 +32,7 @@ use crate::{
     balancer::Balancer,
     db::TestDb,
     errors::ErrorShape,
-    redis::SharedRedis,
+    redis::{RemoveOnDrop, SharedRedis},
     resp::{Resp, read},
 };
 
@@ -61,6 +61,8 @@ pub struct TestServer<C> {
     pub errors: ErrorShape,
     balancer: Option<Arc<Balancer>>,
     _db: TestDb,
+    /// Declared after the database: fields drop in order, and the keys go last.
+    _redis: Option<RemoveOnDrop>,
 }
 
 /// One instance of a product started several times: its own address and context.
@@ -154,6 +156,7 @@ pub async fn spawn<C>(
         errors,
         balancer,
         _db: db,
+        _redis: shared.map(RemoveOnDrop),
     })
 }
 
