@@ -2,8 +2,9 @@
 //! product's contract: a fresh database per test ([`TestDb`]: a SQLite file, or a new
 //! `basalt_test_<uuid>` PostgreSQL database when `TEST_DATABASE_URL` is set), the product on a
 //! random port ([`spawn`] → [`TestServer`]; with `TEST_INSTANCES=2`, two instances of it on one
-//! PostgreSQL and one Redis behind a round-robin [`balancer`]), whole responses ([`Resp`], [`SetCookie`]), request
-//! helpers ([`TestServer::request`], [`Call`]), outbox readers, identity-table fixtures,
+//! PostgreSQL and one Redis behind a round-robin [`balancer`]), whole responses ([`Resp`],
+//! [`SetCookie`]), request helpers ([`TestServer::request`], [`Call`]), outbox readers,
+//! identity-table fixtures,
 //! [`jwt_claims`], error assertions for each product's error body ([`ErrorShape`],
 //! [`expect_error`], [`expect_no_internals`]), Redis for the tests that need it
 //! ([`SharedRedis`]), one fake Google issuer ([`oidc`]), the access matrix ([`access`]: who may
