@@ -1,8 +1,10 @@
 //! The products' shared API-test harness (dev-only). testkit owns what does not depend on a
 //! product's contract: a fresh database per test ([`TestDb`]: a SQLite file, or a new
 //! `basalt_test_<uuid>` PostgreSQL database when `TEST_DATABASE_URL` is set), the product on a
-//! random port ([`spawn`] → [`TestServer`]), whole responses ([`Resp`], [`SetCookie`]), request
-//! helpers ([`TestServer::request`], [`Call`]), outbox readers, identity-table fixtures,
+//! random port ([`spawn`] → [`TestServer`]; with `TEST_INSTANCES=2`, two instances of it on one
+//! PostgreSQL and one Redis behind a round-robin [`balancer`]), whole responses ([`Resp`],
+//! [`SetCookie`]), request helpers ([`TestServer::request`], [`Call`]), outbox readers,
+//! identity-table fixtures,
 //! [`jwt_claims`], error assertions for each product's error body ([`ErrorShape`],
 //! [`expect_error`], [`expect_no_internals`]), Redis for the tests that need it
 //! ([`SharedRedis`]), one fake Google issuer ([`oidc`]), the access matrix ([`access`]: who may
@@ -46,6 +48,7 @@
 )]
 
 pub mod access;
+pub mod balancer;
 pub mod conformance;
 mod db;
 mod errors;
@@ -65,4 +68,4 @@ pub use identity::{PASSWORD, jwt_claims};
 pub use outbox::{Mail, extract_param, unique_email};
 pub use redis::{SharedRedis, redis_url};
 pub use resp::{Resp, SetCookie, read};
-pub use server::{Call, JWT_SECRET, TestServer, spawn, spawn_product};
+pub use server::{Call, Instance, JWT_SECRET, TestServer, instances_wanted, spawn, spawn_product};

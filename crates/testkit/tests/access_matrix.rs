@@ -151,7 +151,8 @@ async fn fake_product(bugs: Bugs) -> testkit::TestServer<Fake> {
         .route("/open-door", get(|| async { ok(StatusCode::OK) }))
         .route("/forgotten", get(|| async { ok(StatusCode::OK) }))
         .with_state(fake.clone());
-    let build = async move |_: &platform::settings::ProductSettings| Ok((router, fake));
+    let build =
+        async move |_: &platform::settings::ProductSettings| Ok((router.clone(), fake.clone()));
     testkit::spawn("fake", ErrorShape::Flat, |_| {}, build)
         .await
         .expect("fake product")

@@ -28,6 +28,7 @@ mod monitoring;
 mod notifications;
 mod oauth;
 mod rate_limits;
+mod redis_prefix;
 mod refresh;
 mod reset_verify;
 mod sessions;
