@@ -609,6 +609,63 @@ mod tests {
         }
     }
 
+    /// The stack wraps the router from outside, yet the metrics still count each answer by
+    /// its route template, a handler's and a timeout's alike. A path no route matches, and a
+    /// request refused before routing (a declared body over the limit), count as `unmatched`.
+    #[tokio::test]
+    async fn metrics_count_answers_by_route_template_even_when_the_stack_answers() {
+        let routes = Router::new()
+            .route("/items/{id}", get(|| async { "item" }))
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .route(
+                "/upload",
+                axum::routing::post(|body: Bytes| async move { body.len().to_string() }),
+            );
+        let mut opts = HttpOptions::new("demo", ErrorFormat::Flat);
+        opts.request_timeout = Duration::from_millis(50);
+        opts.body_limit = 16;
+        let metrics = ProductMetrics::new("demo");
+        let app = serve_stack(routes, &opts, metrics.clone());
+        let send = |req: Request| {
+            let app = app.clone();
+            async move { app.oneshot(req).await.unwrap() }
+        };
+        let res = send(Request::get("/items/7").body(Body::empty()).unwrap()).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers().contains_key("x-request-id"));
+        assert_eq!(res.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        let res = send(Request::get("/slow").body(Body::empty()).unwrap()).await;
+        assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT);
+        let res = send(
+            Request::post("/upload")
+                .body(Body::from(vec![b'x'; 64]))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let res = send(Request::get("/nowhere").body(Body::empty()).unwrap()).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+        let text = metrics.render();
+        let counted = |route: &str, status: u16| {
+            text.lines().any(|l| {
+                l.starts_with("http_requests_total{")
+                    && l.contains(&format!("route=\"{route}\""))
+                    && l.contains(&format!("status=\"{status}\""))
+            })
+        };
+        assert!(counted("/items/{id}", 200), "{text}");
+        assert!(counted("/slow", 408), "{text}");
+        assert!(counted("unmatched", 413), "{text}");
+        assert!(counted("unmatched", 404), "{text}");
+    }
+
     fn app() -> Router {
         Router::new()
             .route(
