@@ -610,8 +610,9 @@ mod tests {
     }
 
     /// The stack wraps the router from outside, yet the metrics still count each answer by
-    /// its route template, a handler's and a timeout's alike. A path no route matches, and a
-    /// request refused before routing (a declared body over the limit), count as `unmatched`.
+    /// its route template: a handler's, a timeout's, a body found over the limit while read.
+    /// A path no route matches, and a request refused before routing (a declared body over
+    /// the limit), count as `unmatched`.
     #[tokio::test]
     async fn metrics_count_answers_by_route_template_even_when_the_stack_answers() {
         let routes = Router::new()
@@ -649,6 +650,14 @@ mod tests {
         )
         .await;
         assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let res = send(
+            Request::put("/upload")
+                .header(header::CONTENT_LENGTH, "64")
+                .body(Body::from(vec![b'x'; 64]))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
         let res = send(Request::get("/nowhere").body(Body::empty()).unwrap()).await;
         assert_eq!(res.status(), StatusCode::NOT_FOUND);
 
@@ -662,7 +671,16 @@ mod tests {
         };
         assert!(counted("/items/{id}", 200), "{text}");
         assert!(counted("/slow", 408), "{text}");
-        assert!(counted("unmatched", 413), "{text}");
+        // Read past the limit by the handler's extractor: after routing.
+        assert!(counted("/upload", 413), "{text}");
+        // Declared over the limit: refused before routing.
+        assert!(
+            text.lines().any(|l| l.starts_with("http_requests_total{")
+                && l.contains("route=\"unmatched\"")
+                && l.contains("method=\"PUT\"")
+                && l.contains("status=\"413\"")),
+            "{text}"
+        );
         assert!(counted("unmatched", 404), "{text}");
     }
 
