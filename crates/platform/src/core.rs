@@ -29,8 +29,24 @@ use crate::{
     settings::ProductSettings,
 };
 
+/// The shared services, behind one `Arc`: every handler's `State` extractor and every
+/// middleware with state clones its product's context per request, and a `Core` of plain
+/// fields cost a dozen reference counts and several heap copies (configuration strings) each
+/// time. Reads go through `Deref` to [`CoreParts`], so `core.db`, `core.identity` read as
+/// before.
 #[derive(Clone)]
-pub struct Core {
+pub struct Core(Arc<CoreParts>);
+
+impl std::ops::Deref for Core {
+    type Target = CoreParts;
+
+    fn deref(&self) -> &CoreParts {
+        &self.0
+    }
+}
+
+/// What a [`Core`] holds.
+pub struct CoreParts {
     /// The product's name (`warroom`).
     pub product: &'static str,
     /// The product's database: queries, and the writes no hot path makes.
@@ -132,7 +148,7 @@ impl Core {
             Some(url) => RateLimiter::redis(url.expose(), &prefix).await?,
             None => RateLimiter::new(),
         };
-        Ok(Self {
+        Ok(Self(Arc::new(CoreParts {
             product,
             jobs: Jobs::new(db.clone()),
             db_health: crate::health::DbHealth::new(db.clone()).await,
@@ -150,7 +166,7 @@ impl Core {
             redis_url: settings.redis_url.clone(),
             background,
             mock_idp: Arc::default(),
-        })
+        })))
     }
 
     /// `permission_denied` unless the caller's role holds `perm`.

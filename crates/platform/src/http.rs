@@ -104,8 +104,9 @@ impl HttpOptions {
 /// catching, the timeout, and the request limits.
 ///
 /// Every request pays for this stack, so it is kept short: one middleware does the small
-/// per-request chores that used to be six layers, header values are static, and nothing is
-/// formatted unless a log line is written.
+/// per-request chores that used to be six layers, header values are static, nothing is
+/// formatted unless a log line is written, and the stack wraps the router once rather than
+/// each route (see [`RouteSlot`] for how the metrics still learn the route template).
 pub fn serve_stack(routes: Router, opts: &HttpOptions, metrics: Arc<ProductMetrics>) -> Router {
     let shape = Arc::new(ErrorShape {
         format: opts.error_format,
@@ -125,21 +126,70 @@ pub fn serve_stack(routes: Router, opts: &HttpOptions, metrics: Arc<ProductMetri
     } else {
         routes
     };
-    routes
+    let routes = routes
         .fallback(|| async { ApiError::not_found("no such route") })
-        .layer(DefaultBodyLimit::max(opts.body_limit))
-        .layer(middleware::from_fn_with_state(
-            opts.body_limit,
-            request_limits,
-        ))
+        .layer(RecordRouteLayer);
+    // The stack wraps the router once, from outside. Applied with `Router::layer` it would be
+    // applied to every route separately, and each request would clone its route's whole
+    // stack, each `from_fn` layer then cloning everything beneath it again.
+    let stack = tower::ServiceBuilder::new()
+        .layer(middleware::from_fn_with_state(front_state, front))
+        .layer(cors(&opts.cors_origins, &opts.request_id_header))
+        .layer(middleware::from_fn_with_state(shape, error_shape_layer))
+        .layer(CatchPanicLayer::new())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             opts.request_timeout,
         ))
-        .layer(CatchPanicLayer::new())
-        .layer(middleware::from_fn_with_state(shape, error_shape_layer))
-        .layer(cors(&opts.cors_origins, &opts.request_id_header))
-        .layer(middleware::from_fn_with_state(front_state, front))
+        .layer(middleware::from_fn_with_state(
+            opts.body_limit,
+            request_limits,
+        ))
+        .layer(DefaultBodyLimit::max(opts.body_limit))
+        .service(routes);
+    Router::new().fallback_service(stack)
+}
+
+/// Where [`front`] learns the route template a request matched (for its metrics): routing
+/// happens inside the stack, and the answer may come from outside the route (a timeout, a
+/// panic, a body over the limit), so the route fills this in on the way in.
+#[derive(Clone, Default)]
+struct RouteSlot(Arc<OnceLock<MatchedPath>>);
+
+/// Fills in [`RouteSlot`] from the matched route; applied to every route by `Router::layer`,
+/// so it is a plain service that neither boxes nor clones anything but the route's path.
+#[derive(Clone, Copy)]
+struct RecordRouteLayer;
+
+impl<S> tower::Layer<S> for RecordRouteLayer {
+    type Service = RecordRoute<S>;
+
+    fn layer(&self, inner: S) -> RecordRoute<S> {
+        RecordRoute(inner)
+    }
+}
+
+#[derive(Clone)]
+struct RecordRoute<S>(S);
+
+impl<S: tower::Service<Request>> tower::Service<Request> for RecordRoute<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> S::Future {
+        if let (Some(slot), Some(path)) = (
+            req.extensions().get::<RouteSlot>(),
+            req.extensions().get::<MatchedPath>(),
+        ) {
+            let _ = slot.0.set(path.clone());
+        }
+        self.0.call(req)
+    }
 }
 
 /// Where the per-request access line goes (`ACCESS_LOG`): `info` writes one line per request
@@ -188,8 +238,9 @@ async fn front(State(f): State<Arc<Front>>, mut req: Request, next: Next) -> Res
         }
     };
     req.extensions_mut().insert(f.trusted.clone());
+    let route = RouteSlot::default();
+    req.extensions_mut().insert(route.clone());
     let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().cloned();
     let span = tracing::info_span!(
         "request",
         product = f.product,
@@ -201,7 +252,7 @@ async fn front(State(f): State<Arc<Front>>, mut req: Request, next: Next) -> Res
     let took = start.elapsed();
     let status = res.status();
     f.metrics.record(
-        route.as_ref().map(MatchedPath::as_str),
+        route.0.get().map(MatchedPath::as_str),
         &method,
         status,
         took,
@@ -222,10 +273,15 @@ async fn front(State(f): State<Arc<Front>>, mut req: Request, next: Next) -> Res
     res
 }
 
-/// A random request id (a UUID), formatted without a heap string.
+/// A random request id (a UUID v4), formatted without a heap string. Its bytes come from the
+/// thread's cryptographically seeded generator rather than `Uuid::new_v4`, which asks the
+/// kernel (a `getrandom` system call) for every id.
 fn new_request_id() -> HeaderValue {
     let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+    let id = uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .hyphenated()
+        .encode_lower(&mut buf);
     HeaderValue::from_str(id).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
@@ -551,6 +607,81 @@ mod tests {
             let per = start.elapsed().as_secs_f64() * 1e6 / f64::from(n);
             eprintln!("{name}: {per:.2} µs per request");
         }
+    }
+
+    /// The stack wraps the router from outside, yet the metrics still count each answer by
+    /// its route template: a handler's, a timeout's, a body found over the limit while read.
+    /// A path no route matches, and a request refused before routing (a declared body over
+    /// the limit), count as `unmatched`.
+    #[tokio::test]
+    async fn metrics_count_answers_by_route_template_even_when_the_stack_answers() {
+        let routes = Router::new()
+            .route("/items/{id}", get(|| async { "item" }))
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .route(
+                "/upload",
+                axum::routing::post(|body: Bytes| async move { body.len().to_string() }),
+            );
+        let mut opts = HttpOptions::new("demo", ErrorFormat::Flat);
+        opts.request_timeout = Duration::from_millis(50);
+        opts.body_limit = 16;
+        let metrics = ProductMetrics::new("demo");
+        let app = serve_stack(routes, &opts, metrics.clone());
+        let send = |req: Request| {
+            let app = app.clone();
+            async move { app.oneshot(req).await.unwrap() }
+        };
+        let res = send(Request::get("/items/7").body(Body::empty()).unwrap()).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers().contains_key("x-request-id"));
+        assert_eq!(res.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        let res = send(Request::get("/slow").body(Body::empty()).unwrap()).await;
+        assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT);
+        let res = send(
+            Request::post("/upload")
+                .body(Body::from(vec![b'x'; 64]))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let res = send(
+            Request::put("/upload")
+                .header(header::CONTENT_LENGTH, "64")
+                .body(Body::from(vec![b'x'; 64]))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let res = send(Request::get("/nowhere").body(Body::empty()).unwrap()).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+        let text = metrics.render();
+        let counted = |route: &str, status: u16| {
+            text.lines().any(|l| {
+                l.starts_with("http_requests_total{")
+                    && l.contains(&format!("route=\"{route}\""))
+                    && l.contains(&format!("status=\"{status}\""))
+            })
+        };
+        assert!(counted("/items/{id}", 200), "{text}");
+        assert!(counted("/slow", 408), "{text}");
+        // Read past the limit by the handler's extractor: after routing.
+        assert!(counted("/upload", 413), "{text}");
+        // Declared over the limit: refused before routing.
+        assert!(
+            text.lines().any(|l| l.starts_with("http_requests_total{")
+                && l.contains("route=\"unmatched\"")
+                && l.contains("method=\"PUT\"")
+                && l.contains("status=\"413\"")),
+            "{text}"
+        );
+        assert!(counted("unmatched", 404), "{text}");
     }
 
     fn app() -> Router {

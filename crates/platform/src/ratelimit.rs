@@ -269,7 +269,7 @@ pub mod routes {
         Router,
         body::{Body, to_bytes},
         extract::{MatchedPath, Request, State},
-        http::{HeaderValue, Method, StatusCode, header, request::Parts},
+        http::{HeaderValue, StatusCode, header, request::Parts},
         middleware::{self, Next},
         response::{IntoResponse, Response},
     };
@@ -343,7 +343,7 @@ pub mod routes {
         if table.is_empty() {
             return routes;
         }
-        let limits = RouteLimits::new(core, table);
+        let limits = Arc::new(RouteLimits::new(core, table));
         routes.route_layer(middleware::from_fn_with_state(limits, route_limits))
     }
 
@@ -351,29 +351,28 @@ pub mod routes {
     const PEEK_LIMIT: usize = 1024 * 1024;
 
     pub async fn route_limits(
-        State(limits): State<RouteLimits>,
+        State(limits): State<Arc<RouteLimits>>,
         req: Request,
         next: Next,
     ) -> Response {
-        let Some(route) = req
-            .extensions()
-            .get::<MatchedPath>()
-            .map(|p| p.as_str().to_owned())
-        else {
-            return next.run(req).await;
+        // Every matched route passes here: the common case (no row for it) allocates nothing.
+        let rows: Vec<Rule> = match req.extensions().get::<MatchedPath>() {
+            Some(route) => {
+                let route = route.as_str();
+                let method = req.method().as_str();
+                let applies = |r: &&RouteLimit| r.route == route && r.method == method;
+                if !limits.table.iter().any(|r| applies(&r)) {
+                    return next.run(req).await;
+                }
+                limits
+                    .table
+                    .iter()
+                    .filter(applies)
+                    .map(|r| r.rule)
+                    .collect()
+            }
+            None => return next.run(req).await,
         };
-        let rows: Vec<Rule> = limits
-            .table
-            .iter()
-            .filter(|r| {
-                r.route == route
-                    && Method::from_bytes(r.method.as_bytes()).is_ok_and(|m| m == req.method())
-            })
-            .map(|r| r.rule)
-            .collect();
-        if rows.is_empty() {
-            return next.run(req).await;
-        }
         let (parts, body) = req.into_parts();
         let client = ClientInfo::from_parts(&parts);
         // The body is read (and handed on) only when a rule keys on its address.

@@ -31,7 +31,7 @@ use hyper_util::{
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::TcpStream,
-    sync::{Notify, watch},
+    sync::watch,
     time::Instant,
 };
 use tower::ServiceExt;
@@ -43,6 +43,19 @@ use super::{ServerSettings, gate::Permit};
 pub(super) struct Limits {
     header_read: Duration,
     keep_alive: Duration,
+}
+
+impl Limits {
+    /// The longest the watcher sleeps without looking: a head that starts, or a request that
+    /// ends, within one such interval has its deadline after the next look.
+    fn recheck(self) -> Duration {
+        self.header_read.min(self.keep_alive)
+    }
+
+    /// A new connection must send its first head within `header_read`.
+    fn first_deadline(self, opened: Instant) -> Instant {
+        opened + self.header_read
+    }
 }
 
 impl From<&ServerSettings> for Limits {
@@ -107,15 +120,15 @@ impl Connection {
             shutting = true;
             conn.as_mut().graceful_shutdown();
         }
+        // The watcher is a timer that looks at `activity` when it fires and re-arms itself;
+        // nothing wakes it per request (a wake per request start and end, and a fresh timer
+        // each time, cost every request a spurious poll of the connection and a timer
+        // registration). While the deadline is far off or unknown it re-checks at least every
+        // `limits.recheck()`, which is short enough that no deadline is missed: a head that
+        // starts, or a request that ends, after one check has its deadline after the next.
+        let sleep = tokio::time::sleep_until(limits.first_deadline(activity.opened));
+        tokio::pin!(sleep);
         loop {
-            let deadline = match (activity.deadline(limits), closing_since) {
-                // Told to close once already: what is left is a hard deadline.
-                (Some((_, Expiry::Idle)), Some(since)) => {
-                    Some((since + limits.header_read, Expiry::Stalled))
-                }
-                (d, _) => d,
-            };
-            let wake = activity.wake.notified();
             tokio::select! {
                 served = conn.as_mut() => {
                     if let Err(e) = served {
@@ -123,23 +136,33 @@ impl Connection {
                     }
                     break;
                 }
-                () = wake => {}
-                () = sleep_until(deadline.map(|(at, _)| at)) => {
-                    let Some((at, why)) = deadline else { continue };
-                    if at > Instant::now() {
-                        continue;
-                    }
-                    if why == Expiry::Stalled {
-                        if closing_since.is_none() {
-                            metrics::counter!("http_connections_closed_total", "reason" => "header_timeout").increment(1);
+                () = sleep.as_mut() => {
+                    let now = Instant::now();
+                    let deadline = match (activity.deadline(limits), closing_since) {
+                        // Told to close once already: what is left is a hard deadline.
+                        (Some((_, Expiry::Idle)), Some(since)) => {
+                            Some((since + limits.header_read, Expiry::Stalled))
                         }
-                        break;
-                    }
-                    metrics::counter!("http_connections_closed_total", "reason" => "idle").increment(1);
-                    closing_since = Some(Instant::now());
-                    if !shutting {
-                        shutting = true;
-                        conn.as_mut().graceful_shutdown();
+                        (d, _) => d,
+                    };
+                    match deadline {
+                        Some((at, why)) if at <= now => {
+                            if why == Expiry::Stalled {
+                                if closing_since.is_none() {
+                                    metrics::counter!("http_connections_closed_total", "reason" => "header_timeout").increment(1);
+                                }
+                                break;
+                            }
+                            metrics::counter!("http_connections_closed_total", "reason" => "idle").increment(1);
+                            closing_since = Some(now);
+                            if !shutting {
+                                shutting = true;
+                                conn.as_mut().graceful_shutdown();
+                            }
+                            sleep.as_mut().reset(now + limits.header_read);
+                        }
+                        Some((at, _)) => sleep.as_mut().reset(at.min(now + limits.recheck())),
+                        None => sleep.as_mut().reset(now + limits.recheck()),
                     }
                 }
                 changed = stop.changed() => match changed {
@@ -153,13 +176,6 @@ impl Connection {
                 },
             }
         }
-    }
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 
@@ -197,7 +213,6 @@ struct Activity {
     /// An HTTP/2 extended CONNECT (a WebSocket stream) runs on this connection: its handler
     /// owns the idle rules.
     tunnel: AtomicBool,
-    wake: Notify,
 }
 
 impl Activity {
@@ -210,7 +225,6 @@ impl Activity {
             head_since: AtomicU64::new(0),
             http2: AtomicBool::new(false),
             tunnel: AtomicBool::new(false),
-            wake: Notify::new(),
         }
     }
 
@@ -226,12 +240,13 @@ impl Activity {
     fn on_read(&self) {
         if self.in_flight.load(Ordering::Acquire) == 0
             && self.head_since.load(Ordering::Acquire) == 0
-            && self
-                .head_since
-                .compare_exchange(0, self.now_ms() + 1, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
         {
-            self.wake.notify_one();
+            let _ = self.head_since.compare_exchange(
+                0,
+                self.now_ms() + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
         }
     }
 
@@ -267,7 +282,6 @@ impl InFlight {
                 activity.tunnel.store(true, Ordering::Release);
             }
         }
-        activity.wake.notify_one();
         Self(activity)
     }
 }
@@ -278,7 +292,6 @@ impl Drop for InFlight {
         a.idle_since.store(a.now_ms(), Ordering::Release);
         a.head_since.store(0, Ordering::Release);
         a.in_flight.fetch_sub(1, Ordering::AcqRel);
-        a.wake.notify_one();
     }
 }
 
