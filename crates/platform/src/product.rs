@@ -590,7 +590,9 @@ pub trait Mount: Send + Sync {
     fn default_port(&self) -> u16;
     fn api_base(&self) -> &'static str;
     fn roles(&self) -> RoleTable;
-    fn openapi(&self) -> OpenApi;
+    /// The published document of the product served at `public_url`, its frontend at
+    /// `app_url` (see [`openapi_for`]).
+    fn openapi(&self, public_url: &str, app_url: &str) -> OpenApi;
     fn migrate<'a>(&'a self, settings: &'a ProductSettings) -> BoxFuture<'a, anyhow::Result<()>>;
     fn create_user<'a>(
         &'a self,
@@ -670,8 +672,8 @@ impl<P: Product> Mount for Kit<P> {
         P::ROLES
     }
 
-    fn openapi(&self) -> OpenApi {
-        openapi::<P>()
+    fn openapi(&self, public_url: &str, app_url: &str) -> OpenApi {
+        openapi_for::<P>(public_url, app_url)
     }
 
     fn migrate<'a>(&'a self, settings: &'a ProductSettings) -> BoxFuture<'a, anyhow::Result<()>> {
