@@ -7,7 +7,8 @@
 # openapi-spec-validator and with `redocly lint` (recommended rules, scripts/openapi-check/
 # redocly.yaml; zero errors), generates a TypeScript client with openapi-typescript; then
 # type-checks every generated client together with the product's small typed program
-# (scripts/openapi-check/src/PRODUCT.ts, openapi-fetch) under `tsc --strict`, and runs each
+# (scripts/openapi-check/src/PRODUCT.ts, openapi-fetch) under `tsc --strict`, checks that the types
+# `basalt gen types PRODUCT` prints are the same types (under `tsc --strict` too), and runs each
 # program against the product served in MOCK mode with a fresh data directory and an admin made
 # by `basalt user create`. Exits non-zero on the first failure.
 #
@@ -99,6 +100,33 @@ say "tsc --strict: the generated clients and the programs"
     printf '] }\n'
 } >"$npm_dir/generated/tsconfig.json"
 (cd "$npm_dir" && run "$bin/tsc" -p generated/tsconfig.json)
+
+# 4b. The types `basalt gen types` prints (the npm-free way to a typed client), under the same
+# tsc --strict: each must be the very types openapi-typescript generated (mutually assignable,
+# path by path, operation by operation, schema by schema), so the programs compile against
+# either. A difference fails with the names of the paths, operations or schemas that differ.
+say "tsc --strict: \`basalt gen types\` against openapi-typescript's"
+files=
+for product in "${products[@]}"; do
+    printf '+ %s gen types %s > generated/%s.basalt.d.ts\n' "$basalt" "$product" "$product"
+    "$basalt" gen types "$product" >"$npm_dir/generated/$product.basalt.d.ts"
+    cat >"$npm_dir/generated/$product.same.ts" <<EOF
+import type * as npm from "./$product.js";
+import type * as basalt from "./$product.basalt.js";
+type Same<X, Y> = [X] extends [Y] ? ([Y] extends [X] ? true : false) : false;
+type Differs<A, B> = {
+  [K in keyof A | keyof B]: K extends keyof A & keyof B ? (Same<A[K], B[K]> extends true ? never : K) : K;
+}[keyof A | keyof B];
+type None<T extends never> = T;
+export type Paths = None<Differs<npm.paths, basalt.paths>>;
+export type Operations = None<Differs<npm.operations, basalt.operations>>;
+export type Schemas = None<Differs<npm.components["schemas"], basalt.components["schemas"]>>;
+EOF
+    files+="${files:+, }\"$product.basalt.d.ts\", \"$product.same.ts\""
+done
+printf '{ "extends": "../tsconfig.json", "compilerOptions": { "noEmit": true },\n  "include": [], "files": [%s] }\n' \
+    "$files" >"$npm_dir/generated/tsconfig.basalt.json"
+(cd "$npm_dir" && run "$bin/tsc" -p generated/tsconfig.basalt.json)
 
 # 5. Each program against its product, served in MOCK mode with a fresh data directory.
 # Anything in the caller's environment that would point a product elsewhere is dropped.

@@ -150,7 +150,7 @@ impl Core {
         };
         Ok(Self(Arc::new(CoreParts {
             product,
-            jobs: Jobs::new(db.clone()),
+            jobs: Jobs::new(db.clone()).of_product(product),
             db_health: crate::health::DbHealth::new(db.clone()).await,
             db,
             writer,

@@ -8,7 +8,7 @@
 //! - each operation lists the error statuses it can answer, derived from what it declares (a
 //!   security scheme → 401 and, when a session is required, 403; a request body or parameters
 //!   → 400; a path parameter or a query parameter naming a resource (`campaignId`) → 404; a
-//!   body → 413; a rate-limit rule → 429; always 500), plus any status its annotation names
+//!   body → 413; a query parameter → 414; a rate-limit rule → 429; always 500), plus any status its annotation names
 //!   (`(status = 409, description = "...")`), all with the product's error body;
 //! - summaries and descriptions come from the handler's doc line, which by STYLE.md reads
 //!   "`METHOD /path`: what it does (where the contract comes from)": the published text keeps
@@ -192,6 +192,7 @@ fn publish_operation(op: &mut Operation, limited: bool, error_ref: &RefOr<Schema
                 && (p.name == "id" || p.name.ends_with("Id") || p.name.ends_with("_id")))
     };
     let has_resource_param = params.clone().any(|p| names_a_resource(&p));
+    let has_query = params.clone().any(|p| p.parameter_in == ParameterIn::Query);
     let has_params = params.count() > 0;
     let has_body = op.request_body.is_some();
 
@@ -207,6 +208,11 @@ fn publish_operation(op: &mut Operation, limited: bool, error_ref: &RefOr<Schema
     }
     if has_resource_param {
         derived.push(StatusCode::NOT_FOUND);
+    }
+    // The stack refuses a request line over its URI limit before any handler runs; only a
+    // query string can make one that long.
+    if has_query {
+        derived.push(StatusCode::URI_TOO_LONG);
     }
     if has_body {
         derived.push(StatusCode::PAYLOAD_TOO_LARGE);
@@ -265,6 +271,7 @@ pub fn error_description(status: StatusCode) -> &'static str {
         404 => "No such resource",
         409 => "Conflicts with existing data",
         413 => "The request body is over the size limit",
+        414 => "The request URI (its query string) is over the size limit",
         422 => "A value is invalid (`details` names the fields)",
         429 => "Too many requests; retry after `Retry-After` seconds",
         500 => "Internal error (opaque: the answer names the request, not the cause)",

@@ -34,7 +34,8 @@ use crate::{
     ratelimit::{self, routes::RouteLimit},
     roles::RoleTable,
     settings::ProductSettings,
-    telemetry::{Gauges, ProductMetrics, resident_bytes},
+    telemetry::{Gauges, ProductMetrics, resident_bytes, without_other_products},
+    vendor::{BreakerState, VendorRegistry},
 };
 
 /// One product of the binary.
@@ -80,6 +81,12 @@ pub trait Product: Sized + Send + Sync + 'static {
 
     /// Last touches to the published document (a product's own status code or scheme).
     fn document(_api: &mut OpenApi) {}
+
+    /// The vendors the product calls, for its `/metrics` (calls by outcome and breaker state
+    /// per vendor). None by default.
+    fn vendors(_ctx: &Self::Ctx) -> Option<VendorRegistry> {
+        None
+    }
 
     /// `basalt user create`: the product's account for an operator-vouched address.
     fn create_user(
@@ -221,6 +228,7 @@ fn router<P: Product>(ctx: &P::Ctx, http: &HttpOptions, public_url: &str, app_ur
         core: ctx.core().clone(),
         metrics: metrics.clone(),
         token: metrics_token(P::NAME),
+        vendors: P::vendors(ctx),
     };
     let app = routes
         .with_state(ctx.clone())
@@ -237,6 +245,7 @@ struct Scrape {
     metrics: Arc<ProductMetrics>,
     /// The bearer token a scrape must present, when one is configured.
     token: Option<String>,
+    vendors: Option<VendorRegistry>,
 }
 
 /// `<PRODUCT>_METRICS_TOKEN` (`WARROOM_METRICS_TOKEN`), else `METRICS_TOKEN`: when set (and
@@ -250,7 +259,8 @@ fn metrics_token(product: &str) -> Option<String> {
 
 /// `GET /metrics`: the product's own series (HTTP per route template, method and status),
 /// gauges read now (database pool, jobs per queue and status, live connections, outbox,
-/// process memory), then the process-wide series.
+/// process memory, vendor calls and breakers), then the process-wide series less other
+/// products' samples.
 async fn serve_metrics(State(s): State<Arc<Scrape>>, headers: HeaderMap) -> Response {
     if let Some(token) = &s.token {
         let presented = headers
@@ -268,8 +278,14 @@ async fn serve_metrics(State(s): State<Arc<Scrape>>, headers: HeaderMap) -> Resp
     }
     let mut text = s.metrics.render();
     text.push_str(&gauges(&s.core).await);
-    text.push_str("# Process-wide series (every product this process serves):\n");
-    text.push_str(&crate::http::metrics_handle().render());
+    if let Some(vendors) = &s.vendors {
+        text.push_str(&vendor_series(s.core.product, vendors));
+    }
+    text.push_str("# Process-wide series (shared by every product this process serves):\n");
+    text.push_str(&without_other_products(
+        &crate::http::metrics_handle().render(),
+        s.core.product,
+    ));
     (
         [(
             header::CONTENT_TYPE,
@@ -280,8 +296,60 @@ async fn serve_metrics(State(s): State<Arc<Scrape>>, headers: HeaderMap) -> Resp
         .into_response()
 }
 
+/// Each vendor's calls by outcome and its breaker's state (vendors without a breaker have
+/// neither).
+fn vendor_series(product: &'static str, vendors: &VendorRegistry) -> String {
+    let with_breaker: Vec<_> = vendors
+        .entries()
+        .iter()
+        .filter_map(|e| Some((e.name, e.breaker.as_ref()?)))
+        .collect();
+    let mut g = Gauges::for_product(product);
+    if with_breaker.is_empty() {
+        return String::new();
+    }
+    let calls: Vec<_> = with_breaker
+        .iter()
+        .flat_map(|(name, b)| {
+            let c = b.calls();
+            [
+                ([("vendor", *name), ("outcome", "succeeded")], c.succeeded),
+                ([("vendor", *name), ("outcome", "failed")], c.failed),
+                (
+                    [("vendor", *name), ("outcome", "short_circuited")],
+                    c.short_circuited,
+                ),
+            ]
+        })
+        .collect();
+    g.counters(
+        "vendor_calls_total",
+        "Live calls to a vendor by outcome: succeeded (the vendor answered), failed (after \
+         its retries), short_circuited (refused by the open circuit, nothing sent).",
+        calls.iter().map(|(l, n)| (&l[..], *n as f64)),
+    );
+    let states: Vec<_> = with_breaker
+        .iter()
+        .map(|(name, b)| {
+            let state = match b.state() {
+                BreakerState::Closed => 0.0,
+                BreakerState::HalfOpen => 1.0,
+                BreakerState::Open { .. } => 2.0,
+            };
+            ([("vendor", *name)], state)
+        })
+        .collect();
+    g.family(
+        "vendor_breaker_state",
+        "A vendor's circuit breaker: 0 closed, 1 half-open (a trial call decides), 2 open \
+         (calls fail fast).",
+        states.iter().map(|(l, v)| (&l[..], *v)),
+    );
+    g.finish()
+}
+
 async fn gauges(core: &Core) -> String {
-    let mut g = Gauges::default();
+    let mut g = Gauges::for_product(core.product);
     if let Some(rss) = resident_bytes() {
         g.family(
             "process_resident_memory_bytes",
@@ -590,7 +658,9 @@ pub trait Mount: Send + Sync {
     fn default_port(&self) -> u16;
     fn api_base(&self) -> &'static str;
     fn roles(&self) -> RoleTable;
-    fn openapi(&self) -> OpenApi;
+    /// The published document of the product served at `public_url`, its frontend at
+    /// `app_url` (see [`openapi_for`]).
+    fn openapi(&self, public_url: &str, app_url: &str) -> OpenApi;
     fn migrate<'a>(&'a self, settings: &'a ProductSettings) -> BoxFuture<'a, anyhow::Result<()>>;
     fn create_user<'a>(
         &'a self,
@@ -670,8 +740,8 @@ impl<P: Product> Mount for Kit<P> {
         P::ROLES
     }
 
-    fn openapi(&self) -> OpenApi {
-        openapi::<P>()
+    fn openapi(&self, public_url: &str, app_url: &str) -> OpenApi {
+        openapi_for::<P>(public_url, app_url)
     }
 
     fn migrate<'a>(&'a self, settings: &'a ProductSettings) -> BoxFuture<'a, anyhow::Result<()>> {

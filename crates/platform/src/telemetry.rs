@@ -4,9 +4,10 @@
 //! memory), in the Prometheus text format with `# HELP` and `# TYPE` lines.
 //!
 //! A product's series live in a recorder of its own (not the process-wide one), so four
-//! products served by one process do not each report everything four times. Series recorded
-//! through the `metrics` macros (connections, realtime delivery, job durations, vendor
-//! failures) are process-wide: they follow the product's own, under a comment saying so.
+//! products served by one process do not each report everything four times; the gauges read
+//! at scrape time carry the product's label too. Series recorded through the `metrics` macros
+//! are process-wide: they follow the product's own, under a comment saying so, less the
+//! samples labelled with another product (job outcomes and durations carry theirs).
 //!
 //! Recording a request is a read lock and a short scan for the (route, method, status) series,
 //! whose handles are created once; no label is formatted on the hot path.
@@ -164,13 +165,23 @@ fn method_label(m: &Method) -> &'static str {
     }
 }
 
-/// Gauges written straight in the text format, read when scraped.
+/// Series read when scraped (gauges, and counters kept elsewhere), written straight in the
+/// text format; each sample carries the product's label when one is given.
 #[derive(Default)]
 pub struct Gauges {
     out: String,
+    product: Option<&'static str>,
 }
 
 impl Gauges {
+    /// Every sample labelled `product="<product>"`, as the product's HTTP series are.
+    pub fn for_product(product: &'static str) -> Self {
+        Self {
+            out: String::new(),
+            product: Some(product),
+        }
+    }
+
     /// One gauge family: `name` with `help`, one sample per (labels, value).
     pub fn family<'a>(
         &mut self,
@@ -178,12 +189,34 @@ impl Gauges {
         help: &str,
         samples: impl IntoIterator<Item = (&'a [(&'a str, &'a str)], f64)>,
     ) {
-        let _ = writeln!(self.out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        self.write(name, "gauge", help, samples);
+    }
+
+    /// One counter family (a total kept elsewhere, read now).
+    pub fn counters<'a>(
+        &mut self,
+        name: &str,
+        help: &str,
+        samples: impl IntoIterator<Item = (&'a [(&'a str, &'a str)], f64)>,
+    ) {
+        self.write(name, "counter", help, samples);
+    }
+
+    fn write<'a>(
+        &mut self,
+        name: &str,
+        kind: &str,
+        help: &str,
+        samples: impl IntoIterator<Item = (&'a [(&'a str, &'a str)], f64)>,
+    ) {
+        let _ = writeln!(self.out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        let product = self.product.map(|p| ("product", p));
         for (labels, value) in samples {
             self.out.push_str(name);
-            if !labels.is_empty() {
+            let mut labels = product.iter().chain(labels).peekable();
+            if labels.peek().is_some() {
                 self.out.push('{');
-                for (i, (k, v)) in labels.iter().enumerate() {
+                for (i, (k, v)) in labels.enumerate() {
                     if i > 0 {
                         self.out.push(',');
                     }
@@ -199,6 +232,21 @@ impl Gauges {
     pub fn finish(self) -> String {
         self.out
     }
+}
+
+/// The process-wide series' text without the samples labelled with another product than
+/// `product` (job outcomes and durations carry the product whose worker ran them), so that
+/// each product's scrape counts only its own; samples without a product label stay, as the
+/// process's.
+pub fn without_other_products(text: &str, product: &str) -> String {
+    let own = format!("product=\"{product}\"");
+    text.lines()
+        .filter(|line| line.starts_with('#') || !line.contains("product=\"") || line.contains(&own))
+        .fold(String::with_capacity(text.len()), |mut out, line| {
+            out.push_str(line);
+            out.push('\n');
+            out
+        })
 }
 
 fn escape_label(v: &str) -> String {
@@ -260,6 +308,38 @@ mod tests {
             !ProductMetrics::new("other")
                 .render()
                 .contains("/things/{id}")
+        );
+    }
+
+    #[test]
+    fn a_products_gauges_and_counters_carry_its_label() {
+        let mut g = Gauges::for_product("demo");
+        g.family("up", "Up.", [(&[][..], 1.0)]);
+        g.counters("calls_total", "Calls.", [(&[("vendor", "x")][..], 3.0)]);
+        let text = g.finish();
+        assert!(
+            text.contains("# TYPE up gauge\nup{product=\"demo\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "# TYPE calls_total counter\ncalls_total{product=\"demo\",vendor=\"x\"} 3\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn another_products_process_wide_samples_are_left_out() {
+        let text = "# TYPE jobs_completed_total counter\n\
+                    jobs_completed_total{kind=\"a\",product=\"demo\"} 1\n\
+                    jobs_completed_total{kind=\"a\",product=\"other\"} 2\n\
+                    http_connections_open 3\n";
+        assert_eq!(
+            without_other_products(text, "demo"),
+            "# TYPE jobs_completed_total counter\n\
+             jobs_completed_total{kind=\"a\",product=\"demo\"} 1\n\
+             http_connections_open 3\n"
         );
     }
 

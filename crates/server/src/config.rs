@@ -123,6 +123,53 @@ pub fn server_settings(file: &FileConfig) -> anyhow::Result<ServerSettings> {
     ServerSettings::resolve(&file.http, env)
 }
 
+/// Where a product listens when the command line does not say: `<PRODUCT>_LISTEN`, then the
+/// file, then its default port on 127.0.0.1.
+fn configured_listen(
+    file: &FileConfig,
+    product: &str,
+    default_port: u16,
+) -> anyhow::Result<SocketAddr> {
+    let upper = product.to_uppercase();
+    let pf = file.products.get(product);
+    Ok(env(&format!("{upper}_LISTEN"))
+        .map(|v| v.parse())
+        .transpose()
+        .context("invalid <PRODUCT>_LISTEN")?
+        .or(pf.and_then(|p| p.listen))
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default_port))))
+}
+
+/// The public URL (`<PRODUCT>_PUBLIC_URL`, then the file, then `default`) and the app URL
+/// (`<PRODUCT>_APP_URL`, then the file, then the public URL).
+fn public_urls(pf: &ProductFile, upper: &str, default: String) -> (String, String) {
+    let public_url = env(&format!("{upper}_PUBLIC_URL"))
+        .or_else(|| pf.public_url.clone())
+        .unwrap_or(default);
+    let app_url = env(&format!("{upper}_APP_URL"))
+        .or_else(|| pf.app_url.clone())
+        .unwrap_or_else(|| public_url.clone());
+    (public_url, app_url)
+}
+
+/// A product's public and app URLs as `serve` would resolve them without `--listen`, for the
+/// commands that print its documents (`openapi`, `gen types`). Unlike [`product_settings`] it
+/// touches nothing on disk (no secret is generated).
+pub fn urls(
+    file: &FileConfig,
+    product: &str,
+    default_port: u16,
+) -> anyhow::Result<(String, String)> {
+    let listen = configured_listen(file, product, default_port)?;
+    let empty = ProductFile::default();
+    let pf = file.products.get(product).unwrap_or(&empty);
+    Ok(public_urls(
+        pf,
+        &product.to_uppercase(),
+        format!("http://{listen}"),
+    ))
+}
+
 /// Resolves one product's settings. `listen` from the command line wins over everything.
 pub fn product_settings(
     file: &FileConfig,
@@ -134,13 +181,10 @@ pub fn product_settings(
     let upper = product.to_uppercase();
     let empty = ProductFile::default();
     let pf = file.products.get(product).unwrap_or(&empty);
-    let listen = listen
-        .or(env(&format!("{upper}_LISTEN"))
-            .map(|v| v.parse())
-            .transpose()
-            .context("invalid <PRODUCT>_LISTEN")?)
-        .or(pf.listen)
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default_port)));
+    let listen = match listen {
+        Some(l) => l,
+        None => configured_listen(file, product, default_port)?,
+    };
     let database_url = env(&format!("{upper}_DATABASE_URL"))
         .or_else(|| env("DATABASE_URL"))
         .or_else(|| pf.database_url.as_ref().map(|s| s.expose().to_owned()))
@@ -165,12 +209,7 @@ pub fn product_settings(
         None => Mode::Mock,
     };
     let mut s = ProductSettings::new(listen, database_url, jwt_secret);
-    s.public_url = env(&format!("{upper}_PUBLIC_URL"))
-        .or_else(|| pf.public_url.clone())
-        .unwrap_or(s.public_url);
-    s.app_url = env(&format!("{upper}_APP_URL"))
-        .or_else(|| pf.app_url.clone())
-        .unwrap_or_else(|| s.public_url.clone());
+    (s.public_url, s.app_url) = public_urls(pf, &upper, s.public_url);
     s.data_mode = data_mode;
     s.redis_url = env("REDIS_URL")
         .map(Secret::new)

@@ -4,6 +4,7 @@
 mod config;
 mod ops;
 mod products;
+mod typescript;
 
 use std::{io::Write, net::SocketAddr, path::PathBuf};
 
@@ -82,8 +83,20 @@ enum Command {
     },
     /// Print a product's OpenAPI document.
     Openapi { product: String },
+    /// Generate code from a product's OpenAPI document.
+    Gen {
+        #[command(subcommand)]
+        command: GenCommand,
+    },
     /// List the products this binary serves, one name per line.
     Products,
+}
+
+#[derive(Subcommand)]
+enum GenCommand {
+    /// Print TypeScript types of the product's API (`paths`, `components`, `operations`, as
+    /// openapi-typescript writes them; for openapi-fetch), without npm.
+    Types { product: String },
 }
 
 #[derive(Subcommand)]
@@ -325,7 +338,18 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Openapi { product } => {
-            println!("{}", products::find(&product)?.openapi().to_pretty_json()?);
+            let p = products::find(&product)?;
+            let (public_url, app_url) = config::urls(&file, p.name(), p.default_port())?;
+            println!("{}", p.openapi(&public_url, &app_url).to_pretty_json()?);
+            Ok(())
+        }
+        Command::Gen {
+            command: GenCommand::Types { product },
+        } => {
+            let p = products::find(&product)?;
+            let (public_url, app_url) = config::urls(&file, p.name(), p.default_port())?;
+            let doc = serde_json::to_value(p.openapi(&public_url, &app_url))?;
+            print!("{}", typescript::generate(&doc));
             Ok(())
         }
         Command::Products => {

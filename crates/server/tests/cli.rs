@@ -30,6 +30,128 @@ fn openapi_prints_the_products_document() {
     assert!(doc["components"]["schemas"]["Error"].is_object());
 }
 
+/// The document's `servers` names where the product is served: its public URL when one is
+/// configured, else its listen address, as `serve` would resolve them.
+#[test]
+fn openapi_names_the_configured_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let servers = |envs: &[(&str, &str)]| {
+        let mut cmd = basalt(dir.path());
+        cmd.args(["openapi", "leadgen"])
+            .env_remove("LEADGEN_LISTEN")
+            .env_remove("LEADGEN_PUBLIC_URL")
+            .env_remove("LEADGEN_APP_URL");
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["servers"][0]["url"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(servers(&[]), "http://127.0.0.1:3200");
+    assert_eq!(
+        servers(&[("LEADGEN_LISTEN", "0.0.0.0:8123")]),
+        "http://0.0.0.0:8123"
+    );
+    assert_eq!(
+        servers(&[
+            ("LEADGEN_LISTEN", "0.0.0.0:8123"),
+            ("LEADGEN_PUBLIC_URL", "https://api.leadgen.example")
+        ]),
+        "https://api.leadgen.example"
+    );
+    // The file's public URL, under the product's table.
+    let config = dir.path().join("basalt.toml");
+    std::fs::write(
+        &config,
+        "[products.leadgen]\npublic_url = \"https://from-file.example\"\n",
+    )
+    .unwrap();
+    let out = basalt(dir.path())
+        .args(["openapi", "leadgen", "--config"])
+        .arg(&config)
+        .env_remove("LEADGEN_PUBLIC_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["servers"][0]["url"], "https://from-file.example");
+    // Printing a document generates no secret and creates no database.
+    assert!(!dir.path().join("secrets").exists());
+    assert!(!dir.path().join("leadgen.db").exists());
+}
+
+/// `basalt gen types` prints TypeScript in openapi-typescript's shape for every product: a
+/// `paths` entry per path pointing at `operations` by operationId, the schemas under
+/// `components`. (scripts/openapi-check.sh compiles it under `tsc --strict` and checks it
+/// is the same types as openapi-typescript's.)
+#[test]
+fn gen_types_prints_the_typescript_of_every_products_document() {
+    let dir = tempfile::tempdir().unwrap();
+    for product in ["warroom", "pawfect", "crenoir", "leadgen"] {
+        let doc = basalt(dir.path())
+            .args(["openapi", product])
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&doc.stdout).unwrap();
+        let out = basalt(dir.path())
+            .args(["gen", "types", product])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ts = String::from_utf8(out.stdout).unwrap();
+        for section in [
+            "export interface paths {",
+            "export interface components {",
+            "export interface operations {",
+        ] {
+            assert!(ts.contains(section), "{product}: no {section}");
+        }
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            assert!(
+                ts.contains(&format!("    \"{path}\": {{\n")),
+                "{product}: {path}"
+            );
+            for (method, op) in item.as_object().unwrap() {
+                let Some(id) = op["operationId"].as_str() else {
+                    continue;
+                };
+                assert!(
+                    ts.contains(&format!("        {method}: operations[\"{id}\"];")),
+                    "{product}: {method} {path} does not point at {id}"
+                );
+                assert!(ts.contains(&format!("\n    {id}: {{\n")), "{product}: {id}");
+            }
+        }
+        for name in doc["components"]["schemas"].as_object().unwrap().keys() {
+            assert!(
+                ts.contains(&format!("\n        {name}: "))
+                    || ts.contains(&format!("\n        \"{name}\": ")),
+                "{product}: schema {name}"
+            );
+        }
+    }
+    let out = basalt(dir.path())
+        .args(["gen", "types", "nope"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown product"));
+}
+
 #[test]
 fn pawfect_documents_both_mounts_and_its_root_endpoints() {
     let dir = tempfile::tempdir().unwrap();

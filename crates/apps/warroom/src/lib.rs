@@ -56,6 +56,10 @@ impl Product for WarRoom {
         api::routes()
     }
 
+    fn vendors(ctx: &Ctx) -> Option<platform::vendor::VendorRegistry> {
+        Some(ctx.vendors.registry.clone())
+    }
+
     /// Campaigns, monitoring, mentions and alerts, as the demo admin (`demo.rs`).
     async fn seed_demo(
         ctx: &Ctx,

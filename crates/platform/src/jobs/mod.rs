@@ -299,6 +299,9 @@ pub struct Jobs {
     /// Wakes this process's idle workers when a job is enqueued here, so it starts at once
     /// rather than on the next poll (which is for other instances' jobs and delayed ones).
     wake: Arc<Notify>,
+    /// The product whose queue this is, as the label of the job metrics its workers record
+    /// (each product's `/metrics` serves its own); empty outside a product.
+    product: &'static str,
 }
 
 impl Jobs {
@@ -306,7 +309,14 @@ impl Jobs {
         Self {
             db,
             wake: Arc::new(Notify::new()),
+            product: "",
         }
+    }
+
+    /// The queue of `product`: its workers' metrics carry `product="<product>"`.
+    pub fn of_product(mut self, product: &'static str) -> Self {
+        self.product = product;
+        self
     }
 
     pub fn db(&self) -> &DatabaseConnection {

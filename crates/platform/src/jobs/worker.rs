@@ -170,6 +170,7 @@ impl Worker {
         };
         let run = Arc::new(RunConfig {
             db: jobs.db.clone(),
+            product: jobs.product,
             lease,
             job_timeout,
             retry_policy,
@@ -305,6 +306,8 @@ impl WorkerHandle {
 
 struct RunConfig {
     db: DatabaseConnection,
+    /// The product label of the job metrics.
+    product: &'static str,
     lease: Duration,
     job_timeout: Duration,
     retry_policy: RetryPolicy,
@@ -360,7 +363,7 @@ async fn run_job(
         if let Err(e) = store::release(&cfg.db, &claim).await {
             tracing::warn!(job = %claim.job.id, error = %e, "giving a job back failed; its lease will expire");
         }
-        metrics::counter!("jobs_completed_total", "kind" => kind, "outcome" => "abandoned")
+        metrics::counter!("jobs_completed_total", "product" => cfg.product, "kind" => kind, "outcome" => "abandoned")
             .increment(1);
         return;
     };
@@ -377,9 +380,10 @@ async fn run_job(
             job = %ctx.id, kind = %ctx.kind, attempt = ctx.attempt, %error, "job is dead"
         ),
     }
-    metrics::counter!("jobs_completed_total", "kind" => kind.clone(), "outcome" => finish.outcome().as_str())
+    metrics::counter!("jobs_completed_total", "product" => cfg.product, "kind" => kind.clone(), "outcome" => finish.outcome().as_str())
         .increment(1);
-    metrics::histogram!("job_duration_seconds", "kind" => kind).record(started.elapsed());
+    metrics::histogram!("job_duration_seconds", "product" => cfg.product, "kind" => kind)
+        .record(started.elapsed());
     // A transient database error must not leave the job `running` until its lease expires
     // (it would run again): try the write a few times.
     for delay_ms in [0, 100, 500, 2000] {

@@ -3,7 +3,10 @@
 //! whether it is back.
 
 use std::{
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -43,12 +46,33 @@ enum Inner {
     HalfOpen { trial_in_flight: bool },
 }
 
+/// How the calls through one breaker ended, since the process started (the product's
+/// `/metrics` reads them as `vendor_calls_total`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallCounts {
+    /// The vendor answered (a 2xx, or a 4xx it meant: the vendor is up).
+    pub succeeded: u64,
+    /// Failed after its retries (one breaker failure each).
+    pub failed: u64,
+    /// Refused without sending anything: the circuit was open, or another call's trial was
+    /// deciding.
+    pub short_circuited: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    succeeded: AtomicU64,
+    failed: AtomicU64,
+    short_circuited: AtomicU64,
+}
+
 /// A shared breaker: clones see the same state. A `std` mutex held for a few instructions,
 /// never across an `.await`.
 #[derive(Clone, Debug)]
 pub struct CircuitBreaker {
     policy: BreakerPolicy,
     inner: Arc<Mutex<Inner>>,
+    counts: Arc<Counters>,
 }
 
 /// Leave to make one call. Report its outcome with `success`/`failure`; dropped without an
@@ -66,6 +90,16 @@ impl CircuitBreaker {
         Self {
             policy,
             inner: Arc::new(Mutex::new(Inner::Closed { failures: 0 })),
+            counts: Arc::default(),
+        }
+    }
+
+    /// How the calls through this breaker ended so far.
+    pub fn calls(&self) -> CallCounts {
+        CallCounts {
+            succeeded: self.counts.succeeded.load(Ordering::Relaxed),
+            failed: self.counts.failed.load(Ordering::Relaxed),
+            short_circuited: self.counts.short_circuited.load(Ordering::Relaxed),
         }
     }
 
@@ -103,6 +137,14 @@ impl CircuitBreaker {
     }
 
     fn acquire_at(&self, now: Instant) -> Result<Permit, Duration> {
+        let permit = self.permit_at(now);
+        if permit.is_err() {
+            self.counts.short_circuited.fetch_add(1, Ordering::Relaxed);
+        }
+        permit
+    }
+
+    fn permit_at(&self, now: Instant) -> Result<Permit, Duration> {
         let mut inner = self.lock();
         let trial = match *inner {
             Inner::Closed { .. } => false,
@@ -129,12 +171,14 @@ impl CircuitBreaker {
     }
 
     fn record_success(&self) {
+        self.counts.succeeded.fetch_add(1, Ordering::Relaxed);
         *self.lock() = Inner::Closed { failures: 0 };
     }
 
     /// A failed call; `at_least` keeps the circuit open as long as the vendor asked
     /// (a `Retry-After` longer than the cool-down).
     fn record_failure_at(&self, now: Instant, trial: bool, at_least: Option<Duration>) {
+        self.counts.failed.fetch_add(1, Ordering::Relaxed);
         let open_for = self.policy.cool_down.max(at_least.unwrap_or_default());
         let mut inner = self.lock();
         *inner = match *inner {
@@ -221,6 +265,27 @@ mod tests {
         assert_eq!(
             b.acquire_at(now + Duration::from_secs(10)).unwrap_err(),
             Duration::from_secs(20)
+        );
+    }
+
+    #[test]
+    fn calls_are_counted_by_how_they_ended_and_clones_share_the_counts() {
+        let b = breaker(2, 30);
+        let now = Instant::now();
+        b.acquire_at(now).unwrap().success();
+        fail(&b, now);
+        fail(&b, now);
+        assert!(b.clone().acquire_at(now).is_err(), "open");
+        assert!(b.acquire_at(now).is_err(), "still open");
+        // A permit dropped without an outcome (a cancelled call) is no call that ended.
+        drop(b.acquire_at(now + Duration::from_secs(31)).unwrap());
+        assert_eq!(
+            b.clone().calls(),
+            CallCounts {
+                succeeded: 1,
+                failed: 2,
+                short_circuited: 2
+            }
         );
     }
 

@@ -161,7 +161,6 @@ impl VendorClient {
             attempt += 1;
         };
         permit.failure(retry_after);
-        metrics::counter!("vendor_call_failures_total", "vendor" => self.vendor).increment(1);
         Err(VendorError::Unavailable {
             vendor: self.vendor,
             message,

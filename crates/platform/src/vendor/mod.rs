@@ -20,7 +20,7 @@ mod retry;
 mod settings;
 mod status;
 
-pub use breaker::{BreakerPolicy, BreakerState, CircuitBreaker, Permit};
+pub use breaker::{BreakerPolicy, BreakerState, CallCounts, CircuitBreaker, Permit};
 pub use client::{Idempotency, VendorClient, VendorPolicy};
 pub use error::VendorError;
 pub use retry::{RetryPolicy, parse_retry_after};

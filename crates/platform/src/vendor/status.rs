@@ -141,6 +141,11 @@ impl VendorRegistry {
         self.entries.iter().map(|e| e.status(mode)).collect()
     }
 
+    /// The vendors as their adapters described them (for the product's metrics).
+    pub fn entries(&self) -> &[VendorEntry] {
+        &self.entries
+    }
+
     pub fn status(&self, name: &str) -> Option<VendorStatus> {
         let mode = self.mode.get();
         self.entries

@@ -251,6 +251,11 @@ async fn each_operation_lists_the_errors_it_can_answer_and_public_ones_say_so() 
         statuses("/admin/api/sessions/{id}", "delete"),
         ["200", "400", "401", "403", "404", "500"]
     );
+    // Query parameters: 414 too (the URI limit).
+    assert_eq!(
+        statuses("/admin/api/jobs", "get"),
+        ["200", "400", "401", "403", "414", "500"]
+    );
     // A body: 413 too; no 404 without a path id.
     assert_eq!(
         statuses("/admin/api/data-mode", "put"),

@@ -148,19 +148,86 @@ pub struct WeightedKeyword {
 }
 
 /// `POST /campaigns/{id}/actions`. `budget` goes with (and only with) a budget change;
-/// `reason` is kept in the audit trail.
-#[derive(Deserialize, ToSchema)]
+/// `reason` is kept in the audit trail. Its schema is written by hand (below).
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"action": "pause", "reason": "Waiting for the new creative"}))]
 pub struct CampaignActionRequest {
     pub action: ActionName,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = f64, minimum = 100, maximum = 1000000)]
     pub budget: Option<f64>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, max_length = 500)]
     pub reason: Option<String>,
 }
+
+/// Written by hand so that the document states the cross-field rule the server enforces: a
+/// budget change requires `budget` and every other action refuses it, i.e. `oneOf` two
+/// objects told apart by `action` (a derived schema could only say "budget: optional").
+impl utoipa::__dev::ComposeSchema for CampaignActionRequest {
+    fn compose(
+        _: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{
+            ObjectBuilder, Type,
+            schema::{AdditionalProperties, KnownFormat, OneOfBuilder, SchemaFormat, SchemaType},
+        };
+        let actions = |names: &[&str]| {
+            ObjectBuilder::new()
+                .schema_type(SchemaType::new(Type::String))
+                .enum_values(Some(names.iter().copied()))
+        };
+        let reason = || {
+            ObjectBuilder::new()
+                .schema_type(SchemaType::new(Type::String))
+                .max_length(Some(rules::REASON_MAX_CHARS))
+                .description(Some("Why, kept in the audit trail."))
+        };
+        let status_change = ObjectBuilder::new()
+            .description(Some(
+                "A change of status: `activate` (or `resume`, the same), `pause`, `complete`; \
+                 no `budget`.",
+            ))
+            .property(
+                "action",
+                actions(&["activate", "resume", "pause", "complete"]),
+            )
+            .required("action")
+            .property("reason", reason())
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .examples([
+                serde_json::json!({"action": "pause", "reason": "Waiting for the new creative"}),
+            ]);
+        let budget_change = ObjectBuilder::new()
+            .description(Some(
+                "A new budget (`budget`, or its spellings `budget_change` and `updateBudget`): \
+                 `budget` is required.",
+            ))
+            .property(
+                "action",
+                actions(&["budget", "budget_change", "updateBudget"]),
+            )
+            .required("action")
+            .property(
+                "budget",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::new(Type::Number))
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Double)))
+                    .minimum(Some(100.0))
+                    .maximum(Some(1_000_000.0)),
+            )
+            .required("budget")
+            .property("reason", reason())
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        OneOfBuilder::new()
+            .description(Some(
+                "An action on a campaign. `budget` goes with (and only with) a budget change.",
+            ))
+            .item(status_change)
+            .item(budget_change)
+            .into()
+    }
+}
+
+impl ToSchema for CampaignActionRequest {}
 
 /// `activate` and `resume` are the same action; `budget_change` and `updateBudget` are
 /// spellings of `budget`.
