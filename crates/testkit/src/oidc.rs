@@ -51,7 +51,10 @@ impl FakeGoogle {
     }
 
     /// Publishes the key set under [`KID`] (cacheable for an hour, as Google's is); when
-    /// `fetches` is given, wiremock checks on drop that it was fetched exactly that often.
+    /// `fetches` is given, wiremock checks on drop that it was fetched that often by each
+    /// instance: exactly that often by one instance, and with several
+    /// ([`crate::instances_wanted`]), since each caches the set apart, at least once
+    /// and at most that often per instance.
     pub async fn serve_keys(&self, fetches: Option<u64>) {
         let mock = Mock::given(method("GET"))
             .and(path(JWKS_PATH))
@@ -61,7 +64,14 @@ impl FakeGoogle {
                     .set_body_json(self.jwks(KID)),
             );
         match fetches {
-            Some(n) => mock.expect(n).mount(&self.server).await,
+            Some(n) => match crate::instances_wanted() as u64 {
+                1 => mock.expect(n).mount(&self.server).await,
+                instances => {
+                    mock.expect(n.min(1)..=n * instances)
+                        .mount(&self.server)
+                        .await
+                }
+            },
             None => mock.mount(&self.server).await,
         }
     }
