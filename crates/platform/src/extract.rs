@@ -282,6 +282,33 @@ where
     }
 }
 
+/// The route's one id segment as `T` (a UUID, or a product's id type made from one). Ids are
+/// UUIDs, so a segment that is not one names no resource and the route does not exist: 404 "no
+/// such route", the answer any unknown path gets; a fixed word beside an `{id}`
+/// (`/campaigns/recommendations`) is thus never read as an unknown id. A segment holding NUL is
+/// refused like any input with NUL. Put it first among a handler's extractors, so an unknown
+/// route is 404 whoever asks.
+#[derive(Clone, Copy, Debug)]
+pub struct Id<T = uuid::Uuid>(pub T);
+
+impl<S: Send + Sync, T: From<uuid::Uuid>> FromRequestParts<S> for Id<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        refuse_nul_in_path(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::internal(format!("path parameters: {e}")))?;
+        let mut values = params.iter().map(|(_, v)| v);
+        match (values.next(), values.next()) {
+            (Some(raw), None) => uuid::Uuid::parse_str(raw)
+                .map(|id| Self(T::from(id)))
+                .map_err(|_| ApiError::not_found("no such route")),
+            _ => Err(ApiError::internal("Id wants a route with one parameter")),
+        }
+    }
+}
+
 /// Addresses whose `X-Forwarded-For` is believed (configured per product).
 #[derive(Clone, Debug, Default)]
 pub struct TrustedProxies(pub std::sync::Arc<[IpAddr]>);
