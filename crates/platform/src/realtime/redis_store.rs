@@ -13,7 +13,7 @@ use std::{sync::Arc, time::Duration};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use redis::{
-    Client, RedisResult, Script,
+    Client, RedisResult, Script, ScriptInvocation,
     aio::{ConnectionManager, ConnectionManagerConfig, PubSub},
 };
 use serde::{Deserialize, Serialize};
@@ -134,6 +134,27 @@ impl RedisStore {
         format!("{}:rt:{kind}:{topic}", self.prefix)
     }
 
+    /// Both publish scripts' keys and arguments: the topic's id and log keys, the event, the
+    /// log's bounds and the channel.
+    fn invocation<'a>(
+        &self,
+        script: &'a Script,
+        topic: &str,
+        event: BodyRef<'_>,
+        config: &HubConfig,
+    ) -> Result<ScriptInvocation<'a>, RealtimeError> {
+        let mut invocation = script.prepare_invoke();
+        invocation
+            .key(self.key("seq", topic))
+            .key(self.key("log", topic))
+            .arg(topic)
+            .arg(serde_json::to_string(&event)?)
+            .arg(config.replay_len)
+            .arg(config.replay_age.as_millis().max(1) as u64)
+            .arg(format!("{}:rt:events", self.prefix));
+        Ok(invocation)
+    }
+
     pub(crate) async fn publish(
         &self,
         topic: &str,
@@ -142,21 +163,14 @@ impl RedisStore {
         at: DateTime<Utc>,
         config: &HubConfig,
     ) -> Result<u64, RealtimeError> {
-        let body = serde_json::to_string(&BodyRef {
+        let event = BodyRef {
             kind,
             topic,
             data,
             at,
-        })?;
+        };
         let seq = self
-            .publish
-            .key(self.key("seq", topic))
-            .key(self.key("log", topic))
-            .arg(topic)
-            .arg(body)
-            .arg(config.replay_len)
-            .arg(config.replay_age.as_millis().max(1) as u64)
-            .arg(format!("{}:rt:events", self.prefix))
+            .invocation(&self.publish, topic, event, config)?
             .invoke_async(&mut self.conn.clone())
             .await?;
         Ok(seq)
@@ -172,21 +186,14 @@ impl RedisStore {
         at: DateTime<Utc>,
         config: &HubConfig,
     ) -> Result<bool, RealtimeError> {
-        let body = serde_json::to_string(&BodyRef {
+        let event = BodyRef {
             kind,
             topic,
             data,
             at,
-        })?;
+        };
         let accepted: i64 = self
-            .publish_with_seq
-            .key(self.key("seq", topic))
-            .key(self.key("log", topic))
-            .arg(topic)
-            .arg(body)
-            .arg(config.replay_len)
-            .arg(config.replay_age.as_millis().max(1) as u64)
-            .arg(format!("{}:rt:events", self.prefix))
+            .invocation(&self.publish_with_seq, topic, event, config)?
             .arg(seq)
             .invoke_async(&mut self.conn.clone())
             .await?;
