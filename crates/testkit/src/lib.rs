@@ -49,6 +49,7 @@
 
 pub mod access;
 pub mod balancer;
+pub mod bench;
 pub mod conformance;
 mod db;
 mod errors;

@@ -15,13 +15,7 @@
     reason = "a benchmark: a failed step is a failed run"
 )]
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use leadgen::{
     LeadGen,
@@ -37,6 +31,7 @@ use leadgen::{
 use platform::secrets::Secret;
 use sea_orm::TransactionTrait;
 use serde_json::json;
+use testkit::bench::{Figures, measure};
 use uuid::Uuid;
 
 fn env_number(name: &str, default: u64) -> u64 {
@@ -195,59 +190,12 @@ async fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-struct Figures {
-    ops: u64,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-}
-
 fn report(name: &str, mut f: Figures) {
-    f.latencies.sort();
-    let at = |q: f64| f.latencies[((f.latencies.len() - 1) as f64 * q) as usize];
     let name: String = name.chars().take(60).collect();
     println!(
         "{name:<60} {:>7.0} ops/s   p50 {:>8.2} ms   p99 {:>8.2} ms",
-        f.ops as f64 / f.elapsed.as_secs_f64(),
-        at(0.5).as_secs_f64() * 1e3,
-        at(0.99).as_secs_f64() * 1e3,
+        f.rate(),
+        f.at(0.5).as_secs_f64() * 1e3,
+        f.at(0.99).as_secs_f64() * 1e3,
     );
-}
-
-/// Runs `op` from `concurrency` callers for `duration`.
-async fn measure<F, Fut>(concurrency: u64, duration: Duration, op: F) -> Figures
-where
-    F: Fn(u64) -> Fut + Clone + 'static,
-    Fut: std::future::Future<Output = ()> + 'static,
-{
-    let counter = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let local = tokio::task::LocalSet::new();
-    let mut handles = Vec::new();
-    for _ in 0..concurrency {
-        let (op, counter) = (op.clone(), counter.clone());
-        handles.push(local.spawn_local(async move {
-            let mut latencies = Vec::new();
-            while start.elapsed() < duration {
-                let n = counter.fetch_add(1, Ordering::Relaxed);
-                let t = Instant::now();
-                op(n).await;
-                latencies.push(t.elapsed());
-            }
-            latencies
-        }));
-    }
-    let latencies = local
-        .run_until(async move {
-            let mut all = Vec::new();
-            for h in handles {
-                all.extend(h.await.unwrap());
-            }
-            all
-        })
-        .await;
-    Figures {
-        ops: latencies.len() as u64,
-        elapsed: start.elapsed(),
-        latencies,
-    }
 }

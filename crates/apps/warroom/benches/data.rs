@@ -16,15 +16,13 @@
 )]
 
 use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use platform::validate::PageQuery;
 use serde_json::json;
+use testkit::bench::{Figures, measure};
 use uuid::Uuid;
 use warroom::{
     WarRoom,
@@ -161,58 +159,11 @@ async fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-struct Figures {
-    ops: u64,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-}
-
 fn report(name: &str, mut f: Figures) {
-    f.latencies.sort();
-    let at = |q: f64| f.latencies[((f.latencies.len() - 1) as f64 * q) as usize];
     println!(
         "{name:<34} {:>9.0} ops/s   p50 {:>7.0} µs   p99 {:>7.0} µs",
-        f.ops as f64 / f.elapsed.as_secs_f64(),
-        at(0.5).as_secs_f64() * 1e6,
-        at(0.99).as_secs_f64() * 1e6,
+        f.rate(),
+        f.at(0.5).as_secs_f64() * 1e6,
+        f.at(0.99).as_secs_f64() * 1e6,
     );
-}
-
-/// Runs `op` from `concurrency` callers for `duration`, each call given its sequence number.
-async fn measure<F, Fut>(concurrency: u64, duration: Duration, op: F) -> Figures
-where
-    F: Fn(u64) -> Fut + Clone + 'static,
-    Fut: std::future::Future<Output = ()> + 'static,
-{
-    let counter = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let local = tokio::task::LocalSet::new();
-    let mut handles = Vec::new();
-    for _ in 0..concurrency {
-        let (op, counter) = (op.clone(), counter.clone());
-        handles.push(local.spawn_local(async move {
-            let mut latencies = Vec::new();
-            while start.elapsed() < duration {
-                let n = counter.fetch_add(1, Ordering::Relaxed);
-                let t = Instant::now();
-                op(n).await;
-                latencies.push(t.elapsed());
-            }
-            latencies
-        }));
-    }
-    let latencies = local
-        .run_until(async move {
-            let mut all = Vec::new();
-            for h in handles {
-                all.extend(h.await.unwrap());
-            }
-            all
-        })
-        .await;
-    Figures {
-        ops: latencies.len() as u64,
-        elapsed: start.elapsed(),
-        latencies,
-    }
 }
