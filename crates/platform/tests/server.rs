@@ -394,7 +394,17 @@ async fn a_stop_lets_the_request_in_flight_finish_then_refuses_new_connections()
     request_on(&mut idle).await;
     let url = format!("http://{}/slow", app.addr);
     let slow = tokio::spawn(async move { reqwest::get(url).await?.text().await });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The stop must come while the request is in the handler (600 ms): after the server took
+    // its connection (on a loaded machine a fixed wait may end before the connect), then a
+    // moment for the request to be read.
+    tokio::time::timeout(PATIENCE, async {
+        while app.server.open_connections() < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the slow request's connection was taken");
+    tokio::time::sleep(Duration::from_millis(150)).await;
     app.stop.take().unwrap().send(()).unwrap();
     closed_within(&mut idle).await;
     assert_eq!(slow.await.unwrap().unwrap(), "done");
