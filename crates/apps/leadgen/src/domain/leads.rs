@@ -152,9 +152,10 @@ pub struct Interaction {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Change {
     pub field: String,
-    #[schema(value_type = Object)]
+    /// The value before: whatever JSON the field holds (a string, a number, a list of tags),
+    /// or `null` when it had none.
     pub from: serde_json::Value,
-    #[schema(value_type = Object)]
+    /// The value after, likewise.
     pub to: serde_json::Value,
 }
 
