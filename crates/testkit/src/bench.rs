@@ -11,6 +11,14 @@ use std::{
     time::{Duration, Instant},
 };
 
+/// The number in the environment variable `name`, or `default` when it is unset or not one.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// What one [`measure`] run did.
 pub struct Figures {
     pub ops: u64,

@@ -31,15 +31,8 @@ use leadgen::{
 use platform::secrets::Secret;
 use sea_orm::TransactionTrait;
 use serde_json::json;
-use testkit::bench::{Figures, measure};
+use testkit::bench::{Figures, env_number, measure};
 use uuid::Uuid;
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 const STATUSES: [&str; 6] = [
     "new",

@@ -22,7 +22,7 @@ use std::{
 
 use platform::validate::PageQuery;
 use serde_json::json;
-use testkit::bench::{Figures, measure};
+use testkit::bench::{Figures, env_number, measure};
 use uuid::Uuid;
 use warroom::{
     WarRoom,
@@ -30,13 +30,6 @@ use warroom::{
     domain::campaigns::CampaignId,
     service::{actor::Actor, campaigns::Campaigns},
 };
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn request(n: u64) -> CreateCampaignRequest {
     serde_json::from_value(json!({
